@@ -1,0 +1,9 @@
+//! Reading raw inputs: audit events, e2e logs, JUnit files and user agents.
+
+pub mod audit;
+pub mod e2e;
+pub mod entries;
+pub mod ginkgo;
+pub mod junit;
+pub mod source;
+pub mod useragent;
