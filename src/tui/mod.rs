@@ -91,7 +91,11 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     backtrace_pane::draw(f, panes[2], app);
     draw_status(f, status, app);
 
-    let overlay_area = centered(main, 90, 90);
+    let overlay_area = if stacked {
+        main
+    } else {
+        centered(main, 90, 90)
+    };
     match &app.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => help::draw(f, overlay_area, &app.keymap, *scroll, &app.theme),
@@ -168,9 +172,19 @@ fn draw_frame_search(
             format!("{:>8} {:>6}  ", h.requests, h.tests),
             theme.dim,
         )];
-        spans.extend(search::highlighted(
-            &h.function,
-            query,
+        // The short name first (what fits), the package after it; the match positions are
+        // char positions in the full name.
+        let short = widgets::short_function(&h.function);
+        let skip = h.function.chars().count() - short.chars().count();
+        let in_short: Vec<usize> = h
+            .indices
+            .iter()
+            .filter(|&&i| i >= skip)
+            .map(|&i| i - skip)
+            .collect();
+        spans.extend(search::highlighted_at(
+            short,
+            &in_short,
             ratatui::style::Style::new(),
             theme,
         ));
@@ -178,6 +192,10 @@ fn draw_frame_search(
             format!("  {}:{}", widgets::short_file(&h.file), h.line),
             theme.dim,
         ));
+        if skip > 0 {
+            let package: String = h.function.chars().take(skip.saturating_sub(1)).collect();
+            spans.push(Span::styled(format!("  {package}"), theme.dim));
+        }
         let mut line = Line::from(spans);
         if i == sel {
             line = line.patch_style(theme.selected);
@@ -213,10 +231,25 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
             app::Pane::Backtrace => PaneScope::Backtrace,
         };
         let mut spans = vec![Span::raw(" ")];
-        for b in app.keymap.hints(scope) {
+        let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
+        let mut used = 1;
+        // Help first: at 80 columns not every hint fits, and `?` lists them all.
+        let hints = app
+            .keymap
+            .hints(scope)
+            .filter(|b| b.action == Action::Help)
+            .chain(app.keymap.hints(scope).filter(|b| b.action != Action::Help));
+        for b in hints {
             let key = b.key_names.first().map(String::as_str).unwrap_or("?");
+            let label = format!(" {}  ", b.hint.as_deref().unwrap_or(""));
+            // Only whole hints: a cut one reads as a different key.
+            let w = key.chars().count() + label.chars().count();
+            if used + w > room {
+                break;
+            }
+            used += w;
             spans.push(Span::styled(key.to_string(), theme.highlight));
-            spans.push(Span::raw(format!(" {}  ", b.hint.as_deref().unwrap_or(""))));
+            spans.push(Span::raw(label));
         }
         spans
     };

@@ -31,6 +31,17 @@ pub fn highlighted(text: &str, pattern: &str, base: Style, theme: &Theme) -> Vec
     let Some((_, indices)) = matcher().fuzzy_indices(text, pattern) else {
         return vec![Span::styled(text.to_string(), base)];
     };
+    highlighted_at(text, &indices, base, theme)
+}
+
+/// Splits `text` into spans with the characters at `indices` (char positions, ascending)
+/// highlighted.
+pub fn highlighted_at(
+    text: &str,
+    indices: &[usize],
+    base: Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     let hl = base.patch(theme.highlight);
     let mut spans = Vec::new();
     let mut cur = String::new();
