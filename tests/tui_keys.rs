@@ -38,7 +38,7 @@ fn spec_name(app: &App) -> String {
 fn groups(app: &App) -> Vec<(String, usize)> {
     app.groups
         .iter()
-        .map(|(g, r)| (app.group_label(*g).to_string(), r.len()))
+        .map(|gs| (app.group_label(gs.group).to_string(), gs.len as usize))
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! The explorer's state and its update function: every key becomes an [`Action`] applied here.
 
 use super::clipboard::{Clipboard, Sink};
+use super::fasthash::FxMap;
 use super::index::{FrameHit, NONE, RunIndex, search_frames};
 use super::keymap::{Action, Keymap};
 use super::search::{matcher, matches};
@@ -8,7 +9,7 @@ use super::theme::Theme;
 use super::tree::{CallTree, KEY_FOLDED, KEY_TRUNCATED, TreeOptions};
 use crate::run::{FrameId, NO_TIME, Run, SpecId, TraceId};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The three panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +72,22 @@ impl SortKey {
             SortKey::Name => "name",
             SortKey::Requests => "requests",
         }
+    }
+}
+
+/// One endpoint group of the selected test: its requests are
+/// `group_reqs[start..start + len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSlice {
+    pub group: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+impl GroupSlice {
+    /// The range in [`App::group_reqs`].
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
     }
 }
 
@@ -161,7 +178,9 @@ pub struct App {
     pub tests_view: Vec<u32>,
     pub tests_state: ListState,
     /// Requests of the selected test, grouped: (group, requests) sorted by count.
-    pub groups: Vec<(u32, Vec<u32>)>,
+    pub groups: Vec<GroupSlice>,
+    /// The requests of every group in `groups`, group after group.
+    pub group_reqs: Vec<u32>,
     pub expanded_groups: HashSet<u32>,
     pub req_rows: Vec<ReqRow>,
     pub req_view: Vec<u32>,
@@ -171,6 +190,8 @@ pub struct App {
     pub tree_state: ListState,
     pub tree_options: TreeOptions,
     pub bt_source: BtSource,
+    /// Set while restoring a place: the tree is built once at the end.
+    hold_backtrace: bool,
     /// Requests behind the backtrace in view.
     pub bt_requests: usize,
     /// Per pane filter text, and whether the user is typing it.
@@ -209,6 +230,7 @@ impl App {
             tests_view: Vec::new(),
             tests_state: ListState::default(),
             groups: Vec::new(),
+            group_reqs: Vec::new(),
             expanded_groups: HashSet::new(),
             req_rows: Vec::new(),
             req_view: Vec::new(),
@@ -217,6 +239,7 @@ impl App {
             tree_state: ListState::default(),
             tree_options: TreeOptions::default(),
             bt_source: BtSource::None,
+            hold_backtrace: false,
             bt_requests: 0,
             filters: Default::default(),
             typing: false,
@@ -247,6 +270,15 @@ impl App {
     }
 
     // ----- derived data -------------------------------------------------------------
+
+    /// The requests of group `g` in the selected test (empty when it has none).
+    pub fn requests_of_group(&self, g: u32) -> &[u32] {
+        self.groups
+            .iter()
+            .find(|gs| gs.group == g)
+            .and_then(|gs| self.group_reqs.get(gs.range()))
+            .unwrap_or(&[])
+    }
 
     /// The text of an endpoint group.
     pub fn group_label(&self, g: u32) -> &str {
@@ -477,23 +509,58 @@ impl App {
             return;
         };
         let reqs = self.entry_requests(entry);
-        let mut by_group: HashMap<u32, Vec<u32>> = HashMap::new();
-        for r in reqs {
+        // Dense counting by group id: O(requests of the test), no hashing.
+        let n_groups = self.index.groups.len();
+        let mut sizes = vec![0u32; n_groups];
+        for &r in &reqs {
+            if let Some(c) = self
+                .index
+                .req_group
+                .get(r as usize)
+                .and_then(|&g| sizes.get_mut(g as usize))
+            {
+                *c += 1;
+            }
+        }
+        // Counting sort into one flat array: two allocations however many groups.
+        let mut groups: Vec<GroupSlice> = Vec::new();
+        let mut start = vec![NONE; n_groups];
+        let mut at = 0u32;
+        for (g, &n) in sizes.iter().enumerate() {
+            if n > 0 {
+                start[g] = at;
+                groups.push(GroupSlice {
+                    group: g as u32,
+                    start: at,
+                    len: n,
+                });
+                at += n;
+            }
+        }
+        let mut flat = vec![0u32; at as usize];
+        for &r in &reqs {
             let g = self
                 .index
                 .req_group
                 .get(r as usize)
                 .copied()
                 .unwrap_or(NONE);
-            by_group.entry(g).or_default().push(r);
+            if let Some(pos) = start.get_mut(g as usize)
+                && let Some(slot) = flat.get_mut(*pos as usize)
+            {
+                *slot = r;
+                *pos += 1;
+            }
         }
-        let mut groups: Vec<(u32, Vec<u32>)> = by_group.into_iter().collect();
-        groups.sort_by(|a, b| {
-            b.1.len()
-                .cmp(&a.1.len())
-                .then_with(|| self.group_label(a.0).cmp(self.group_label(b.0)))
+        let rank = &self.index.group_rank;
+        groups.sort_unstable_by_key(|gs| {
+            (
+                std::cmp::Reverse(gs.len),
+                rank.get(gs.group as usize).copied().unwrap_or(NONE),
+            )
         });
         self.groups = groups;
+        self.group_reqs = flat;
         self.expanded_groups.clear();
         self.req_state = ListState::default();
         self.rebuild_req_rows(None);
@@ -503,14 +570,18 @@ impl App {
     fn rebuild_req_rows(&mut self, keep: Option<ReqRow>) {
         let keep = keep.or_else(|| self.selected_req_row());
         self.req_rows.clear();
-        for (g, reqs) in &self.groups {
+        for gs in &self.groups {
             self.req_rows.push(ReqRow::Group {
-                group: *g,
-                count: reqs.len() as u32,
+                group: gs.group,
+                count: gs.len,
             });
-            if self.expanded_groups.contains(g) {
+            if self.expanded_groups.contains(&gs.group) {
+                let reqs = self.group_reqs.get(gs.range()).unwrap_or(&[]);
                 for &r in reqs.iter().take(GROUP_ROWS_LIMIT) {
-                    self.req_rows.push(ReqRow::Request { req: r, group: *g });
+                    self.req_rows.push(ReqRow::Request {
+                        req: r,
+                        group: gs.group,
+                    });
                 }
             }
         }
@@ -571,8 +642,8 @@ impl App {
         } else {
             let m = matcher();
             // Match each distinct string once per keystroke.
-            let mut group_ok: HashMap<u32, bool> = HashMap::new();
-            let mut uri_ok: HashMap<u32, bool> = HashMap::new();
+            let mut group_ok: FxMap<u32, bool> = FxMap::default();
+            let mut uri_ok: FxMap<u32, bool> = FxMap::default();
             let mut keep = vec![false; self.req_rows.len()];
             let mut group_row: usize = 0;
             for (i, row) in self.req_rows.iter().enumerate() {
@@ -611,7 +682,7 @@ impl App {
             self.tree.set_filter(None);
         } else {
             let m = matcher();
-            let mut cache: HashMap<u32, bool> = HashMap::new();
+            let mut cache: FxMap<u32, bool> = FxMap::default();
             let matched: Vec<bool> = self
                 .tree
                 .nodes
@@ -659,36 +730,59 @@ impl App {
     }
 
     fn set_backtrace(&mut self, src: BtSource) {
-        if src == self.bt_source {
+        if src == self.bt_source || self.hold_backtrace {
             return;
         }
         let reqs: Vec<u32> = match &src {
             BtSource::None => Vec::new(),
             BtSource::Test(t) => self.entry_requests(*t),
-            BtSource::Group(_, g) => self
-                .groups
-                .iter()
-                .find(|(x, _)| x == g)
-                .map(|(_, r)| r.clone())
-                .unwrap_or_default(),
+            BtSource::Group(_, g) => self.requests_of_group(*g).to_vec(),
             BtSource::Request(r) => vec![*r],
         };
-        let mut counts: HashMap<TraceId, u64> = HashMap::new();
         let mut untraced = 0u64;
-        for &r in &reqs {
-            match self
-                .index
-                .req_trace
-                .get(r as usize)
-                .copied()
-                .unwrap_or(NONE)
-            {
-                NONE => untraced += 1,
-                t => *counts.entry(t).or_default() += 1,
+        let traces: Vec<(TraceId, u64)> = if reqs.len() < 4096 {
+            let mut counts: FxMap<TraceId, u64> = FxMap::default();
+            for &r in &reqs {
+                match self
+                    .index
+                    .req_trace
+                    .get(r as usize)
+                    .copied()
+                    .unwrap_or(NONE)
+                {
+                    NONE => untraced += 1,
+                    t => *counts.entry(t).or_default() += 1,
+                }
             }
-        }
-        let mut traces: Vec<(TraceId, u64)> = counts.into_iter().collect();
-        traces.sort_unstable();
+            let mut v: Vec<(TraceId, u64)> = counts.into_iter().collect();
+            v.sort_unstable();
+            v
+        } else {
+            // Large selections: dense counts over every trace of the run.
+            let mut counts = vec![0u64; self.run.traces.len()];
+            for &r in &reqs {
+                match self
+                    .index
+                    .req_trace
+                    .get(r as usize)
+                    .copied()
+                    .unwrap_or(NONE)
+                {
+                    NONE => untraced += 1,
+                    t => {
+                        if let Some(c) = counts.get_mut(t as usize) {
+                            *c += 1;
+                        }
+                    }
+                }
+            }
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(t, c)| (t as TraceId, *c))
+                .collect()
+        };
         self.tree = CallTree::build(&self.run, &traces, untraced, self.tree_options);
         self.bt_requests = reqs.len();
         self.bt_source = src;
@@ -731,8 +825,10 @@ impl App {
     }
 
     fn restore(&mut self, nav: Nav) {
+        self.hold_backtrace = true;
         self.set_scope(nav.scope);
         self.show_all = nav.show_all;
+        self.focus = nav.focus;
         self.rebuild_tests(nav.test);
         self.on_test_changed();
         if let Some(row) = nav.req {
@@ -741,7 +837,7 @@ impl App {
             }
             self.rebuild_req_rows(Some(row));
         }
-        self.focus = nav.focus;
+        self.hold_backtrace = false;
         self.set_backtrace(nav.bt);
         if let Some(k) = nav.bt_node_key
             && let Some(n) = self.tree.nodes.iter().position(|n| n.key == k)
@@ -791,9 +887,11 @@ impl App {
         if entry.is_none() || self.selected_test() != entry {
             self.tests_state.sel = 0;
         }
-        self.focus = Pane::Tests;
-        self.on_test_changed();
         self.focus = focus;
+        // Build the tree once, for the place we land on.
+        self.hold_backtrace = true;
+        self.on_test_changed();
+        self.hold_backtrace = false;
         if focus == Pane::Backtrace {
             if let Some(t) = self.selected_test() {
                 self.set_backtrace(BtSource::Test(t));
@@ -1280,12 +1378,7 @@ impl App {
                     }
                     (ReqRow::Request { group, .. }, false) => {
                         self.expanded_groups.remove(&group);
-                        let count = self
-                            .groups
-                            .iter()
-                            .find(|(g, _)| *g == group)
-                            .map(|(_, r)| r.len())
-                            .unwrap_or(0);
+                        let count = self.requests_of_group(group).len();
                         self.rebuild_req_rows(Some(ReqRow::Group {
                             group,
                             count: count as u32,

@@ -4,11 +4,11 @@
 //! Building is O(requests); everything a keystroke needs afterwards touches only distinct
 //! strings or the requests of the current selection.
 
+use super::fasthash::FxMap;
 use crate::run::{FrameId, Run, SpecId, StrId, TraceId};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Marks "no value" in the dense `u32` columns below.
 pub const NONE: u32 = u32::MAX;
@@ -36,6 +36,8 @@ pub struct RunIndex {
     pub req_group: Vec<u32>,
     /// Endpoint groups.
     pub groups: Vec<EndpointGroup>,
+    /// Each group's position in label order (so sorting by label compares integers).
+    pub group_rank: Vec<u32>,
     /// The trace of every request, [`NONE`] when it had none.
     pub req_trace: Vec<u32>,
     /// Requests per trace.
@@ -46,6 +48,8 @@ pub struct RunIndex {
     pub frame_traces: Vec<Vec<TraceId>>,
     /// Requests whose trace passes through each frame.
     pub frame_requests: Vec<u64>,
+    /// Distinct specs whose requests pass through each frame.
+    pub frame_tests: Vec<u32>,
     /// Distinct function names and the frames that carry each.
     pub functions: Vec<(Box<str>, Vec<FrameId>)>,
     /// `file` and `line` of every frame (copied so a search needs only the index).
@@ -85,8 +89,8 @@ impl RunIndex {
         let mut req_trace = Vec::with_capacity(run.requests.len());
         let mut groups: Vec<EndpointGroup> = Vec::new();
         let mut op_group: Vec<u32> = vec![NONE; run.operations.len()];
-        let mut raw_group: HashMap<(StrId, StrId), u32> = HashMap::new();
-        let mut raw_label: HashMap<String, u32> = HashMap::new();
+        let mut raw_group: FxMap<(StrId, StrId), u32> = FxMap::default();
+        let mut raw_label: FxMap<String, u32> = FxMap::default();
         let mut trace_requests: Vec<Vec<u32>> = vec![Vec::new(); run.traces.len()];
         let mut trace_specs: Vec<Vec<SpecId>> = vec![Vec::new(); run.traces.len()];
 
@@ -164,7 +168,37 @@ impl RunIndex {
                 }
             }
         }
-        let mut by_function: HashMap<StrId, usize> = HashMap::new();
+        let mut by_label: Vec<u32> = (0..groups.len() as u32).collect();
+        by_label.sort_unstable_by(|&a, &b| groups[a as usize].label.cmp(&groups[b as usize].label));
+        let mut group_rank = vec![0u32; groups.len()];
+        for (rank, &g) in by_label.iter().enumerate() {
+            group_rank[g as usize] = rank as u32;
+        }
+        // Tests per frame: per spec, its distinct traces, each frame counted once per spec.
+        let mut frame_tests = vec![0u32; run.frames.len()];
+        let mut last_spec = vec![NONE; run.frames.len()];
+        let mut traces_of_spec: Vec<u32> = Vec::new();
+        for (s, reqs) in spec_requests.iter().enumerate() {
+            traces_of_spec.clear();
+            traces_of_spec.extend(
+                reqs.iter()
+                    .map(|&r| req_trace[r as usize])
+                    .filter(|&t| t != NONE),
+            );
+            traces_of_spec.sort_unstable();
+            traces_of_spec.dedup();
+            for &t in &traces_of_spec {
+                for &f in &run.traces[t as usize].frames {
+                    if let Some(last) = last_spec.get_mut(f as usize)
+                        && *last != s as u32
+                    {
+                        *last = s as u32;
+                        frame_tests[f as usize] += 1;
+                    }
+                }
+            }
+        }
+        let mut by_function: FxMap<StrId, usize> = FxMap::default();
         let mut functions: Vec<(Box<str>, Vec<FrameId>)> = Vec::new();
         let mut frame_files = Vec::with_capacity(run.frames.len());
         for (f, frame) in run.frames.iter().enumerate() {
@@ -182,11 +216,13 @@ impl RunIndex {
             unattributed,
             req_group,
             groups,
+            group_rank,
             req_trace,
             trace_requests,
             trace_specs,
             frame_traces,
             frame_requests,
+            frame_tests,
             functions,
             frame_files,
         }
@@ -194,17 +230,7 @@ impl RunIndex {
 
     /// The number of distinct specs whose requests pass through a frame.
     pub fn frame_test_count(&self, frame: FrameId) -> usize {
-        let mut specs: Vec<SpecId> = Vec::new();
-        if let Some(traces) = self.frame_traces.get(frame as usize) {
-            for &t in traces {
-                if let Some(s) = self.trace_specs.get(t as usize) {
-                    specs.extend_from_slice(s);
-                }
-            }
-        }
-        specs.sort_unstable();
-        specs.dedup();
-        specs.len()
+        self.frame_tests.get(frame as usize).copied().unwrap_or(0) as usize
     }
 }
 
@@ -213,32 +239,38 @@ impl RunIndex {
 /// lists the frames with the most requests.
 pub fn search_frames(index: &RunIndex, pattern: &str, limit: usize) -> Vec<FrameHit> {
     let matcher = SkimMatcherV2::default();
-    let mut scored: Vec<(i64, Vec<usize>, FrameId, usize)> = Vec::new();
+    // Score every distinct function once; positions only for the hits kept.
+    let mut scored: Vec<(i64, FrameId, usize)> = Vec::new();
     for (slot, (function, frames)) in index.functions.iter().enumerate() {
-        let text: &str = function;
-        let hit = if pattern.is_empty() {
-            Some((0, Vec::new()))
+        let score = if pattern.is_empty() {
+            Some(0)
         } else {
-            matcher.fuzzy_indices(text, pattern)
+            matcher.fuzzy_match(function, pattern)
         };
-        if let Some((score, indices)) = hit {
-            for &f in frames {
-                scored.push((score, indices.clone(), f, slot));
-            }
+        if let Some(score) = score {
+            scored.extend(frames.iter().map(|&f| (score, f, slot)));
         }
     }
     let requests = |f: FrameId| index.frame_requests.get(f as usize).copied().unwrap_or(0);
-    scored.sort_by(|a, b| {
+    scored.sort_unstable_by(|a, b| {
         b.0.cmp(&a.0)
-            .then(requests(b.2).cmp(&requests(a.2)))
-            .then(a.2.cmp(&b.2))
+            .then(requests(b.1).cmp(&requests(a.1)))
+            .then(a.1.cmp(&b.1))
     });
     scored.truncate(limit);
     scored
         .into_iter()
-        .filter_map(|(score, indices, f, slot)| {
+        .filter_map(|(score, f, slot)| {
             let (file, line) = index.frame_files.get(f as usize)?;
             let (function, _) = index.functions.get(slot)?;
+            let indices = if pattern.is_empty() {
+                Vec::new()
+            } else {
+                matcher
+                    .fuzzy_indices(function, pattern)
+                    .map(|(_, i)| i)
+                    .unwrap_or_default()
+            };
             Some(FrameHit {
                 frame: f,
                 function: function.to_string(),

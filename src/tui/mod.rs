@@ -9,6 +9,7 @@ pub mod app;
 pub mod backtrace_pane;
 pub mod clipboard;
 pub mod detail;
+pub mod fasthash;
 pub mod help;
 pub mod index;
 pub mod keymap;

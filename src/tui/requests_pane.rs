@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
         .selected_test()
         .map(|t| app.entry_name(t).to_string())
         .unwrap_or_default();
-    let total: usize = app.groups.iter().map(|(_, r)| r.len()).sum();
+    let total = app.group_reqs.len();
     let title = format!("Requests ({total} in {} endpoints)", app.groups.len());
     let block = pane_block(
         &title,

@@ -505,3 +505,105 @@ pub fn sample_run() -> Run {
         .skip("invalid json", || "audit.log:17".to_string());
     run
 }
+
+/// A large synthetic run for timing: `requests` requests over `specs` specs, 300 operations,
+/// about 20,000 distinct traces over 4,000 frames, a tenth of the requests of no spec.
+pub fn big_run(requests: usize, specs: usize) -> Run {
+    let mut b = RunBuilder::new();
+    // A small deterministic generator (no dependency, same run every time).
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let ops: Vec<OpId> = (0..300)
+        .map(|i| {
+            b.op(
+                &format!("op{i}CoreV1Thing"),
+                "GET",
+                &format!("/api/v1/things{i}"),
+            )
+        })
+        .collect();
+    let spec_ids: Vec<SpecId> = (0..specs)
+        .map(|i| {
+            b.spec(
+                &format!(
+                    "[sig-area{}] Feature {} should behave number {i}",
+                    i % 13,
+                    i % 97
+                ),
+                if i % 50 == 0 {
+                    SpecStatus::Failed
+                } else {
+                    SpecStatus::Passed
+                },
+                T0 + i as i64 * 1_000_000,
+                1.0,
+            )
+        })
+        .collect();
+    let user = b.user("kubernetes-admin", &["system:masters"]);
+    let functions: Vec<String> = (0..4000)
+        .map(|i| {
+            format!(
+                "k8s.io/kubernetes/test/e2e/pkg{}.(*T{}).Method{i}()",
+                i % 40,
+                i % 200
+            )
+        })
+        .collect();
+    let mut agents = Vec::new();
+    for t in 0..20_000u64 {
+        let depth = 6 + (t % 8) as usize;
+        let mut frames = vec![(
+            "k8s.io/client-go/rest.(*Request).Do()".to_string(),
+            "vendor/k8s.io/client-go/rest/request.go".to_string(),
+            805u32,
+        )];
+        for d in 0..depth {
+            let f = (next() % 4000) as usize;
+            frames.push((
+                functions[f].clone(),
+                format!("test/e2e/pkg{}/file{}.go", f % 40, d),
+                (f % 900) as u32 + 1,
+            ));
+        }
+        let refs: Vec<(&str, &str, u32)> = frames
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), *c))
+            .collect();
+        let tr = b.trace(&refs, t % 17 == 0);
+        agents.push(b.agent(&format!("e2e.test/v1.35 stacktrace=[{t}]"), Some(tr)));
+    }
+    for i in 0..requests {
+        let r = next();
+        let spec = if r % 10 == 0 {
+            None
+        } else {
+            spec_ids.get(i * specs / requests.max(1)).copied()
+        };
+        let op = ops[(r >> 8) as usize % ops.len()];
+        let uri = format!("/api/v1/things{}/obj{}", op, (r >> 20) % 1000);
+        b.request(Req {
+            verb: "get",
+            uri: &uri,
+            code: 200,
+            user,
+            agent: agents[(r >> 32) as usize % agents.len()],
+            spec,
+            attribution: if spec.is_some() {
+                Attribution::Ua
+            } else {
+                Attribution::None
+            },
+            endpoint: if r % 7 == 0 { None } else { Some(op) },
+            received: T0 + i as i64 * 1000,
+            latency_us: 1000,
+            namespace: "",
+        });
+    }
+    b.build()
+}

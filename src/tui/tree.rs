@@ -4,7 +4,6 @@
 //! in the window, so a tree of 100k nodes costs nothing per frame.
 
 use crate::run::{FrameId, Run, TraceId};
-use std::collections::HashMap;
 
 /// Node key of a run of folded (vendored or runtime) frames.
 pub const KEY_FOLDED: u32 = u32::MAX;
@@ -87,13 +86,17 @@ impl CallTree {
             options,
             ..Default::default()
         };
-        let mut child_of: HashMap<(u32, u32), u32> = HashMap::new();
-        let mut path: Vec<u32> = Vec::new();
+        // Each trace becomes a path of node keys; sorting the paths puts shared prefixes
+        // next to each other, so the trie is built in one pass without hashing.
+        let mut paths: Vec<(Vec<u32>, u64, TraceId)> = Vec::with_capacity(traces.len());
         for &(t, weight) in traces {
             let Some(trace) = run.traces.get(t as usize) else {
                 continue;
             };
-            path.clear();
+            let mut path: Vec<u32> = Vec::with_capacity(trace.frames.len() + 1);
+            if trace.truncated && options.caller_first {
+                path.push(KEY_TRUNCATED);
+            }
             let n = trace.frames.len();
             for i in 0..n {
                 // Stored order is innermost first; the innermost frame (the client call)
@@ -114,16 +117,24 @@ impl CallTree {
                     path.push(f);
                 }
             }
-            if trace.truncated {
-                if options.caller_first {
-                    path.insert(0, KEY_TRUNCATED);
-                } else {
-                    path.push(KEY_TRUNCATED);
-                }
+            if trace.truncated && !options.caller_first {
+                path.push(KEY_TRUNCATED);
             }
-            let mut parent = NO_NODE;
+            paths.push((path, weight, t));
+        }
+        paths.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+        let mut stack: Vec<u32> = Vec::new();
+        let mut prev: &[u32] = &[];
+        for (path, weight, t) in &paths {
+            let common = prev
+                .iter()
+                .zip(path.iter())
+                .take_while(|(a, b)| a == b)
+                .count();
+            stack.truncate(common);
             for (depth, &key) in path.iter().enumerate() {
-                let node = *child_of.entry((parent, key)).or_insert_with(|| {
+                if depth >= stack.len() {
+                    let parent = stack.last().copied().unwrap_or(NO_NODE);
                     let id = tree.nodes.len() as u32;
                     tree.nodes.push(Node {
                         key,
@@ -131,20 +142,23 @@ impl CallTree {
                         parent,
                         children: Vec::new(),
                         depth: depth as u16,
-                        sample_trace: t,
+                        sample_trace: *t,
                     });
                     if parent == NO_NODE {
                         tree.roots.push(id);
                     } else if let Some(p) = tree.nodes.get_mut(parent as usize) {
                         p.children.push(id);
                     }
-                    id
-                });
-                if let Some(n) = tree.nodes.get_mut(node as usize) {
+                    stack.push(id);
+                }
+                if let Some(n) = stack
+                    .get(depth)
+                    .and_then(|&id| tree.nodes.get_mut(id as usize))
+                {
                     n.count += weight;
                 }
-                parent = node;
             }
+            prev = path;
         }
         // Heaviest branch first; ties by key so the order is stable.
         let order = |nodes: &[Node], list: &mut Vec<u32>| {
