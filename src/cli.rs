@@ -113,10 +113,7 @@ pub fn main() -> i32 {
                 return 0;
             }
             let message = format!("{e:#}").replace('\n', " ");
-            eprintln!(
-                "auditscope: {}",
-                crate::text::escape_control(&message)
-            );
+            eprintln!("auditscope: {}", crate::text::escape_control(&message));
             2
         }
     }

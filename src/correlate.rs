@@ -107,11 +107,10 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     let mut table = EndpointTable::embedded();
     for path in &opts.openapi {
         let bytes = crate::ingest::source::read_to_vec(path)?;
-        let extra =
-            EndpointTable::from_openapi(&bytes).map_err(|e| CorrelateError::OpenApi {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+        let extra = EndpointTable::from_openapi(&bytes).map_err(|e| CorrelateError::OpenApi {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         table.merge(extra);
     }
 
@@ -241,7 +240,11 @@ fn add_specs(run: &mut Run, records: Vec<SpecRecord>) {
             status: rec.status,
             duration: rec.duration,
             start: rec.start,
-            end: if rec.end == i64::MAX { NO_TIME } else { rec.end },
+            end: if rec.end == i64::MAX {
+                NO_TIME
+            } else {
+                rec.end
+            },
             window_start,
             window_end,
             conformance: rec.name.contains("[Conformance]"),

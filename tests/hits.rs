@@ -15,7 +15,11 @@ fn hits_reproduce_2018_output_for_the_first_specs() {
         .arg(&entries)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = String::from_utf8(out.stdout).unwrap();
     assert_eq!(got.len(), expected.len());
     assert!(got == expected, "output differs from the 2018 blocks");

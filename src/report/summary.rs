@@ -85,7 +85,11 @@ impl Summary {
                 .get(reason)
                 .map(|v| v.join(", "))
                 .unwrap_or_default();
-            writeln!(w, "  {count:>8}  {reason} (first at {})", escape_control(&first))?;
+            writeln!(
+                w,
+                "  {count:>8}  {reason} (first at {})",
+                escape_control(&first)
+            )?;
         }
         writeln!(
             w,

@@ -136,11 +136,12 @@ impl RequestColumns {
                 c.received.push(Some(r.received.wrapping_sub(previous)));
                 previous = r.received;
             }
-            c.latency.push(if r.received == NO_TIME || r.completed == NO_TIME {
-                None
-            } else {
-                Some(r.completed.wrapping_sub(r.received))
-            });
+            c.latency
+                .push(if r.received == NO_TIME || r.completed == NO_TIME {
+                    None
+                } else {
+                    Some(r.completed.wrapping_sub(r.received))
+                });
             c.decision.push(r.decision as u8);
             c.reason.push(r.reason);
             c.spec.push(opt_to_u32(r.spec));

@@ -60,7 +60,8 @@ pub fn blocks_2018() -> Vec<Block2018> {
 /// with an entries.log of those `n` specs plus the final AfterSuite entry. Returns the
 /// audit path, the entries path, and the expected `report hits` text.
 pub fn replay_2018(dir: &Path, n: usize) -> (PathBuf, PathBuf, String) {
-    let entries_text = String::from_utf8(fixture_bytes("apisnoop-20180605-entries.log.gz")).unwrap();
+    let entries_text =
+        String::from_utf8(fixture_bytes("apisnoop-20180605-entries.log.gz")).unwrap();
     let entries: Vec<&str> = entries_text.lines().collect();
     let blocks = blocks_2018();
     assert_eq!(entries.len(), blocks.len());
@@ -77,8 +78,11 @@ pub fn replay_2018(dir: &Path, n: usize) -> (PathBuf, PathBuf, String) {
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            chrono::NaiveDateTime::parse_from_str(v["timestamp"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.f")
-                .unwrap()
+            chrono::NaiveDateTime::parse_from_str(
+                v["timestamp"].as_str().unwrap(),
+                "%Y-%m-%dT%H:%M:%S%.f",
+            )
+            .unwrap()
         })
         .collect();
     let audit_path = dir.join("audit.log");
