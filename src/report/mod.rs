@@ -1,1 +1,4 @@
 //! TODO
+pub mod coverage;
+pub mod endpoints;
+pub mod filter;
