@@ -567,7 +567,9 @@ fn embedded_parse_is_fast() {
 #[test]
 #[ignore]
 fn bench_matcher() {
+    let start = std::time::Instant::now();
     let t = table();
+    println!("EndpointTable::embedded(): {:?}", start.elapsed());
     let templates: Vec<(String, &'static str)> = t
         .operations()
         .iter()
