@@ -4,7 +4,10 @@
 //! value that can be written as text or serialized as JSON, so the two forms always agree.
 
 pub mod backtraces;
+pub mod coverage;
+pub mod endpoints;
 pub mod events;
+pub mod filter;
 pub mod hits;
 pub mod summary;
 pub mod tests;
