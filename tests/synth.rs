@@ -196,3 +196,30 @@ fn zero_specs_is_an_error() {
     };
     assert!(generate(&opts, dir.path()).is_err());
 }
+
+/// Throughput measurement (release): `cargo test --release --test synth -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    for gzip in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SynthOptions {
+            events: 300_000,
+            specs: 200,
+            seed: 1,
+            gzip,
+            ..SynthOptions::default()
+        };
+        let t = std::time::Instant::now();
+        let s = generate(&opts, dir.path()).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "gzip={gzip}: {} events, {} requests, {} MB ({} MB on disk) in {secs:.2}s = {:.0} MB/s",
+            s.events,
+            s.requests,
+            s.bytes / 1_000_000,
+            s.file_bytes / 1_000_000,
+            s.bytes as f64 / 1e6 / secs
+        );
+    }
+}

@@ -17,6 +17,7 @@ mod write;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -1048,7 +1049,7 @@ impl Gen {
                 10..=12 => "RequestResponse",
                 _ => "Metadata",
             }
-        } else if verb == "get" && code < 300 && rng.chance(0.25) {
+        } else if matches!(verb, "get" | "list") && code < 300 && rng.chance(0.5) {
             // Reads logged with their response body (a RequestResponse policy rule).
             "RequestResponse"
         } else {
@@ -1270,7 +1271,10 @@ fn push_trace(
         (_, "exec") => ("DoRaw", 858),
         _ => ("Do", 805),
     };
-    ua.push_str(&format!("{V}k8s.io/client-go/rest.(*Request).{do_fn}():{O}vendor/k8s.io/client-go/rest/request.go:{do_line};"));
+    let _ = write!(
+        ua,
+        "{V}k8s.io/client-go/rest.(*Request).{do_fn}():{O}vendor/k8s.io/client-go/rest/request.go:{do_line};"
+    );
     let method = match (verb, sub) {
         ("get", "") => ("Get", 65),
         ("list", _) => ("List", 77),
@@ -1298,18 +1302,33 @@ fn push_trace(
     }
     let Some(s) = spec else {
         // kubectl: cobra and main, as in the sample.
-        ua.push_str(&format!("k8s.io/kubernetes/pkg/kubectl/cmd/get.(*GetOptions).Run():{O}pkg/kubectl/cmd/get/get.go:311;"));
-        ua.push_str(&format!("k8s.io/kubernetes/pkg/kubectl/cmd/get.NewCmdGet.func1():{O}pkg/kubectl/cmd/get/get.go:159;"));
-        ua.push_str(&format!("{V}github.com/spf13/cobra.(*Command).execute():{O}vendor/github.com/spf13/cobra/command.go:760;"));
-        ua.push_str(&format!("{V}github.com/spf13/cobra.(*Command).ExecuteC():{O}vendor/github.com/spf13/cobra/command.go:846;"));
-        ua.push_str(&format!("{V}github.com/spf13/cobra.(*Command).Execute():{O}vendor/github.com/spf13/cobra/command.go:794;"));
-        ua.push_str(&format!("main.main():{O}cmd/kubectl/kubectl.go:50]"));
+        let _ = write!(
+            ua,
+            "k8s.io/kubernetes/pkg/kubectl/cmd/get.(*GetOptions).Run():{O}pkg/kubectl/cmd/get/get.go:311;"
+        );
+        let _ = write!(
+            ua,
+            "k8s.io/kubernetes/pkg/kubectl/cmd/get.NewCmdGet.func1():{O}pkg/kubectl/cmd/get/get.go:159;"
+        );
+        let _ = write!(
+            ua,
+            "{V}github.com/spf13/cobra.(*Command).execute():{O}vendor/github.com/spf13/cobra/command.go:760;"
+        );
+        let _ = write!(
+            ua,
+            "{V}github.com/spf13/cobra.(*Command).ExecuteC():{O}vendor/github.com/spf13/cobra/command.go:846;"
+        );
+        let _ = write!(
+            ua,
+            "{V}github.com/spf13/cobra.(*Command).Execute():{O}vendor/github.com/spf13/cobra/command.go:794;"
+        );
+        let _ = write!(ua, "main.main():{O}cmd/kubectl/kubectl.go:50]");
         return;
     };
     let helpers = rng.range(1, 2);
     for _ in 0..helpers {
         let (f, file, line) = rng.pick(tables::HELPERS);
-        ua.push_str(&format!("k8s.io/kubernetes/test/e2e/{f}:{O}{file}:{line};"));
+        let _ = write!(ua, "k8s.io/kubernetes/test/e2e/{f}:{O}{file}:{line};");
     }
     let m = rng.range(1, 6);
     let line = s.base_line + rng.below(60) as u32;
@@ -1320,7 +1339,7 @@ fn push_trace(
     // 13 or 14 frames in all: 2 + helpers + 1 + ginkgo + tRunner.
     let g = 13 - 3 - helpers as usize + rng.below(2) as usize - 1;
     for (f, file, line) in tables::GINKGO.iter().take(g) {
-        ua.push_str(&format!("{V}{f}:{O}{file}:{line};"));
+        let _ = write!(ua, "{V}{f}:{O}{file}:{line};");
     }
     ua.push_str(tables::T_RUNNER);
     ua.push(']');
