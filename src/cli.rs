@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::correlate::{self, Inputs, Options};
+use crate::report::filter::{FilterArgs, RequestFilter};
 use crate::report::{self, OutputFormat};
 use crate::run::{Run, format};
 
@@ -36,6 +37,24 @@ pub enum Command {
     Report {
         #[command(subcommand)]
         report: ReportCommand,
+    },
+    /// Write a realistic generated run (audit log, entries.log, e2e.log, JUnit) for benchmarks and demos.
+    Synth {
+        /// Audit events (stage events) to write; about 1.2 KB each.
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+        /// Specs in the run.
+        #[arg(long, default_value_t = 20)]
+        specs: u32,
+        /// Seed: the same options and seed write the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write audit.log.gz instead of audit.log.
+        #[arg(long)]
+        gzip: bool,
+        /// The folder to write into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
     },
 }
 
@@ -85,6 +104,19 @@ pub enum ReportCommand {
     },
     /// Lines read, requests, stage events merged, lines skipped by reason, attribution.
     Summary(ReportArgs),
+    /// Requests one per line with code, user, impersonation, authorization decision and reason
+    /// (e.g. `--code 403` to debug RBAC).
+    Requests(ReportArgs),
+    /// Per OpenAPI operation: hits, specs, conformance specs, first/last hit, by attribution; then unmatched paths.
+    Endpoints(ReportArgs),
+    /// Endpoint coverage in the shape of APISnoop's coverage files (use `--format json`).
+    Coverage {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// Also count requests attributed by time window (default: only those whose user agent names the spec).
+        #[arg(long)]
+        window: bool,
+    },
 }
 
 /// Arguments every report takes.
@@ -92,6 +124,8 @@ pub enum ReportCommand {
 pub struct ReportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
@@ -148,6 +182,34 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Report { report } => run_report(report),
+        Command::Synth {
+            events,
+            specs,
+            seed,
+            gzip,
+            output,
+        } => {
+            let opts = crate::synth::SynthOptions {
+                events,
+                specs,
+                seed,
+                gzip,
+                ..Default::default()
+            };
+            let s = crate::synth::generate(&opts, &output)?;
+            eprintln!(
+                "auditscope: wrote {} ({} events, {} requests, {} bytes), {}, {}, {} ({} specs)",
+                s.audit_path.display(),
+                s.events,
+                s.requests,
+                s.bytes,
+                s.entries_path.display(),
+                s.e2e_log_path.display(),
+                s.junit_path.display(),
+                s.specs
+            );
+            Ok(())
+        }
     }
 }
 
@@ -203,54 +265,86 @@ fn is_run_file(path: &Path) -> bool {
 fn run_report(cmd: ReportCommand) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let keep_all = |_: &crate::run::Request| true;
-    match cmd {
-        ReportCommand::Hits(args) => {
-            let run = load_run(&args.source)?;
-            let blocks = report::hits::hits(&run, &keep_all);
-            match args.format {
+    let (args, kind) = match &cmd {
+        ReportCommand::Hits(a)
+        | ReportCommand::Backtraces(a)
+        | ReportCommand::Events(a)
+        | ReportCommand::Summary(a)
+        | ReportCommand::Requests(a)
+        | ReportCommand::Endpoints(a) => (a, &cmd),
+        ReportCommand::Tests { args, .. } | ReportCommand::Coverage { args, .. } => (args, &cmd),
+    };
+    // A bad filter is reported before any input is read.
+    let filter: RequestFilter = args.filter.to_filter()?;
+    let run = load_run(&args.source)?;
+    let keep = |r: &crate::run::Request| filter.matches(&run, r);
+    let format = args.format;
+    match kind {
+        ReportCommand::Hits(_) => {
+            let blocks = report::hits::hits(&run, &keep);
+            match format {
                 OutputFormat::Text => report::hits::write_text(&blocks, &mut out)?,
                 OutputFormat::Json => write_json(&mut out, &blocks)?,
             }
         }
-        ReportCommand::Backtraces(args) => {
-            let run = load_run(&args.source)?;
-            let all = report::backtraces::backtraces(&run, &keep_all);
-            match args.format {
+        ReportCommand::Backtraces(_) => {
+            let all = report::backtraces::backtraces(&run, &keep);
+            match format {
                 OutputFormat::Text => report::backtraces::write_text(&all, &mut out)?,
                 OutputFormat::Json => write_json(&mut out, &all)?,
             }
         }
-        ReportCommand::Events(args) => {
-            let run = load_run(&args.source)?;
-            match args.format {
-                OutputFormat::Text => report::events::write_text(&run, &keep_all, &mut out)?,
-                OutputFormat::Json => {
-                    for req in &run.requests {
-                        serde_json::to_writer(&mut out, &report::events::event_json(&run, req))?;
-                        out.write_all(b"\n")?;
-                    }
-                }
-            }
-        }
-        ReportCommand::Tests { args, operations } => {
-            let run = load_run(&args.source)?;
-            let rows = report::tests::tests(&run, &|_| true, &keep_all);
-            match args.format {
-                OutputFormat::Text => report::tests::write_text(&rows, operations, &mut out)?,
+        ReportCommand::Events(_) => match format {
+            OutputFormat::Text => report::events::write_text(&run, &keep, &mut out)?,
+            OutputFormat::Json => write_json_lines(&run, &keep, &mut out)?,
+        },
+        ReportCommand::Requests(_) => match format {
+            OutputFormat::Text => report::events::write_table(&run, &keep, &mut out)?,
+            OutputFormat::Json => write_json_lines(&run, &keep, &mut out)?,
+        },
+        ReportCommand::Tests { operations, .. } => {
+            let show = |s: &crate::run::Spec| filter.spec.as_ref().is_none_or(|re| re.is_match(run.str(s.name)));
+            let rows = report::tests::tests(&run, &show, &keep);
+            match format {
+                OutputFormat::Text => report::tests::write_text(&rows, *operations, &mut out)?,
                 OutputFormat::Json => write_json(&mut out, &rows)?,
             }
         }
-        ReportCommand::Summary(args) => {
-            let run = load_run(&args.source)?;
+        ReportCommand::Summary(_) => {
             let s = report::summary::summary(&run);
-            match args.format {
+            match format {
                 OutputFormat::Text => s.write_text(&mut out)?,
                 OutputFormat::Json => write_json(&mut out, &s)?,
             }
         }
+        ReportCommand::Endpoints(_) => {
+            let r = report::endpoints::endpoints_report(&run, &filter);
+            match format {
+                OutputFormat::Text => r.write_text(&mut out)?,
+                OutputFormat::Json => write_json(&mut out, &r)?,
+            }
+        }
+        ReportCommand::Coverage { window, .. } => {
+            let c = report::coverage::coverage_report(&run, &filter, *window);
+            match format {
+                OutputFormat::Text => report::coverage::write_text(&c, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &c)?,
+            }
+        }
     }
     out.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+fn write_json_lines(
+    run: &Run,
+    keep: &dyn Fn(&crate::run::Request) -> bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for req in run.requests.iter().filter(|r| keep(r)) {
+        serde_json::to_writer(&mut *out, &report::events::event_json(run, req))?;
+        out.write_all(b"\n")?;
+    }
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
 use crate::ingest::source::{IngestError, open_input};
 use crate::ingest::useragent;
 use crate::run::{
-    Agent, Attribution, Decision, Frame, FrameId, Level, NO_TIME, ObjectRef, Request, Run, Spec,
+    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec,
     SpecId, Stage, StrId, Trace, TraceId, User, UserId,
 };
 
@@ -506,20 +506,20 @@ impl Builder {
     }
 
     fn add_event(&mut self, ev: &AuditEvent<'_>, input: u16, line: u64) {
-        let stage = ev.stage_kind();
-        let code = ev.code().unwrap_or(0);
+        let stage = ev.stage().unwrap_or_default();
+        let code = ev.code();
         let stage_time = ev.stage_time().unwrap_or(NO_TIME);
         let received = ev.received().unwrap_or(NO_TIME);
-        let decision = match ev.decision() {
-            Some("allow") => Decision::Allow,
-            Some("forbid") => Decision::Forbid,
-            _ => Decision::Unknown,
-        };
-        if let Some(&idx) = self.by_audit_id.get(ev.audit_id()) {
+        let decision = ev.decision();
+        let level = ev.level();
+        if let Some(&idx) = self.by_audit_id.get(&*ev.audit_id) {
             self.run.accounting.stage_events_merged += 1;
-            let verb_id = self.run.strings.lookup(ev.verb());
-            let uri_id = self.run.strings.lookup(ev.request_uri());
-            let reason = ev.reason().map(|r| self.run.strings.intern(r));
+            let verb_id = self.run.strings.lookup(&ev.verb);
+            let uri_id = self.run.strings.lookup(&ev.request_uri);
+            let reason = match ev.reason() {
+                "" => 0,
+                r => self.run.strings.intern(r),
+            };
             let Some(req) = self.run.requests.get_mut(idx as usize) else {
                 return;
             };
@@ -527,13 +527,14 @@ impl Builder {
                 self.conflicts += 1;
             }
             req.stage_events = req.stage_events.saturating_add(1);
-            if stage >= req.stage {
+            let later = stage >= req.stage;
+            if later {
                 req.stage = stage;
                 if stage_time != NO_TIME {
                     req.completed = stage_time;
                 }
             }
-            if code != 0 && (req.code == 0 || stage >= req.stage) {
+            if code != 0 && (req.code == 0 || later) {
                 req.code = code;
             }
             if received != NO_TIME && (req.received == NO_TIME || received < req.received) {
@@ -542,48 +543,59 @@ impl Builder {
             if req.decision == Decision::Unknown {
                 req.decision = decision;
             }
-            if req.reason == 0
-                && let Some(r) = reason
-            {
-                req.reason = r;
+            if req.reason == 0 {
+                req.reason = reason;
             }
-            req.level = req.level.max(Level::parse(ev.level()));
+            req.level = req.level.max(level);
             return;
         }
-        let (user_name, user_groups) = ev.user();
-        let user = self.user(user_name, user_groups);
-        let impersonated = ev.impersonated_user().map(|(n, g)| self.user(n, g));
-        let agent = self.agent(ev.user_agent().unwrap_or(""));
+        let user = match &ev.user {
+            Some(u) => self.user(&u.username, &u.groups),
+            None => self.user("", &[]),
+        };
+        let impersonated = ev
+            .impersonated_user
+            .as_ref()
+            .map(|u| self.user(&u.username, &u.groups));
+        let agent = self.agent(&ev.user_agent);
         let s = &mut self.run.strings;
         let object = ev
-            .object_ref()
+            .object_ref
+            .as_ref()
             .map(|o| ObjectRef {
-                resource: s.intern(o.resource.as_deref().unwrap_or("")),
-                subresource: s.intern(o.subresource.as_deref().unwrap_or("")),
-                namespace: s.intern(o.namespace.as_deref().unwrap_or("")),
-                name: s.intern(o.name.as_deref().unwrap_or("")),
-                api_group: s.intern(o.api_group.as_deref().unwrap_or("")),
-                api_version: s.intern(o.api_version.as_deref().unwrap_or("")),
+                resource: s.intern(&o.resource),
+                subresource: s.intern(&o.subresource),
+                namespace: s.intern(&o.namespace),
+                name: s.intern(&o.name),
+                api_group: s.intern(&o.api_group),
+                api_version: s.intern(&o.api_version),
             })
             .unwrap_or_default();
-        let source_ips = ev.source_ips().join(",");
+        let source_ips = match ev.source_ips.as_slice() {
+            [] => 0,
+            [one] => s.intern(one),
+            many => s.intern(&many.join(",")),
+        };
         let request = Request {
-            audit_id: ev.audit_id().into(),
-            verb: s.intern(ev.verb()),
-            uri: s.intern(ev.request_uri()),
+            audit_id: (*ev.audit_id).into(),
+            verb: s.intern(&ev.verb),
+            uri: s.intern(&ev.request_uri),
             user,
             impersonated,
-            source_ips: s.intern(&source_ips),
+            source_ips,
             agent,
             object,
             code,
-            level: Level::parse(ev.level()),
+            level,
             stage,
             stage_events: 1,
             received,
             completed: stage_time,
             decision,
-            reason: ev.reason().map_or(0, |r| s.intern(r)),
+            reason: match ev.reason() {
+                "" => 0,
+                r => s.intern(r),
+            },
             spec: None,
             attribution: Attribution::None,
             endpoint: None,
@@ -592,7 +604,7 @@ impl Builder {
         };
         let idx = self.run.requests.len() as u32;
         self.run.requests.push(request);
-        self.by_audit_id.insert(ev.audit_id().into(), idx);
+        self.by_audit_id.insert((*ev.audit_id).into(), idx);
     }
 
     fn finish(mut self) -> Run {

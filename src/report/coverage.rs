@@ -246,3 +246,54 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
     coverage.tests = tests;
     coverage
 }
+
+/// Writes the coverage for people: the totals, then per level the tested share, then the
+/// untested conformance-eligible operations (what a reviewer looks for next).
+pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let pct = |n: u64, d: u64| {
+        if d == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / d as f64
+        }
+    };
+    writeln!(
+        w,
+        "endpoints              {:>5} tested of {:>5} ({:.1}%)",
+        c.tested_endpoints,
+        c.total_endpoints,
+        pct(c.tested_endpoints, c.total_endpoints)
+    )?;
+    writeln!(
+        w,
+        "conformance eligible   {:>5} tested of {:>5} ({:.1}%)",
+        c.tested_conformance_eligible_endpoints,
+        c.total_conformance_eligible_endpoints,
+        pct(
+            c.tested_conformance_eligible_endpoints,
+            c.total_conformance_eligible_endpoints
+        )
+    )?;
+    for level in ["stable", "beta", "alpha"] {
+        let all: Vec<&CoverageEndpoint> =
+            c.endpoints.iter().filter(|e| e.level == level).collect();
+        let tested = all.iter().filter(|e| e.tested).count();
+        let conf = all.iter().filter(|e| e.conf_tested).count();
+        writeln!(
+            w,
+            "  {level:<8} {tested:>5} tested, {conf:>5} by conformance specs, of {:>5}",
+            all.len()
+        )?;
+    }
+    let mut untested: Vec<&CoverageEndpoint> = c
+        .endpoints
+        .iter()
+        .filter(|e| !e.tested && e.level == "stable")
+        .collect();
+    untested.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    writeln!(w, "untested stable endpoints ({}):", untested.len())?;
+    for e in untested {
+        writeln!(w, "  {:<60} {}", e.endpoint, e.path)?;
+    }
+    Ok(())
+}

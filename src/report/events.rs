@@ -171,3 +171,51 @@ mod tests {
         assert_eq!(go_quote("héllo"), "\"héllo\"");
     }
 }
+
+/// Writes kept requests as an aligned table: time, code, verb, URI, user, impersonated user,
+/// authorization decision and reason, spec. For RBAC debugging (`--code 403`, `--code 401`).
+pub fn write_table(
+    run: &Run,
+    keep: &dyn Fn(&Request) -> bool,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use crate::text::escape_control as esc;
+    writeln!(
+        w,
+        "{:<27} {:>4} {:<7} {:<30} {:<20} DECISION REASON | URI | SPEC",
+        "TIME", "CODE", "VERB", "USER", "AS"
+    )?;
+    for req in run.requests.iter().filter(|r| keep(r)) {
+        let user = run
+            .users
+            .get(req.user as usize)
+            .map_or("", |u| run.str(u.name));
+        let as_user = req
+            .impersonated
+            .and_then(|i| run.users.get(i as usize))
+            .map_or("-", |u| run.str(u.name));
+        let code = if req.code == 0 {
+            "-".to_string()
+        } else {
+            req.code.to_string()
+        };
+        let decision = match req.decision.as_str() {
+            "" => "-",
+            d => d,
+        };
+        writeln!(
+            w,
+            "{:<27} {:>4} {:<7} {:<30} {:<20} {:<8} {} | {} | {}",
+            time::rfc3339(req.received),
+            code,
+            esc(run.str(req.verb)),
+            esc(user),
+            esc(as_user),
+            decision,
+            esc(run.str(req.reason)),
+            esc(run.str(req.uri)),
+            run.spec_of(req).map_or("-".into(), |s| esc(run.str(s.name)))
+        )?;
+    }
+    Ok(())
+}
