@@ -511,3 +511,115 @@ fn timestamps_with_offsets_and_fractions() {
     );
     assert_eq!(parse_timestamp("2022-02-03T19:34:21"), None);
 }
+
+/// Throughput on a generated ~300 MB log (the fixture events repeated with distinct auditIDs),
+/// plain and gzip. Run: `cargo test --release --test ingest_audit -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_throughput() {
+    use std::time::Instant;
+    let dir = std::env::temp_dir().join("auditscope-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plain = dir.join("audit.log");
+    let gz = dir.join("audit.log.gz");
+    if !plain.exists() || !gz.exists() {
+        let mut templates: Vec<String> = Vec::new();
+        let ua = std::fs::read_to_string(fixture("apisnoop-example-user-agent.log")).unwrap();
+        templates.extend(ua.lines().map(str::to_string));
+        let mut rbac = Vec::new();
+        let gzfile = std::fs::File::open(fixture("audit2rbac-demo-v1beta1.log.gz")).unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(gzfile), &mut rbac)
+            .unwrap();
+        templates.extend(String::from_utf8(rbac).unwrap().lines().map(str::to_string));
+        let aks: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture("aks-eventhub-kube-audit-records.json")).unwrap(),
+        )
+        .unwrap();
+        for r in aks["records"].as_array().unwrap() {
+            templates.push(
+                r["properties"]["log"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end()
+                    .to_string(),
+            );
+        }
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&plain).unwrap());
+        let mut gzout = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(std::fs::File::create(&gz).unwrap()),
+            flate2::Compression::new(6),
+        );
+        let (mut written, mut k) = (0usize, 0u64);
+        while written < 300 << 20 {
+            for t in &templates {
+                let line = t.replacen("\"auditID\":\"", &format!("\"auditID\":\"{k:08x}-"), 1);
+                out.write_all(line.as_bytes()).unwrap();
+                out.write_all(b"\n").unwrap();
+                gzout.write_all(line.as_bytes()).unwrap();
+                gzout.write_all(b"\n").unwrap();
+                written += line.len() + 1;
+            }
+            k += 1;
+        }
+        out.flush().unwrap();
+        gzout.finish().unwrap().flush().unwrap();
+    }
+    for path in [&gz, &plain, &gz, &plain] {
+        let path = path.to_str().unwrap();
+        let size = std::fs::metadata(path).unwrap().len();
+        let start = Instant::now();
+        let mut uas = 0usize;
+        let stats = read_audit(
+            path,
+            &ReadOptions {
+                progress: true,
+                ..Default::default()
+            },
+            &mut |ev, _| uas += ev.user_agent.len(),
+        )
+        .unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        let bytes = stats.info.bytes as f64;
+        println!(
+            "{path}: {} events, {:.0} MB decompressed ({:.0} MB on disk) in {secs:.2} s: {:.0} MB/s decompressed, {:.0} events/s (ua bytes {uas})",
+            stats.accounting.events,
+            bytes / 1e6,
+            size as f64 / 1e6,
+            bytes / 1e6 / secs,
+            stats.accounting.events as f64 / secs
+        );
+        assert_eq!(stats.accounting.skipped_total(), 0);
+    }
+}
+
+#[test]
+fn streams_of_pretty_events_and_a_broken_first_line() {
+    // `jq .` output: several pretty-printed events one after the other; items numbered 1, 2, ….
+    let pretty = std::fs::read_to_string(fixture("apisnoop-testdata-audit_event.json")).unwrap();
+    let second = pretty.replace("8adac407-313f-4ed1-a03d-e1baa262da50", "second");
+    let f = write_temp(format!("{pretty}\n{second}").as_bytes());
+    let (got, stats) = read_with(&path_of(&f), &ReadOptions::default(), None).unwrap();
+    assert_eq!(
+        ids(&got),
+        ["8adac407-313f-4ed1-a03d-e1baa262da50", "second"]
+    );
+    assert_eq!(got.iter().map(|(_, l)| *l).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(stats.accounting.lines, 2);
+
+    // A JSON-lines log whose first line is damaged is still read line by line.
+    let text = std::fs::read_to_string(fixture("apisnoop-example-user-agent.log")).unwrap();
+    let f = write_temp(format!("{{\"kind\":\"Event\",\"auditID\n{text}").as_bytes());
+    let path = path_of(&f);
+    let (got, stats) = read_with(&path, &ReadOptions::default(), None).unwrap();
+    assert_eq!(got.len(), 8);
+    assert_eq!(got[0].1, 2);
+    assert_eq!(stats.accounting.lines, 9);
+    assert_eq!(
+        stats.accounting.skipped["invalid JSON"].first,
+        [format!("{path}:1")]
+    );
+    // The same when the whole file is one broken document: every line is accounted for.
+    let f = write_temp(b"{\n  \"kind\": \"Event\",\n  \"auditID\": \n");
+    let err = read_with(&path_of(&f), &ReadOptions::default(), None).unwrap_err();
+    assert!(matches!(err, IngestError::NoEvents { .. }));
+}
