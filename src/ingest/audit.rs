@@ -44,7 +44,7 @@ use std::fmt;
 use std::io::{self, IsTerminal, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -70,7 +70,10 @@ pub mod reasons {
 }
 
 /// The block size the reader cuts the input into (at line boundaries).
-pub const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
+pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
+
+/// How many bytes of lines are parsed together while the sink takes the previous ones.
+const CHUNK_BYTES: usize = 512 << 10;
 
 /// How deep containers may nest (hits inside a response inside an array …).
 const MAX_DEPTH: u32 = 6;
@@ -546,7 +549,7 @@ pub fn read_audit_with_block_size(
     let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
     let gzip = opened.gzip;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
-    let rx = spawn_reader(opened.reader, block_size.max(1));
+    let (rx, recycle) = spawn_reader(opened.reader, block_size.max(1));
     let mut reader = Reading {
         path,
         strict: opts.strict,
@@ -583,6 +586,8 @@ pub fn read_audit_with_block_size(
             reader.bytes += b.data.len() as u64;
             next_line = reader.lines(&b.data, next_line, sink)?;
             progress.tick(reader.accounting.events);
+            // The reader may have enough buffers already; then this one is simply freed.
+            let _ = recycle.try_send(b.data);
             block = recv(&rx)?;
         }
         Ok(())
@@ -614,15 +619,19 @@ struct Block {
 }
 
 /// Starts the thread that reads (and decompresses) blocks ahead of the parser.
+/// Blocks the parser is done with come back through the second channel to be filled again.
 fn spawn_reader(
     mut reader: Box<dyn io::BufRead + Send>,
     block: usize,
-) -> Receiver<io::Result<Block>> {
+) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
     let (tx, rx) = sync_channel::<io::Result<Block>>(2);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(4);
     std::thread::spawn(move || {
         let mut carry: Vec<u8> = Vec::new();
         loop {
-            let mut data = Vec::with_capacity(block + carry.len() + 1);
+            let mut data = free_rx.try_recv().unwrap_or_default();
+            data.clear();
+            data.reserve(block + carry.len() + 1);
             data.append(&mut carry);
             let mut searched = 0;
             let mut eof;
@@ -661,7 +670,7 @@ fn spawn_reader(
             }
         }
     });
-    rx
+    (rx, free_tx)
 }
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
@@ -731,13 +740,17 @@ impl Reading<'_> {
 
     /// Parses the lines of one block in parallel and delivers them in order; returns the number
     /// of the line after the block.
-    fn lines(
+    fn lines<'d>(
         &mut self,
-        data: &[u8],
+        data: &'d [u8],
         mut line_no: u64,
         sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
     ) -> Result<u64, IngestError> {
         let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
+        // Lines are parsed in chunks of about CHUNK_BYTES, so the sink can take the events of
+        // one chunk while the pool parses the next.
+        let mut chunk_ends: Vec<usize> = Vec::new();
+        let mut chunk_bytes = 0;
         let mut start = 0;
         for end in memchr::memchr_iter(b'\n', data).chain(
             // The last line of the input may have no newline.
@@ -746,16 +759,56 @@ impl Reading<'_> {
             let line = data.get(start..end).unwrap_or(&[]);
             if !is_blank(line) {
                 lines.push((line, line_no));
+                chunk_bytes += line.len();
+                if chunk_bytes >= CHUNK_BYTES {
+                    chunk_ends.push(lines.len());
+                    chunk_bytes = 0;
+                }
             }
             line_no += 1;
             start = end + 1;
         }
-        let outcomes: Vec<LineOutcome<'_>> = lines
-            .par_iter()
-            .with_min_len(32)
-            .map(|(l, _)| parse_line(l))
-            .collect();
-        for (outcome, (_, n)) in outcomes.iter().zip(&lines) {
+        if chunk_ends.last() != Some(&lines.len()) {
+            chunk_ends.push(lines.len());
+        }
+        let mut chunks = Vec::with_capacity(chunk_ends.len());
+        let mut from = 0;
+        for &to in &chunk_ends {
+            chunks.push(lines.get(from..to).unwrap_or(&[]));
+            from = to;
+        }
+        let parse = |chunk: &[(&'d [u8], u64)]| -> Vec<LineOutcome<'d>> {
+            chunk
+                .par_iter()
+                .with_min_len(16)
+                .map(|(l, _)| parse_line(l))
+                .collect()
+        };
+        let mut pending = chunks.first().map(|c| parse(c)).unwrap_or_default();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let outcomes = std::mem::take(&mut pending);
+            let mut next = None;
+            let delivered = rayon::in_place_scope(|scope| {
+                if let Some(following) = chunks.get(i + 1) {
+                    let next = &mut next;
+                    scope.spawn(move |_| *next = Some(parse(following)));
+                }
+                self.deliver_chunk(outcomes, chunk, sink)
+            });
+            delivered?;
+            pending = next.unwrap_or_default();
+        }
+        Ok(line_no)
+    }
+
+    /// Hands the parsed lines of one chunk to the sink, in order.
+    fn deliver_chunk(
+        &mut self,
+        outcomes: Vec<LineOutcome<'_>>,
+        lines: &[(&[u8], u64)],
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        for (outcome, (_, n)) in outcomes.iter().zip(lines) {
             match outcome {
                 LineOutcome::One(item) => self.deliver(item, *n, sink)?,
                 LineOutcome::Many(items) => {
@@ -765,7 +818,7 @@ impl Reading<'_> {
                 }
             }
         }
-        Ok(line_no)
+        Ok(())
     }
 
     /// Reads a whole document (or several, one after the other); items are numbered in order.
