@@ -664,3 +664,43 @@ fn many_chunks_keep_order_and_line_numbers() {
         }
     }
 }
+
+/// Run by [`reads_gzip_from_stdin`] in a child process whose stdin is the gzipped fixture.
+#[test]
+#[ignore]
+fn stdin_child() {
+    if std::env::var_os("AUDITSCOPE_STDIN_CHILD").is_none() {
+        return;
+    }
+    let (got, stats) = read("-");
+    println!(
+        "STDIN-EVENTS {} {} {}",
+        got.len(),
+        stats.info.path,
+        got[756].1
+    );
+}
+
+#[test]
+fn reads_gzip_from_stdin() {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args([
+            "stdin_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("AUDITSCOPE_STDIN_CHILD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gz = std::fs::read(fixture("audit2rbac-demo-v1beta1.log.gz")).unwrap();
+    child.stdin.take().unwrap().write_all(&gz).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("STDIN-EVENTS 757 - 757"), "{stdout}");
+}

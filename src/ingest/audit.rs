@@ -18,9 +18,11 @@
 //!
 //! # Speed
 //! JSON lines are never held in memory whole: a reader thread reads (and decompresses) blocks of
-//! a few MB cut at line boundaries while the previous block's lines are parsed in parallel (rayon)
-//! into [`AuditEvent`]s that borrow from the block and name only the kept fields, so serde skips
-//! request and response bodies without building them. The sink is then called in input order.
+//! 8 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
+//! previous block. A block's lines are parsed in parallel (rayon) into [`AuditEvent`]s that borrow
+//! from the block and name only the kept fields, so serde skips request and response bodies
+//! without building them. The lines go in chunks of about 512 KB: the calling thread hands one
+//! chunk's events to the sink, in input order, while the pool parses the next chunk.
 //!
 //! # Accounting
 //! `lines` counts non-blank lines (and, inside containers, items); `events` the events handed to
@@ -93,16 +95,22 @@ pub struct AuditUser<'a> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditObjectRef<'a> {
+    /// `resource`, e.g. `pods`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub resource: Cow<'a, str>,
+    /// `subresource`, e.g. `status`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub subresource: Cow<'a, str>,
+    /// `namespace`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub namespace: Cow<'a, str>,
+    /// `name`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub name: Cow<'a, str>,
+    /// `apiGroup` (empty for the core group).
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub api_group: Cow<'a, str>,
+    /// `apiVersion` of the object, e.g. `v1`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub api_version: Cow<'a, str>,
 }
@@ -141,39 +149,55 @@ pub struct AuditAnnotations<'a> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent<'a> {
+    /// `apiVersion`: `audit.k8s.io/v1` or `audit.k8s.io/v1beta1` (may be absent).
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub api_version: Cow<'a, str>,
+    /// `kind`: `Event` (empty inside some batches).
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub kind: Cow<'a, str>,
+    /// `level`: `Metadata`, `Request`, `RequestResponse`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub level: Cow<'a, str>,
+    /// `auditID`: shared by every stage event of one request.
     #[serde(rename = "auditID", borrow, default, deserialize_with = "cow_str")]
     pub audit_id: Cow<'a, str>,
+    /// `stage`: see [`AuditEvent::stage`].
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub stage: Cow<'a, str>,
+    /// `requestURI`, query string included.
     #[serde(rename = "requestURI", borrow, default, deserialize_with = "cow_str")]
     pub request_uri: Cow<'a, str>,
+    /// `verb`: the Kubernetes verb (`get`, `list`, `watch`, `create`, …).
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub verb: Cow<'a, str>,
+    /// `user`.
     #[serde(borrow, default)]
     pub user: Option<AuditUser<'a>>,
+    /// `impersonatedUser`, when the request was impersonated.
     #[serde(borrow, default)]
     pub impersonated_user: Option<AuditUser<'a>>,
+    /// `sourceIPs`.
     #[serde(rename = "sourceIPs", borrow, default, deserialize_with = "cow_vec")]
     pub source_ips: Vec<Cow<'a, str>>,
+    /// `userAgent`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub user_agent: Cow<'a, str>,
+    /// `objectRef`.
     #[serde(borrow, default)]
     pub object_ref: Option<AuditObjectRef<'a>>,
+    /// `responseStatus` (only its code).
     #[serde(default)]
     pub response_status: Option<AuditResponseStatus>,
+    /// `requestReceivedTimestamp`, as logged.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub request_received_timestamp: Cow<'a, str>,
+    /// `stageTimestamp`, as logged.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub stage_timestamp: Cow<'a, str>,
     /// v1beta1 only: when the event was logged.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub timestamp: Cow<'a, str>,
+    /// The authorization annotations.
     #[serde(borrow, default)]
     pub annotations: Option<AuditAnnotations<'a>>,
     /// Times parsed while validating, so the sink does not parse them again.
