@@ -1,6 +1,355 @@
-//! Command-line interface (TODO)
+//! The command line: clap definitions and the dispatch from a subcommand to the library.
+//!
+//! Errors from the library arrive as typed errors and leave here as one line on stderr,
+//! naming the file, with exit status 2.
 
-/// Runs the command line and returns the process exit status.
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::correlate::{self, Inputs, Options};
+use crate::report::filter::{FilterArgs, RequestFilter};
+use crate::report::{self, OutputFormat};
+use crate::run::{Run, format};
+
+/// Correlate Kubernetes API server audit logs with e2e test runs.
+#[derive(Debug, Parser)]
+#[command(name = "auditscope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read an audit log and a description of the e2e run; write the correlated RUN.json.
+    Correlate {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where to write the run.
+        #[arg(short, long, value_name = "RUN.json")]
+        output: PathBuf,
+    },
+    /// Print answers for scripts, from a RUN.json or raw inputs.
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+    /// Write a realistic generated run (audit log, entries.log, e2e.log, JUnit) for benchmarks and demos.
+    Synth {
+        /// Audit events (stage events) to write; about 1.2 KB each.
+        #[arg(long, default_value_t = 20_000)]
+        events: u64,
+        /// Specs in the run.
+        #[arg(long, default_value_t = 20)]
+        specs: u32,
+        /// Seed: the same options and seed write the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write audit.log.gz instead of audit.log.
+        #[arg(long)]
+        gzip: bool,
+        /// The folder to write into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+    },
+}
+
+/// Where a run comes from: a RUN.json, or the raw inputs to correlate first.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SourceArgs {
+    /// A RUN.json, or inputs whose kind is detected from their content (audit log, ginkgo
+    /// log, entries.log, JUnit). `-` is stdin; gzip is detected by its magic bytes.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// An API server audit log (JSON lines, EventList, Event Hubs or OpenSearch export). Repeat for rotated logs.
+    #[arg(long, value_name = "FILE")]
+    pub audit: Vec<String>,
+    /// A ginkgo v1 or v2 e2e log.
+    #[arg(long = "e2e-log", value_name = "FILE")]
+    pub e2e_log: Vec<String>,
+    /// The 2018 spy's entries.log.
+    #[arg(long, value_name = "FILE")]
+    pub entries: Vec<String>,
+    /// A JUnit XML file from ginkgo.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Vec<String>,
+    /// Another OpenAPI v2 spec (a release, an aggregated API or CRDs), added to the embedded v1.35 table.
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Vec<String>,
+    /// Make the first malformed audit line an error instead of skipping and counting it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// The reports.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Per spec, the count of each `verb path` it made (the 2018 pipeline's output.txt).
+    Hits(ReportArgs),
+    /// Every request with a client-go backtrace, frame by frame.
+    Backtraces(ReportArgs),
+    /// One line per request in the API server's own EventString form.
+    Events(ReportArgs),
+    /// Per spec: status, duration, requests by attribution, distinct keys, operations.
+    Tests {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// List the operations each spec hit beneath it.
+        #[arg(long)]
+        operations: bool,
+    },
+    /// Lines read, requests, stage events merged, lines skipped by reason, attribution.
+    Summary(ReportArgs),
+    /// Requests one per line with code, user, impersonation, authorization decision and reason
+    /// (e.g. `--code 403` to debug RBAC).
+    Requests(ReportArgs),
+    /// Per OpenAPI operation: hits, specs, conformance specs, first/last hit, by attribution; then unmatched paths.
+    Endpoints(ReportArgs),
+    /// Endpoint coverage in the shape of APISnoop's coverage files (use `--format json`).
+    Coverage {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// Also count requests attributed by time window (default: only those whose user agent names the spec).
+        #[arg(long)]
+        window: bool,
+    },
+}
+
+/// Arguments every report takes.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Parses the arguments, runs the command, and returns the exit status.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return 0;
+            }
+            let message = format!("{e:#}").replace('\n', " ");
+            eprintln!("auditscope: {}", crate::text::escape_control(&message));
+            2
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Correlate { source, output } => {
+            let run = correlate_inputs(&source)?;
+            format::write_run(&run, &output)?;
+            let s = report::summary::summary(&run);
+            let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
+            eprintln!(
+                "auditscope: wrote {}: {} requests ({} stage events merged, {} lines skipped), {} specs; ua {}, window {}, ambiguous {}, none {}",
+                output.display(),
+                s.requests,
+                s.stage_events_merged,
+                s.skipped.values().sum::<u64>(),
+                s.specs,
+                attr("ua"),
+                attr("window"),
+                attr("ambiguous"),
+                attr("none"),
+            );
+            Ok(())
+        }
+        Command::Report { report } => run_report(report),
+        Command::Synth {
+            events,
+            specs,
+            seed,
+            gzip,
+            output,
+        } => {
+            let opts = crate::synth::SynthOptions {
+                events,
+                specs,
+                seed,
+                gzip,
+                ..Default::default()
+            };
+            let s = crate::synth::generate(&opts, &output)?;
+            eprintln!(
+                "auditscope: wrote {} ({} events, {} requests, {} bytes), {}, {}, {} ({} specs)",
+                s.audit_path.display(),
+                s.events,
+                s.requests,
+                s.bytes,
+                s.entries_path.display(),
+                s.e2e_log_path.display(),
+                s.junit_path.display(),
+                s.specs
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Correlates raw inputs named on the command line.
+pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
+    let inputs = Inputs {
+        audit: source.audit.clone(),
+        e2e_logs: source.e2e_log.clone(),
+        entries: source.entries.clone(),
+        junit: source.junit.clone(),
+        auto: source.inputs.clone(),
+    };
+    if inputs.is_empty() {
+        bail!("no input given: name a RUN.json, or an audit log with --audit FILE");
+    }
+    let options = Options {
+        strict: source.strict,
+        progress: true,
+        openapi: source.openapi.clone(),
+    };
+    Ok(correlate::correlate(&inputs, &options)?)
+}
+
+/// Loads the run a command works on: a single RUN.json, or the raw inputs correlated now.
+pub fn load_run(source: &SourceArgs) -> Result<Run> {
+    let only_positional = source.audit.is_empty()
+        && source.e2e_log.is_empty()
+        && source.entries.is_empty()
+        && source.junit.is_empty()
+        && source.openapi.is_empty();
+    if only_positional
+        && let [path] = source.inputs.as_slice()
+        && path != "-"
+        && is_run_file(Path::new(path))
+    {
+        return format::read_run(Path::new(path)).map_err(Into::into);
+    }
+    correlate_inputs(source)
+}
+
+fn is_run_file(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(256);
+    if file.take(256).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    format::looks_like_run(&head)
+}
+
+fn run_report(cmd: ReportCommand) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (args, kind) = match &cmd {
+        ReportCommand::Hits(a)
+        | ReportCommand::Backtraces(a)
+        | ReportCommand::Events(a)
+        | ReportCommand::Summary(a)
+        | ReportCommand::Requests(a)
+        | ReportCommand::Endpoints(a) => (a, &cmd),
+        ReportCommand::Tests { args, .. } | ReportCommand::Coverage { args, .. } => (args, &cmd),
+    };
+    // A bad filter is reported before any input is read.
+    let filter: RequestFilter = args.filter.to_filter()?;
+    let run = load_run(&args.source)?;
+    let keep = |r: &crate::run::Request| filter.matches(&run, r);
+    let format = args.format;
+    match kind {
+        ReportCommand::Hits(_) => {
+            let blocks = report::hits::hits(&run, &keep);
+            match format {
+                OutputFormat::Text => report::hits::write_text(&blocks, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &blocks)?,
+            }
+        }
+        ReportCommand::Backtraces(_) => {
+            let all = report::backtraces::backtraces(&run, &keep);
+            match format {
+                OutputFormat::Text => report::backtraces::write_text(&all, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &all)?,
+            }
+        }
+        ReportCommand::Events(_) => match format {
+            OutputFormat::Text => report::events::write_text(&run, &keep, &mut out)?,
+            OutputFormat::Json => write_json_lines(&run, &keep, &mut out)?,
+        },
+        ReportCommand::Requests(_) => match format {
+            OutputFormat::Text => report::events::write_table(&run, &keep, &mut out)?,
+            OutputFormat::Json => write_json_lines(&run, &keep, &mut out)?,
+        },
+        ReportCommand::Tests { operations, .. } => {
+            let show = |s: &crate::run::Spec| filter.spec.as_ref().is_none_or(|re| re.is_match(run.str(s.name)));
+            let rows = report::tests::tests(&run, &show, &keep);
+            match format {
+                OutputFormat::Text => report::tests::write_text(&rows, *operations, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &rows)?,
+            }
+        }
+        ReportCommand::Summary(_) => {
+            let s = report::summary::summary(&run);
+            match format {
+                OutputFormat::Text => s.write_text(&mut out)?,
+                OutputFormat::Json => write_json(&mut out, &s)?,
+            }
+        }
+        ReportCommand::Endpoints(_) => {
+            let r = report::endpoints::endpoints_report(&run, &filter);
+            match format {
+                OutputFormat::Text => r.write_text(&mut out)?,
+                OutputFormat::Json => write_json(&mut out, &r)?,
+            }
+        }
+        ReportCommand::Coverage { window, .. } => {
+            let c = report::coverage::coverage_report(&run, &filter, *window);
+            match format {
+                OutputFormat::Text => report::coverage::write_text(&c, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &c)?,
+            }
+        }
+    }
+    out.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+fn write_json_lines(
+    run: &Run,
+    keep: &dyn Fn(&crate::run::Request) -> bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    for req in run.requests.iter().filter(|r| keep(r)) {
+        serde_json::to_writer(&mut *out, &report::events::event_json(run, req))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn write_json<T: serde::Serialize>(out: &mut dyn Write, value: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }

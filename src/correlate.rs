@@ -1,1 +1,646 @@
-//! TODO
+//! Correlation: merge stage events into requests, and tie every request to the spec that made it.
+//!
+//! A request belongs to a spec
+//! - by its user agent (`ua`), when the e2e framework appended ` -- <spec text>`;
+//! - else by time (`window`), when it was received inside exactly one spec's window: from
+//!   `entries.log` the window is `[start_i, start_{i+1})`, from a ginkgo log the spec's first to
+//!   last timestamp, and from an `/apisnoop-mark?test=<name>` request to the next mark;
+//! - `ambiguous` when several windows overlap (parallel ginkgo nodes): not guessed;
+//! - `none` otherwise.
+
+use std::collections::HashMap as StdHashMap;
+
+use foldhash::{HashMap, HashMapExt};
+use thiserror::Error;
+
+use crate::endpoints::{CachedMatcher, EndpointTable};
+use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
+use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
+use crate::ingest::source::{IngestError, open_input};
+use crate::ingest::useragent;
+use crate::run::{
+    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec,
+    SpecId, Stage, StrId, Trace, TraceId, User, UserId,
+};
+
+/// The inputs of one correlation, as the user named them.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Audit logs (`--audit`); rotated logs are merged in time order.
+    pub audit: Vec<String>,
+    /// ginkgo v1/v2 e2e logs (`--e2e-log`).
+    pub e2e_logs: Vec<String>,
+    /// 2018 spy `entries.log` files (`--entries`).
+    pub entries: Vec<String>,
+    /// JUnit XML files (`--junit`).
+    pub junit: Vec<String>,
+    /// Inputs whose kind is detected from their content.
+    pub auto: Vec<String>,
+}
+
+impl Inputs {
+    /// True when no input at all was named.
+    pub fn is_empty(&self) -> bool {
+        self.audit.is_empty()
+            && self.e2e_logs.is_empty()
+            && self.entries.is_empty()
+            && self.junit.is_empty()
+            && self.auto.is_empty()
+    }
+}
+
+/// How to correlate.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The first bad audit line is an error instead of being skipped and counted.
+    pub strict: bool,
+    /// Show progress on stderr (only when it is a terminal).
+    pub progress: bool,
+    /// Further OpenAPI specs whose operations are added to the embedded v1.35 table.
+    pub openapi: Vec<String>,
+}
+
+/// Why a correlation failed.
+#[derive(Debug, Error)]
+pub enum CorrelateError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("{path}: {message}")]
+    OpenApi { path: String, message: String },
+    #[error("no audit log given: name one with --audit FILE (or as an input)")]
+    NoAudit,
+    #[error("{path}: is a RUN.json, not an input to correlate; open it with `explore` or `report`")]
+    RunGiven { path: String },
+}
+
+/// The path of the marks a test harness can send to open a window for a spec.
+pub const MARK_PATH: &str = "/apisnoop-mark";
+
+/// Reads every input and correlates them into a [`Run`].
+pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError> {
+    let mut audit = inputs.audit.clone();
+    let mut e2e_inputs: Vec<(String, Option<E2eKind>)> = Vec::new();
+    e2e_inputs.extend(inputs.e2e_logs.iter().map(|p| (p.clone(), None)));
+    e2e_inputs.extend(
+        inputs
+            .entries
+            .iter()
+            .map(|p| (p.clone(), Some(E2eKind::Entries))),
+    );
+    e2e_inputs.extend(
+        inputs
+            .junit
+            .iter()
+            .map(|p| (p.clone(), Some(E2eKind::Junit))),
+    );
+    for path in &inputs.auto {
+        match detect(path)? {
+            Detected::Audit => audit.push(path.clone()),
+            Detected::E2e(kind) => e2e_inputs.push((path.clone(), Some(kind))),
+            Detected::Run => return Err(CorrelateError::RunGiven { path: path.clone() }),
+        }
+    }
+    if audit.is_empty() {
+        return Err(CorrelateError::NoAudit);
+    }
+
+    let mut table = EndpointTable::embedded();
+    for path in &opts.openapi {
+        let bytes = crate::ingest::source::read_to_vec(path)?;
+        let extra = EndpointTable::from_openapi(&bytes).map_err(|e| CorrelateError::OpenApi {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        table.merge(extra);
+    }
+
+    let mut builder = Builder::default();
+    for (index, path) in audit.iter().enumerate() {
+        let read_opts = ReadOptions {
+            strict: opts.strict,
+            input_index: index as u16,
+            progress: opts.progress,
+        };
+        let stats = read_audit(path, &read_opts, &mut |ev, line| {
+            builder.add_event(ev, index as u16, line)
+        })?;
+        builder.run.inputs.push(stats.info);
+        builder.run.accounting.merge(stats.accounting);
+    }
+    let mut run = builder.finish();
+
+    let year_hint = run
+        .requests
+        .iter()
+        .find(|r| r.received != NO_TIME)
+        .and_then(|r| crate::run::time::to_datetime(r.received))
+        .map(|t| chrono::Datelike::year(&t));
+    let mut described: Vec<E2eInput> = Vec::new();
+    for (path, kind) in &e2e_inputs {
+        let mut input = e2e::read_e2e(path, *kind, year_hint)?;
+        if input.kind == E2eKind::Entries {
+            close_entry_windows(&mut input.specs);
+        }
+        run.inputs.push(input.info.clone());
+        described.push(input);
+    }
+    let (records, notes) = e2e::combine(described);
+    run.notes.extend(notes);
+    add_specs(&mut run, records);
+    add_mark_windows(&mut run);
+    attribute(&mut run);
+
+    let mut matcher = CachedMatcher::new(&table);
+    for req in &mut run.requests {
+        let verb = run.strings.get(req.verb);
+        let uri = run.strings.get(req.uri);
+        req.endpoint = matcher.match_request(verb, uri);
+    }
+    run.operations = table.into_operations();
+    Ok(run)
+}
+
+enum Detected {
+    Audit,
+    E2e(E2eKind),
+    Run,
+}
+
+/// Looks at the first bytes of an input to tell what it is.
+fn detect(path: &str) -> Result<Detected, IngestError> {
+    use std::io::Read;
+    let opened = open_input(path)?;
+    let mut head = Vec::with_capacity(64 * 1024);
+    opened
+        .reader
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .map_err(|e| crate::ingest::source::classify_read_error(path, opened.gzip, e))?;
+    if crate::run::format::looks_like_run(&head) {
+        return Ok(Detected::Run);
+    }
+    Ok(match e2e::sniff(&head) {
+        Some(kind) => Detected::E2e(kind),
+        None => Detected::Audit,
+    })
+}
+
+/// `entries.log` gives only start times: each spec's window ends where the next entry starts.
+/// The last entry (the AfterSuite message) closes the last spec and opens no window itself.
+fn close_entry_windows(specs: &mut [SpecRecord]) {
+    let mut order: Vec<usize> = (0..specs.len())
+        .filter(|&i| specs[i].start != NO_TIME)
+        .collect();
+    order.sort_by_key(|&i| specs[i].start);
+    for pair in order.windows(2) {
+        let next_start = specs[pair[1]].start;
+        specs[pair[0]].end = next_start;
+    }
+    if let Some(&last) = order.last()
+        && specs[last].end == NO_TIME
+        && !specs[last].suite_node
+    {
+        // The run was cut off before AfterSuite: the last spec runs to the end of the log.
+        specs[last].end = i64::MAX;
+    }
+}
+
+/// Whitespace-insensitive form of a spec name, for matching names between sources.
+fn name_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn add_specs(run: &mut Run, records: Vec<SpecRecord>) {
+    for rec in records {
+        let name = run.strings.intern(&rec.name);
+        let header = rec.header.iter().map(|h| run.strings.intern(h)).collect();
+        let location = rec
+            .location
+            .as_deref()
+            .map(|l| run.strings.intern(l))
+            .unwrap_or(0);
+        let (window_start, window_end) = if rec.suite_node || rec.start == NO_TIME {
+            (NO_TIME, NO_TIME)
+        } else if rec.end == NO_TIME {
+            (rec.start, rec.start.saturating_add(1_000))
+        } else {
+            // Log timestamps have millisecond precision: the last millisecond belongs in.
+            let end = if rec.end == i64::MAX {
+                i64::MAX
+            } else {
+                rec.end
+                    .saturating_add(if rec.end > rec.start { 1_000 } else { 0 })
+            };
+            (rec.start, end.max(rec.start))
+        };
+        run.specs.push(Spec {
+            name,
+            header,
+            location,
+            status: rec.status,
+            duration: rec.duration,
+            start: rec.start,
+            end: if rec.end == i64::MAX {
+                NO_TIME
+            } else {
+                rec.end
+            },
+            window_start,
+            window_end,
+            conformance: rec.name.contains("[Conformance]"),
+            suite_node: rec.suite_node,
+        });
+    }
+}
+
+/// Decodes `%XX` and `+` in a query value.
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The spec name a mark request carries, if `uri` is a mark.
+fn mark_name(uri: &str) -> Option<String> {
+    let (path, query) = uri.split_once('?')?;
+    if path.trim_end_matches('/') != MARK_PATH {
+        return None;
+    }
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("test="))
+        .map(url_decode)
+        .filter(|n| !n.is_empty())
+}
+
+/// Requests to `/apisnoop-mark?test=<name>` open a window for that spec, closed by the next mark.
+fn add_mark_windows(run: &mut Run) {
+    let marks: Vec<(i64, String)> = run
+        .requests
+        .iter()
+        .filter(|r| r.received != NO_TIME)
+        .filter_map(|r| mark_name(run.str(r.uri)).map(|n| (r.received, n)))
+        .collect();
+    if marks.is_empty() {
+        return;
+    }
+    let mut by_name: StdHashMap<String, SpecId> = run
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (name_key(run.str(s.name)), i as SpecId))
+        .collect();
+    for (i, (start, name)) in marks.iter().enumerate() {
+        let end = marks.get(i + 1).map_or(i64::MAX, |m| m.0);
+        let key = name_key(name);
+        let id = *by_name.entry(key).or_insert_with(|| {
+            let name_id = run.strings.intern(name);
+            run.specs.push(Spec {
+                name: name_id,
+                start: *start,
+                end: NO_TIME,
+                window_start: NO_TIME,
+                window_end: NO_TIME,
+                conformance: name.contains("[Conformance]"),
+                ..Spec::default()
+            });
+            (run.specs.len() - 1) as SpecId
+        });
+        if let Some(spec) = run.specs.get_mut(id as usize) {
+            spec.window_start = *start;
+            spec.window_end = end;
+            if spec.start == NO_TIME {
+                spec.start = *start;
+            }
+        }
+    }
+    run.notes.push(format!(
+        "{} {MARK_PATH} marks opened spec windows",
+        marks.len()
+    ));
+}
+
+/// Attributes every request: by user agent first, then by the windows it falls in.
+fn attribute(run: &mut Run) {
+    let mut by_name: StdHashMap<String, SpecId> = StdHashMap::new();
+    for (i, s) in run.specs.iter().enumerate() {
+        by_name
+            .entry(name_key(run.str(s.name)))
+            .or_insert(i as SpecId);
+    }
+    // Specs named only by user agents (no e2e description given) are created here.
+    let mut agent_spec: Vec<Option<SpecId>> = Vec::with_capacity(run.agents.len());
+    for a in 0..run.agents.len() {
+        let text = run.agents[a].spec_text;
+        if text == 0 {
+            agent_spec.push(None);
+            continue;
+        }
+        let key = name_key(run.str(text));
+        let id = match by_name.get(&key) {
+            Some(&id) => id,
+            None => {
+                let name = run.strings.intern(&run.strings.get(text).to_string());
+                run.specs.push(Spec {
+                    name,
+                    conformance: key.contains("[Conformance]"),
+                    start: NO_TIME,
+                    end: NO_TIME,
+                    window_start: NO_TIME,
+                    window_end: NO_TIME,
+                    ..Spec::default()
+                });
+                let id = (run.specs.len() - 1) as SpecId;
+                by_name.insert(key, id);
+                id
+            }
+        };
+        agent_spec.push(Some(id));
+    }
+
+    // Windows sorted by start; requests are sorted by received time, so one sweep with a
+    // small set of open windows attributes them all.
+    let mut windows: Vec<(i64, i64, SpecId)> = run
+        .specs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.window_start != NO_TIME && s.window_end > s.window_start)
+        .map(|(i, s)| (s.window_start, s.window_end, i as SpecId))
+        .collect();
+    windows.sort();
+    let mut next = 0usize;
+    let mut open: Vec<(i64, SpecId)> = Vec::new();
+    for req in &mut run.requests {
+        if let Some(Some(spec)) = agent_spec.get(req.agent as usize) {
+            req.spec = Some(*spec);
+            req.attribution = Attribution::Ua;
+            continue;
+        }
+        if req.received == NO_TIME {
+            req.spec = None;
+            req.attribution = Attribution::None;
+            continue;
+        }
+        let t = req.received;
+        while next < windows.len() && windows[next].0 <= t {
+            open.push((windows[next].1, windows[next].2));
+            next += 1;
+        }
+        open.retain(|(end, _)| *end > t);
+        match open.as_slice() {
+            [] => {
+                req.spec = None;
+                req.attribution = Attribution::None;
+            }
+            [(_, spec)] => {
+                req.spec = Some(*spec);
+                req.attribution = Attribution::Window;
+            }
+            _ => {
+                req.spec = None;
+                req.attribution = Attribution::Ambiguous;
+            }
+        }
+    }
+}
+
+/// Accumulates stage events into requests, interning everything repeated.
+#[derive(Default)]
+struct Builder {
+    run: Run,
+    by_audit_id: HashMap<Box<str>, u32>,
+    agents: HashMap<StrId, crate::run::AgentId>,
+    users: HashMap<(StrId, Vec<StrId>), UserId>,
+    frames: HashMap<(StrId, StrId, u32), FrameId>,
+    traces: HashMap<(Vec<FrameId>, bool), TraceId>,
+    conflicts: u64,
+}
+
+impl Builder {
+    fn user(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
+        let name = self.run.strings.intern(name);
+        let groups: Vec<StrId> = groups.iter().map(|g| self.run.strings.intern(g)).collect();
+        let next = self.run.users.len() as UserId;
+        let run = &mut self.run;
+        *self.users.entry((name, groups.clone())).or_insert_with(|| {
+            run.users.push(User { name, groups });
+            next
+        })
+    }
+
+    fn agent(&mut self, raw: &str) -> crate::run::AgentId {
+        let raw_id = self.run.strings.intern(raw);
+        if let Some(&id) = self.agents.get(&raw_id) {
+            return id;
+        }
+        let parsed = useragent::parse(raw);
+        let s = &mut self.run.strings;
+        let mut agent = Agent {
+            raw: raw_id,
+            product: s.intern(parsed.product),
+            version: s.intern(parsed.version),
+            os: s.intern(parsed.os),
+            arch: s.intern(parsed.arch),
+            commit: s.intern(parsed.commit),
+            suffix: s.intern(parsed.suffix),
+            spec_text: parsed.spec.map_or(0, |t| s.intern(t)),
+            trace: None,
+        };
+        if let Some(trace) = parsed.trace {
+            let mut frames = Vec::with_capacity(trace.frames.len());
+            for f in &trace.frames {
+                let key = (
+                    self.run.strings.intern(f.function),
+                    self.run.strings.intern(f.file),
+                    f.line,
+                );
+                let next = self.run.frames.len() as FrameId;
+                let run = &mut self.run;
+                let id = *self.frames.entry(key).or_insert_with(|| {
+                    run.frames.push(Frame {
+                        function: key.0,
+                        file: key.1,
+                        line: key.2,
+                    });
+                    next
+                });
+                frames.push(id);
+            }
+            let next = self.run.traces.len() as TraceId;
+            let run = &mut self.run;
+            let truncated = trace.truncated;
+            agent.trace = Some(
+                *self
+                    .traces
+                    .entry((frames.clone(), truncated))
+                    .or_insert_with(|| {
+                        run.traces.push(Trace { frames, truncated });
+                        next
+                    }),
+            );
+        }
+        let id = self.run.agents.len() as crate::run::AgentId;
+        self.run.agents.push(agent);
+        self.agents.insert(raw_id, id);
+        id
+    }
+
+    fn add_event(&mut self, ev: &AuditEvent<'_>, input: u16, line: u64) {
+        let stage = ev.stage().unwrap_or_default();
+        let code = ev.code();
+        let stage_time = ev.stage_time().unwrap_or(NO_TIME);
+        let received = ev.received().unwrap_or(NO_TIME);
+        let decision = ev.decision();
+        let level = ev.level();
+        if let Some(&idx) = self.by_audit_id.get(&*ev.audit_id) {
+            self.run.accounting.stage_events_merged += 1;
+            let verb_id = self.run.strings.lookup(&ev.verb);
+            let uri_id = self.run.strings.lookup(&ev.request_uri);
+            let reason = match ev.reason() {
+                "" => 0,
+                r => self.run.strings.intern(r),
+            };
+            let Some(req) = self.run.requests.get_mut(idx as usize) else {
+                return;
+            };
+            if verb_id != Some(req.verb) || uri_id != Some(req.uri) {
+                self.conflicts += 1;
+            }
+            req.stage_events = req.stage_events.saturating_add(1);
+            let later = stage >= req.stage;
+            if later {
+                req.stage = stage;
+                if stage_time != NO_TIME {
+                    req.completed = stage_time;
+                }
+            }
+            if code != 0 && (req.code == 0 || later) {
+                req.code = code;
+            }
+            if received != NO_TIME && (req.received == NO_TIME || received < req.received) {
+                req.received = received;
+            }
+            if req.decision == Decision::Unknown {
+                req.decision = decision;
+            }
+            if req.reason == 0 {
+                req.reason = reason;
+            }
+            req.level = req.level.max(level);
+            return;
+        }
+        let user = match &ev.user {
+            Some(u) => self.user(&u.username, &u.groups),
+            None => self.user("", &[]),
+        };
+        let impersonated = ev
+            .impersonated_user
+            .as_ref()
+            .map(|u| self.user(&u.username, &u.groups));
+        let agent = self.agent(&ev.user_agent);
+        let s = &mut self.run.strings;
+        let object = ev
+            .object_ref
+            .as_ref()
+            .map(|o| ObjectRef {
+                resource: s.intern(&o.resource),
+                subresource: s.intern(&o.subresource),
+                namespace: s.intern(&o.namespace),
+                name: s.intern(&o.name),
+                api_group: s.intern(&o.api_group),
+                api_version: s.intern(&o.api_version),
+            })
+            .unwrap_or_default();
+        let source_ips = match ev.source_ips.as_slice() {
+            [] => 0,
+            [one] => s.intern(one),
+            many => s.intern(&many.join(",")),
+        };
+        let request = Request {
+            audit_id: (*ev.audit_id).into(),
+            verb: s.intern(&ev.verb),
+            uri: s.intern(&ev.request_uri),
+            user,
+            impersonated,
+            source_ips,
+            agent,
+            object,
+            code,
+            level,
+            stage,
+            stage_events: 1,
+            received,
+            completed: stage_time,
+            decision,
+            reason: match ev.reason() {
+                "" => 0,
+                r => s.intern(r),
+            },
+            spec: None,
+            attribution: Attribution::None,
+            endpoint: None,
+            input,
+            line,
+        };
+        let idx = self.run.requests.len() as u32;
+        self.run.requests.push(request);
+        self.by_audit_id.insert((*ev.audit_id).into(), idx);
+    }
+
+    fn finish(mut self) -> Run {
+        if self.conflicts > 0 {
+            self.run.notes.push(format!(
+                "{} stage events disagreed with their request's verb or URI; the first event's were kept",
+                self.conflicts
+            ));
+        }
+        drop(self.by_audit_id);
+        let mut run = self.run;
+        // Rotated logs and out-of-order events: correlate in time order. Requests without a
+        // time sort first; the sort is stable, so input order breaks ties.
+        run.requests.sort_by_key(|r| r.received);
+        run
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_are_decoded() {
+        assert_eq!(
+            mark_name("/apisnoop-mark?test=%5Bsig-apps%5D+Deployment+works"),
+            Some("[sig-apps] Deployment works".to_string())
+        );
+        assert_eq!(mark_name("/apisnoop-mark"), None);
+        assert_eq!(mark_name("/api/v1?test=x"), None);
+        assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn whitespace_insensitive_names() {
+        assert_eq!(name_key("  a   b c "), "a b c");
+    }
+}

@@ -1,1 +1,1101 @@
-//! TODO
+//! Reading Kubernetes API server audit logs: every event, fast, with an account of every line.
+//!
+//! # Shapes
+//! The shape is detected by content, never by file name:
+//! - JSON lines: one `audit.k8s.io/v1` or `v1beta1` `Event` per line (the log backend). A line may
+//!   also hold an `EventList` (the webhook batch), an OpenSearch/Elasticsearch hit
+//!   (`{"_index":…,"_source":{"Body.value":"<event as a string>"}}`) or a bare `_source` object.
+//!   Events are numbered by their physical line (1-based, blank lines included in the numbering).
+//! - A whole document: one pretty-printed `Event`, an `EventList`, an Azure Event Hubs batch
+//!   (`{"records":[{"properties":{"log":"<event as a string>"}}]}`), an OpenSearch search response
+//!   (`{"hits":{"hits":[…]}}`), a JSON array of any of these, or several such values one after the
+//!   other. A file is read as a document when its first non-blank line is not a JSON value by
+//!   itself (and none of the next few lines that open an object is), or when it holds a single
+//!   non-blank line and fits in the first block. Items are numbered 1, 2, … in document order and
+//!   that number stands in for the line number.
+//!
+//! gzip is recognised by its magic bytes (several members allowed); `-` is stdin.
+//!
+//! # Speed
+//! JSON lines are never held in memory whole: a reader thread reads (and decompresses) blocks of
+//! 8 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
+//! previous block. A block's lines are parsed in parallel (rayon) into [`AuditEvent`]s that borrow
+//! from the block and name only the kept fields, so serde skips request and response bodies
+//! without building them. The lines go in chunks of about 512 KB: the calling thread hands one
+//! chunk's events to the sink, in input order, while the pool parses the next chunk.
+//!
+//! # Accounting
+//! `lines` counts non-blank lines (and, inside containers, items); `events` the events handed to
+//! the sink; every other line is skipped under one of these reasons (see [`reasons`]), so
+//! `lines = events + skipped`:
+//! - `invalid JSON`: the line (or document) is not JSON, even after replacing invalid UTF-8;
+//! - `not an audit event`: valid JSON without `auditID`, `stage` and `verb` (or with a field of the
+//!   wrong type), and not one of the containers above;
+//! - `unknown apiVersion`: `apiVersion` is present and is neither `audit.k8s.io/v1` nor
+//!   `audit.k8s.io/v1beta1`;
+//! - `unknown stage`: `stage` is not `RequestReceived`, `ResponseStarted`, `ResponseComplete` or
+//!   `Panic`;
+//! - `bad timestamp`: no `requestReceivedTimestamp` (nor v1beta1 `timestamp`), or a timestamp that
+//!   is not RFC 3339.
+//!
+//! There is no line length limit. Invalid UTF-8 inside a line is replaced by U+FFFD and the event
+//! kept.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, IsTerminal, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
+use serde_json::value::RawValue;
+
+use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
+use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
+
+/// The fixed set of reasons a line is skipped for (see the module documentation).
+pub mod reasons {
+    /// Not JSON, even after replacing invalid UTF-8.
+    pub const INVALID_JSON: &str = "invalid JSON";
+    /// Valid JSON that is neither an audit event nor a known container of events.
+    pub const NOT_AN_EVENT: &str = "not an audit event";
+    /// An `apiVersion` other than `audit.k8s.io/v1` or `audit.k8s.io/v1beta1`.
+    pub const UNKNOWN_API_VERSION: &str = "unknown apiVersion";
+    /// A `stage` that is not one of the four audit stages.
+    pub const UNKNOWN_STAGE: &str = "unknown stage";
+    /// A missing receive time or a timestamp that is not RFC 3339.
+    pub const BAD_TIMESTAMP: &str = "bad timestamp";
+}
+
+/// The block size the reader cuts the input into (at line boundaries).
+pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
+
+/// How many bytes of lines are parsed together while the sink takes the previous ones.
+const CHUNK_BYTES: usize = 512 << 10;
+
+/// How deep containers may nest (hits inside a response inside an array …).
+const MAX_DEPTH: u32 = 6;
+
+/// A user as an audit event names it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditUser<'a> {
+    /// `username`, empty when absent.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub username: Cow<'a, str>,
+    /// `groups`.
+    #[serde(borrow, default, deserialize_with = "cow_vec")]
+    pub groups: Vec<Cow<'a, str>>,
+}
+
+/// The object a request was about; each field empty when absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditObjectRef<'a> {
+    /// `resource`, e.g. `pods`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub resource: Cow<'a, str>,
+    /// `subresource`, e.g. `status`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub subresource: Cow<'a, str>,
+    /// `namespace`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub namespace: Cow<'a, str>,
+    /// `name`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub name: Cow<'a, str>,
+    /// `apiGroup` (empty for the core group).
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub api_group: Cow<'a, str>,
+    /// `apiVersion` of the object, e.g. `v1`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub api_version: Cow<'a, str>,
+}
+
+/// The part of `responseStatus` kept: the HTTP code.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct AuditResponseStatus {
+    /// The HTTP status code, when logged.
+    #[serde(default)]
+    pub code: Option<i64>,
+}
+
+/// The two authorization annotations kept; each empty when absent.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditAnnotations<'a> {
+    /// `authorization.k8s.io/decision`: `allow` or `forbid`.
+    #[serde(
+        rename = "authorization.k8s.io/decision",
+        borrow,
+        default,
+        deserialize_with = "cow_str"
+    )]
+    pub decision: Cow<'a, str>,
+    /// `authorization.k8s.io/reason`: the RBAC binding that allowed the request, if any.
+    #[serde(
+        rename = "authorization.k8s.io/reason",
+        borrow,
+        default,
+        deserialize_with = "cow_str"
+    )]
+    pub reason: Cow<'a, str>,
+}
+
+/// One audit event, deserialized borrowing from the input buffer, naming only the fields kept.
+/// Strings are empty when the event does not have them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent<'a> {
+    /// `apiVersion`: `audit.k8s.io/v1` or `audit.k8s.io/v1beta1` (may be absent).
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub api_version: Cow<'a, str>,
+    /// `kind`: `Event` (empty inside some batches).
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub kind: Cow<'a, str>,
+    /// `level`: `Metadata`, `Request`, `RequestResponse`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub level: Cow<'a, str>,
+    /// `auditID`: shared by every stage event of one request.
+    #[serde(rename = "auditID", borrow, default, deserialize_with = "cow_str")]
+    pub audit_id: Cow<'a, str>,
+    /// `stage`: see [`AuditEvent::stage`].
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub stage: Cow<'a, str>,
+    /// `requestURI`, query string included.
+    #[serde(rename = "requestURI", borrow, default, deserialize_with = "cow_str")]
+    pub request_uri: Cow<'a, str>,
+    /// `verb`: the Kubernetes verb (`get`, `list`, `watch`, `create`, …).
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub verb: Cow<'a, str>,
+    /// `user`.
+    #[serde(borrow, default)]
+    pub user: Option<AuditUser<'a>>,
+    /// `impersonatedUser`, when the request was impersonated.
+    #[serde(borrow, default)]
+    pub impersonated_user: Option<AuditUser<'a>>,
+    /// `sourceIPs`.
+    #[serde(rename = "sourceIPs", borrow, default, deserialize_with = "cow_vec")]
+    pub source_ips: Vec<Cow<'a, str>>,
+    /// `userAgent`.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub user_agent: Cow<'a, str>,
+    /// `objectRef`.
+    #[serde(borrow, default)]
+    pub object_ref: Option<AuditObjectRef<'a>>,
+    /// `responseStatus` (only its code).
+    #[serde(default)]
+    pub response_status: Option<AuditResponseStatus>,
+    /// `requestReceivedTimestamp`, as logged.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub request_received_timestamp: Cow<'a, str>,
+    /// `stageTimestamp`, as logged.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub stage_timestamp: Cow<'a, str>,
+    /// v1beta1 only: when the event was logged.
+    #[serde(borrow, default, deserialize_with = "cow_str")]
+    pub timestamp: Cow<'a, str>,
+    /// The authorization annotations.
+    #[serde(borrow, default)]
+    pub annotations: Option<AuditAnnotations<'a>>,
+    /// Times parsed while validating, so the sink does not parse them again.
+    #[serde(skip)]
+    parsed: Option<(Micros, Micros)>,
+}
+
+impl AuditEvent<'_> {
+    /// When the API server received the request (`requestReceivedTimestamp`, else v1beta1
+    /// `timestamp`), in microseconds since the epoch.
+    pub fn received(&self) -> Option<Micros> {
+        if let Some((r, _)) = self.parsed {
+            return Some(r);
+        }
+        parse_timestamp(first_non_empty(
+            &self.request_received_timestamp,
+            &self.timestamp,
+        )?)
+    }
+
+    /// When this stage was logged (`stageTimestamp`, else v1beta1 `timestamp`, else the receive
+    /// time).
+    pub fn stage_time(&self) -> Option<Micros> {
+        if let Some((_, s)) = self.parsed {
+            return Some(s);
+        }
+        match first_non_empty(&self.stage_timestamp, &self.timestamp) {
+            Some(s) => parse_timestamp(s),
+            None => self.received(),
+        }
+    }
+
+    /// The stage, when it is one of the four known ones.
+    pub fn stage(&self) -> Option<Stage> {
+        Stage::parse(&self.stage)
+    }
+
+    /// The audit level (unknown levels read as `None`).
+    pub fn level(&self) -> Level {
+        Level::parse(&self.level)
+    }
+
+    /// The HTTP status code, 0 when none was logged (or it is not a valid code).
+    pub fn code(&self) -> u16 {
+        self.response_status
+            .and_then(|s| s.code)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(0)
+    }
+
+    /// The `authorization.k8s.io/decision` annotation, empty when absent.
+    pub fn decision_str(&self) -> &str {
+        self.annotations.as_ref().map_or("", |a| &a.decision)
+    }
+
+    /// The `authorization.k8s.io/reason` annotation, empty when absent.
+    pub fn reason(&self) -> &str {
+        self.annotations.as_ref().map_or("", |a| &a.reason)
+    }
+
+    /// The authorizer's decision.
+    pub fn decision(&self) -> Decision {
+        match self.decision_str() {
+            "allow" => Decision::Allow,
+            "forbid" => Decision::Forbid,
+            _ => Decision::Unknown,
+        }
+    }
+
+    /// The user's name, empty when absent.
+    pub fn username(&self) -> &str {
+        self.user.as_ref().map_or("", |u| &u.username)
+    }
+
+    /// Copies every borrowed string, so the event outlives its input buffer.
+    pub fn into_owned(self) -> AuditEvent<'static> {
+        AuditEvent {
+            api_version: own(self.api_version),
+            kind: own(self.kind),
+            level: own(self.level),
+            audit_id: own(self.audit_id),
+            stage: own(self.stage),
+            request_uri: own(self.request_uri),
+            verb: own(self.verb),
+            user: self.user.map(AuditUser::into_owned),
+            impersonated_user: self.impersonated_user.map(AuditUser::into_owned),
+            source_ips: self.source_ips.into_iter().map(own).collect(),
+            user_agent: own(self.user_agent),
+            object_ref: self.object_ref.map(|o| AuditObjectRef {
+                resource: own(o.resource),
+                subresource: own(o.subresource),
+                namespace: own(o.namespace),
+                name: own(o.name),
+                api_group: own(o.api_group),
+                api_version: own(o.api_version),
+            }),
+            response_status: self.response_status,
+            request_received_timestamp: own(self.request_received_timestamp),
+            stage_timestamp: own(self.stage_timestamp),
+            timestamp: own(self.timestamp),
+            annotations: self.annotations.map(|a| AuditAnnotations {
+                decision: own(a.decision),
+                reason: own(a.reason),
+            }),
+            parsed: self.parsed,
+        }
+    }
+
+    /// True when the object carries any of the fields only an audit event has.
+    fn looks_like_event(&self) -> bool {
+        !self.audit_id.is_empty() || !self.stage.is_empty() || !self.verb.is_empty()
+    }
+
+    /// Checks the event and caches its times; `Err` holds the skip reason.
+    fn validate(&mut self) -> Result<(), &'static str> {
+        if self.audit_id.is_empty() || self.stage.is_empty() || self.verb.is_empty() {
+            return Err(reasons::NOT_AN_EVENT);
+        }
+        if !self.api_version.is_empty()
+            && self.api_version != "audit.k8s.io/v1"
+            && self.api_version != "audit.k8s.io/v1beta1"
+        {
+            return Err(reasons::UNKNOWN_API_VERSION);
+        }
+        if Stage::parse(&self.stage).is_none() {
+            return Err(reasons::UNKNOWN_STAGE);
+        }
+        let received = first_non_empty(&self.request_received_timestamp, &self.timestamp)
+            .and_then(parse_timestamp)
+            .ok_or(reasons::BAD_TIMESTAMP)?;
+        let stage_time = match first_non_empty(&self.stage_timestamp, &self.timestamp) {
+            Some(s) => parse_timestamp(s).ok_or(reasons::BAD_TIMESTAMP)?,
+            None => received,
+        };
+        self.parsed = Some((received, stage_time));
+        Ok(())
+    }
+}
+
+impl AuditUser<'_> {
+    /// Copies every borrowed string.
+    pub fn into_owned(self) -> AuditUser<'static> {
+        AuditUser {
+            username: own(self.username),
+            groups: self.groups.into_iter().map(own).collect(),
+        }
+    }
+}
+
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn first_non_empty<'s>(a: &'s str, b: &'s str) -> Option<&'s str> {
+    if !a.is_empty() {
+        Some(a)
+    } else if !b.is_empty() {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+/// A string that borrows from the input when it holds no escapes (serde's `Cow` impl always
+/// copies, and `Option<Cow>`/`Vec<Cow>` cannot use `#[serde(borrow)]` directly).
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A string field; `null` or absent reads as empty.
+fn cow_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
+    Ok(Option::<CowStr<'a>>::deserialize(d)?.map_or(Cow::Borrowed(""), |c| c.0))
+}
+
+/// A list of strings; `null` or absent reads as empty.
+fn cow_vec<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'a, str>>, D::Error> {
+    Ok(Option::<Vec<CowStr<'a>>>::deserialize(d)?
+        .map(|v| v.into_iter().map(|c| c.0).collect())
+        .unwrap_or_default())
+}
+
+/// The objects that carry events rather than being one. Every field is looked into in turn.
+#[derive(Deserialize)]
+struct Container<'a> {
+    /// `EventList.items`.
+    #[serde(borrow, default)]
+    items: Option<&'a RawValue>,
+    /// Azure Event Hubs batch.
+    #[serde(borrow, default)]
+    records: Option<&'a RawValue>,
+    /// Azure record: `properties.log` is the event as a string.
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    /// OpenSearch search response (`hits.hits`).
+    #[serde(borrow, default)]
+    hits: Option<&'a RawValue>,
+    /// OpenSearch hit.
+    #[serde(rename = "_source", borrow, default)]
+    source: Option<&'a RawValue>,
+    /// OpenSearch `_source`: the event as a string.
+    #[serde(rename = "Body.value", borrow, default)]
+    body_value: Option<&'a RawValue>,
+    /// Azure `properties`: the event as a string.
+    #[serde(borrow, default)]
+    log: Option<&'a RawValue>,
+}
+
+/// What one line (or item) gave: an event or a skip reason.
+type Item<'a> = Result<AuditEvent<'a>, &'static str>;
+
+/// Reads every event in `bytes` (one JSON value, possibly a container) into `out`.
+fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+    match serde_json::from_slice::<AuditEvent<'a>>(bytes) {
+        Ok(mut ev) => {
+            if ev.looks_like_event() || ev.kind == "Event" {
+                out.push(ev.validate().map(|()| ev));
+                return;
+            }
+        }
+        Err(e) if e.classify() == serde_json::error::Category::Data => {}
+        Err(_) => {
+            // Not JSON as it stands: maybe invalid UTF-8 that a replacement fixes.
+            if std::str::from_utf8(bytes).is_err() {
+                let fixed = String::from_utf8_lossy(bytes).into_owned();
+                let mut tmp = Vec::new();
+                expand(fixed.as_bytes(), &mut tmp, depth);
+                out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
+            } else {
+                out.push(Err(reasons::INVALID_JSON));
+            }
+            return;
+        }
+    }
+    if depth >= MAX_DEPTH {
+        out.push(Err(reasons::NOT_AN_EVENT));
+        return;
+    }
+    let before = out.len();
+    if first_byte(bytes) == Some(b'[') {
+        if let Ok(list) = serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
+            for raw in list {
+                expand(raw.get().as_bytes(), out, depth + 1);
+            }
+            return;
+        }
+    } else if first_byte(bytes) == Some(b'"') {
+        // An event carried as a JSON string (`Body.value`, `properties.log`).
+        if depth > 0
+            && let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes)
+        {
+            match s {
+                Cow::Borrowed(b) => expand(b.as_bytes(), out, depth + 1),
+                Cow::Owned(o) => {
+                    let mut tmp = Vec::new();
+                    expand(o.as_bytes(), &mut tmp, depth + 1);
+                    out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
+                }
+            }
+            return;
+        }
+    } else if let Ok(c) = serde_json::from_slice::<Container<'a>>(bytes) {
+        let parts = [
+            c.items,
+            c.records,
+            c.hits,
+            c.source,
+            c.properties,
+            c.body_value,
+            c.log,
+        ];
+        let mut found = false;
+        for raw in parts.into_iter().flatten() {
+            found = true;
+            expand(raw.get().as_bytes(), out, depth + 1);
+        }
+        if found {
+            return;
+        }
+    }
+    out.truncate(before);
+    out.push(Err(reasons::NOT_AN_EVENT));
+}
+
+fn first_byte(bytes: &[u8]) -> Option<u8> {
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// Parses one line: the fast path is a single event borrowing from the line.
+fn parse_line(line: &[u8]) -> LineOutcome<'_> {
+    if let Ok(mut ev) = serde_json::from_slice::<AuditEvent<'_>>(line)
+        && (ev.looks_like_event() || ev.kind == "Event")
+    {
+        return LineOutcome::One(ev.validate().map(|()| ev));
+    }
+    let mut items = Vec::new();
+    expand(line, &mut items, 0);
+    if items.len() == 1
+        && let Some(one) = items.pop()
+    {
+        return LineOutcome::One(one);
+    }
+    LineOutcome::Many(items)
+}
+
+/// What one line gave: usually one item, several for a container line.
+// The common case stays inline: boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+enum LineOutcome<'a> {
+    One(Item<'a>),
+    Many(Vec<Item<'a>>),
+}
+
+/// How to read an input.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Stop at the first skipped line with [`IngestError::Strict`].
+    pub strict: bool,
+    /// This input's index among the run's inputs (kept for the caller's bookkeeping).
+    pub input_index: u16,
+    /// Show a progress line on stderr when it is a terminal.
+    pub progress: bool,
+}
+
+/// What reading one input gave.
+#[derive(Debug, Clone, Default)]
+pub struct AuditStats {
+    /// The input: path, kind (`audit`), decompressed bytes, lines read.
+    pub info: InputInfo,
+    /// Lines read, events delivered, and lines skipped by reason.
+    pub accounting: Accounting,
+}
+
+/// Reads every audit event of one input, calling `sink` in input order with each event and its
+/// 1-based line (or item) number. Skipped lines are counted in the returned accounting
+/// (reason -> count + first places as `path:line`).
+pub fn read_audit(
+    path: &str,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<AuditStats, IngestError> {
+    read_audit_with_block_size(path, opts, DEFAULT_BLOCK_SIZE, sink)
+}
+
+/// [`read_audit`] with a chosen block size (tests use tiny blocks to cross block boundaries).
+#[doc(hidden)]
+pub fn read_audit_with_block_size(
+    path: &str,
+    opts: &ReadOptions,
+    block_size: usize,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<AuditStats, IngestError> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
+    let gzip = opened.gzip;
+    let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
+    let (rx, recycle) = spawn_reader(opened.reader, block_size.max(1));
+    let mut reader = Reading {
+        path,
+        strict: opts.strict,
+        accounting: Accounting::default(),
+        bytes: 0,
+    };
+    let recv = |rx: &Receiver<io::Result<Block>>| -> Result<Option<Block>, IngestError> {
+        match rx.recv() {
+            Ok(Ok(b)) => Ok(Some(b)),
+            Ok(Err(e)) => Err(classify_read_error(path, gzip, e)),
+            Err(_) => Ok(None),
+        }
+    };
+
+    let result = (|| {
+        let Some(mut first) = recv(&rx)? else {
+            return Ok(());
+        };
+        if first.data.starts_with(b"\xEF\xBB\xBF") {
+            first.data.drain(..3);
+        }
+        if is_document(&first) {
+            let mut all = first.data;
+            while let Some(b) = recv(&rx)? {
+                all.extend_from_slice(&b.data);
+                progress.tick(reader.accounting.events);
+            }
+            reader.bytes = all.len() as u64;
+            return reader.document(&all, sink);
+        }
+        let mut next_line = 1u64;
+        let mut block = Some(first);
+        while let Some(b) = block {
+            reader.bytes += b.data.len() as u64;
+            next_line = reader.lines(&b.data, next_line, sink)?;
+            progress.tick(reader.accounting.events);
+            // The reader may have enough buffers already; then this one is simply freed.
+            let _ = recycle.try_send(b.data);
+            block = recv(&rx)?;
+        }
+        Ok(())
+    })();
+    progress.finish();
+    result?;
+    let accounting = reader.accounting;
+    if accounting.events == 0 {
+        return Err(IngestError::NoEvents {
+            path: path.to_string(),
+        });
+    }
+    Ok(AuditStats {
+        info: InputInfo {
+            path: path.to_string(),
+            kind: "audit".to_string(),
+            bytes: reader.bytes,
+            lines: accounting.lines,
+        },
+        accounting,
+    })
+}
+
+/// A piece of the input ending at a line boundary (or at the end of the input).
+struct Block {
+    data: Vec<u8>,
+    /// True when this is the last block.
+    eof: bool,
+}
+
+/// Starts the thread that reads (and decompresses) blocks ahead of the parser.
+/// Blocks the parser is done with come back through the second channel to be filled again.
+fn spawn_reader(
+    mut reader: Box<dyn io::BufRead + Send>,
+    block: usize,
+) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
+    let (tx, rx) = sync_channel::<io::Result<Block>>(2);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(4);
+    std::thread::spawn(move || {
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let mut data = free_rx.try_recv().unwrap_or_default();
+            data.clear();
+            data.reserve(block + carry.len() + 1);
+            data.append(&mut carry);
+            let mut searched = 0;
+            let mut eof;
+            // Read until a line ends in the new part, growing past `block` for long lines.
+            let cut = loop {
+                let want = (block as u64)
+                    .saturating_sub(data.len() as u64)
+                    .max(block as u64 / 2)
+                    .max(1);
+                match (&mut reader).take(want).read_to_end(&mut data) {
+                    Ok(n) => eof = (n as u64) < want,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+                if let Some(pos) = memchr::memrchr(b'\n', data.get(searched..).unwrap_or(&[])) {
+                    break Some(searched + pos + 1);
+                }
+                searched = data.len();
+                if eof {
+                    break None;
+                }
+            };
+            if let Some(cut) = cut
+                && !eof
+            {
+                carry = data.split_off(cut);
+            }
+            let empty = data.is_empty();
+            if (!empty || eof) && tx.send(Ok(Block { data, eof })).is_err() {
+                return;
+            }
+            if eof {
+                return;
+            }
+        }
+    });
+    (rx, free_tx)
+}
+
+/// Decides whether the input is one JSON document (or a few) rather than JSON lines.
+fn is_document(first: &Block) -> bool {
+    let mut lines = first.data.split(|&b| b == b'\n').filter(|l| !is_blank(l));
+    let Some(head) = lines.next() else {
+        return false;
+    };
+    if is_json(head) {
+        // A single line that is the whole input: number its items, not its line.
+        return first.eof && lines.next().is_none();
+    }
+    // A broken first line in a JSON-lines log: the following lines stand alone.
+    !lines
+        .filter(|l| first_byte(l) == Some(b'{'))
+        .take(20)
+        .any(is_json)
+}
+
+fn is_json(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+        || (std::str::from_utf8(line).is_err()
+            && serde_json::from_str::<serde::de::IgnoredAny>(&String::from_utf8_lossy(line))
+                .is_ok())
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// The state of one read: accounting and where to report.
+struct Reading<'p> {
+    path: &'p str,
+    strict: bool,
+    accounting: Accounting,
+    bytes: u64,
+}
+
+impl Reading<'_> {
+    /// Accounts for one item and hands it to the sink.
+    fn deliver(
+        &mut self,
+        item: &Item<'_>,
+        line: u64,
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        self.accounting.lines += 1;
+        match item {
+            Ok(ev) => {
+                self.accounting.events += 1;
+                sink(ev, line);
+            }
+            Err(reason) => {
+                if self.strict {
+                    return Err(IngestError::Strict {
+                        path: self.path.to_string(),
+                        line,
+                        reason: (*reason).to_string(),
+                    });
+                }
+                let path = self.path;
+                self.accounting.skip(reason, || format!("{path}:{line}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses the lines of one block in parallel and delivers them in order; returns the number
+    /// of the line after the block.
+    fn lines<'d>(
+        &mut self,
+        data: &'d [u8],
+        mut line_no: u64,
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<u64, IngestError> {
+        let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
+        // Lines are parsed in chunks of about CHUNK_BYTES, so the sink can take the events of
+        // one chunk while the pool parses the next.
+        let mut chunk_ends: Vec<usize> = Vec::new();
+        let mut chunk_bytes = 0;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', data).chain(
+            // The last line of the input may have no newline.
+            (data.last() != Some(&b'\n') && !data.is_empty()).then_some(data.len()),
+        ) {
+            let line = data.get(start..end).unwrap_or(&[]);
+            if !is_blank(line) {
+                lines.push((line, line_no));
+                chunk_bytes += line.len();
+                if chunk_bytes >= CHUNK_BYTES {
+                    chunk_ends.push(lines.len());
+                    chunk_bytes = 0;
+                }
+            }
+            line_no += 1;
+            start = end + 1;
+        }
+        if chunk_ends.last() != Some(&lines.len()) {
+            chunk_ends.push(lines.len());
+        }
+        let mut chunks = Vec::with_capacity(chunk_ends.len());
+        let mut from = 0;
+        for &to in &chunk_ends {
+            chunks.push(lines.get(from..to).unwrap_or(&[]));
+            from = to;
+        }
+        let parse = |chunk: &[(&'d [u8], u64)]| -> Vec<LineOutcome<'d>> {
+            chunk
+                .par_iter()
+                .with_min_len(16)
+                .map(|(l, _)| parse_line(l))
+                .collect()
+        };
+        let mut pending = chunks.first().map(|c| parse(c)).unwrap_or_default();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let outcomes = std::mem::take(&mut pending);
+            let mut next = None;
+            let delivered = rayon::in_place_scope(|scope| {
+                if let Some(following) = chunks.get(i + 1) {
+                    let next = &mut next;
+                    scope.spawn(move |_| *next = Some(parse(following)));
+                }
+                self.deliver_chunk(outcomes, chunk, sink)
+            });
+            delivered?;
+            pending = next.unwrap_or_default();
+        }
+        Ok(line_no)
+    }
+
+    /// Hands the parsed lines of one chunk to the sink, in order.
+    fn deliver_chunk(
+        &mut self,
+        outcomes: Vec<LineOutcome<'_>>,
+        lines: &[(&[u8], u64)],
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        for (outcome, (_, n)) in outcomes.iter().zip(lines) {
+            match outcome {
+                LineOutcome::One(item) => self.deliver(item, *n, sink)?,
+                LineOutcome::Many(items) => {
+                    for item in items {
+                        self.deliver(item, *n, sink)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a whole document (or several, one after the other); items are numbered in order.
+    fn document(
+        &mut self,
+        data: &[u8],
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        let fixed;
+        let data: &[u8] = match std::str::from_utf8(data) {
+            Ok(_) => data,
+            Err(_) => {
+                fixed = String::from_utf8_lossy(data).into_owned();
+                fixed.as_bytes()
+            }
+        };
+        let values: Result<Vec<&RawValue>, _> = serde_json::Deserializer::from_slice(data)
+            .into_iter::<&RawValue>()
+            .collect();
+        let Ok(values) = values else {
+            // Not one JSON document after all: read it line by line.
+            self.lines(data, 1, sink)?;
+            return Ok(());
+        };
+        let items: Vec<Item<'_>> = values
+            .par_iter()
+            .flat_map_iter(|v| {
+                let mut out = Vec::new();
+                expand(v.get().as_bytes(), &mut out, 0);
+                out
+            })
+            .collect();
+        for (i, item) in items.iter().enumerate() {
+            self.deliver(item, i as u64 + 1, sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// The progress line on stderr.
+struct Progress {
+    enabled: bool,
+    total: Option<u64>,
+    read: Arc<AtomicU64>,
+    start: Instant,
+    last: Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(wanted: bool, total: Option<u64>, read: Arc<AtomicU64>) -> Progress {
+        let now = Instant::now();
+        Progress {
+            enabled: wanted && io::stderr().is_terminal(),
+            total,
+            read,
+            start: now,
+            last: now,
+            shown: false,
+        }
+    }
+
+    /// Redraws the line, at most five times a second.
+    fn tick(&mut self, events: u64) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(200) {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let read = self.read.load(Ordering::Relaxed);
+        let mb = |b: u64| b as f64 / 1_048_576.0;
+        let mut text = format!("reading audit: {:.0} MB", mb(read));
+        if let Some(total) = self.total.filter(|&t| t > 0) {
+            text.push_str(&format!(" of {:.0} MB", mb(total)));
+            let rate = read as f64 / secs;
+            if rate > 0.0 && total > read {
+                text.push_str(&format!(", {:.0} s left", (total - read) as f64 / rate));
+            }
+        }
+        text.push_str(&format!(", {:.0} events/s", events as f64 / secs));
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{text}");
+        let _ = err.flush();
+        self.shown = true;
+    }
+
+    /// Clears the line.
+    fn finish(&mut self) {
+        if self.shown {
+            let mut err = io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.shown = false;
+        }
+    }
+}
+
+/// Parses an RFC 3339 timestamp with any offset and any (or no) fraction to microseconds since
+/// the epoch, UTC. Digits of the fraction beyond microseconds are dropped.
+pub fn parse_timestamp(s: &str) -> Option<Micros> {
+    let b = s.trim().as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let digits = b.get(from..from + len)?;
+        let mut v = 0i64;
+        for &d in digits {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(d - b'0');
+        }
+        Some(v)
+    };
+    let year = num(0, 4)?;
+    let month = num(5, 2)?;
+    let day = num(8, 2)?;
+    let hour = num(11, 2)?;
+    let minute = num(14, 2)?;
+    let second = num(17, 2)?;
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000;
+        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            micros += i64::from(d - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_secs = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        &sign @ (b'+' | b'-') if i + 6 == b.len() => {
+            let oh = num(i + 1, 2)?;
+            let om = num(i + 4, 2)?;
+            if b.get(i + 3) != Some(&b':') || oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    Some(secs * 1_000_000 + micros)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_timestamp("2022-02-03T19:34:21.841091Z"),
+            Some(1_643_916_861_841_091)
+        );
+        assert_eq!(
+            parse_timestamp("2022-02-03T21:34:21.841091+02:00"),
+            Some(1_643_916_861_841_091)
+        );
+        assert_eq!(
+            parse_timestamp("2018-06-19T03:15:27Z"),
+            Some(1_529_378_127_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("2018-06-19T03:15:27.5-01:30"),
+            Some(1_529_378_127_500_000 + 5_400_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("2020-05-05T16:16:37.0000000Z"),
+            Some(1_588_695_397_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("2020-05-05T16:16:37.123456789Z"),
+            Some(1_588_695_397_123_456)
+        );
+        assert_eq!(parse_timestamp("1969-12-31T23:59:59.5Z"), Some(-500_000));
+        for bad in [
+            "",
+            "2020-05-05",
+            "2020-05-05T16:16:37",
+            "2020-13-05T16:16:37Z",
+            "2021-02-29T00:00:00Z",
+            "2020-05-05T16:16:37.Z",
+            "2020-05-05T16:16:37Zjunk",
+            "2020-05-05T16:16:37+0200",
+            "2020-05-05T24:00:00Z",
+            "２020-05-05T16:16:37Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn detects_documents() {
+        let doc = |s: &str, eof| {
+            is_document(&Block {
+                data: s.as_bytes().to_vec(),
+                eof,
+            })
+        };
+        assert!(doc(" {\n \"kind\": \"Event\"\n }\n", true));
+        assert!(doc("{\"records\":[]}", true));
+        assert!(!doc("{\"a\":1}\n{\"b\":2}\n", true));
+        assert!(!doc("{\"a\":1}\n", false));
+        assert!(!doc("garbage\n{\"b\":2}\n", false));
+        assert!(doc("garbage\nmore\n", true));
+    }
+}

@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::bufread::MultiGzDecoder;
 use thiserror::Error;
@@ -42,6 +44,16 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens `path` (`-` for stdin), transparently decompressing gzip (several members allowed).
 pub fn open_input(path: &str) -> Result<Opened, IngestError> {
+    open_input_counted(path, None)
+}
+
+/// Like [`open_input`], and when `counter` is given, adds to it every byte read from the file
+/// itself (compressed bytes for gzip), so a progress display can compare it with
+/// [`Opened::size_on_disk`].
+pub fn open_input_counted(
+    path: &str,
+    counter: Option<Arc<AtomicU64>>,
+) -> Result<Opened, IngestError> {
     let io_err = |source| IngestError::Io {
         path: path.to_string(),
         source,
@@ -52,6 +64,10 @@ pub fn open_input(path: &str) -> Result<Opened, IngestError> {
         let file = File::open(Path::new(path)).map_err(io_err)?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(file), size)
+    };
+    let raw: Box<dyn Read + Send> = match counter {
+        Some(count) => Box::new(CountingReader { inner: raw, count }),
+        None => raw,
     };
     let mut buffered = BufReader::with_capacity(1 << 20, raw);
     let head = buffered.fill_buf().map_err(io_err)?;
@@ -123,5 +139,19 @@ impl<R: BufRead> Read for GzipReader<R> {
                 e
             }
         })
+    }
+}
+
+/// Counts the bytes that pass through it (for progress on the raw, possibly compressed, file).
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }

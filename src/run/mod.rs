@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod strings;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,7 +34,9 @@ pub type TraceId = u32;
 pub type FrameId = u32;
 
 /// The audit stage of an event; a request keeps the latest stage it reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[repr(u8)]
 pub enum Stage {
     #[default]
@@ -75,7 +78,9 @@ impl Stage {
 }
 
 /// The audit level the event was logged at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[repr(u8)]
 pub enum Level {
     #[default]
@@ -145,7 +150,9 @@ impl Decision {
 }
 
 /// How a request came to belong to a spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum Attribution {
@@ -419,5 +426,49 @@ impl Run {
     #[inline]
     pub fn str(&self, id: StrId) -> &str {
         self.strings.get(id)
+    }
+}
+
+impl Run {
+    /// The request path: `requestURI` without its query string.
+    pub fn path_of(&self, req: &Request) -> &str {
+        let uri = self.str(req.uri);
+        uri.split_once('?').map_or(uri, |(p, _)| p)
+    }
+
+    /// The spec a request belongs to, if any.
+    pub fn spec_of(&self, req: &Request) -> Option<&Spec> {
+        req.spec.and_then(|s| self.specs.get(s as usize))
+    }
+
+    /// The operation a request matched, if any.
+    pub fn operation_of(&self, req: &Request) -> Option<&Operation> {
+        req.endpoint.and_then(|e| self.operations.get(e as usize))
+    }
+
+    /// The user agent a request carried.
+    pub fn agent_of(&self, req: &Request) -> Option<&Agent> {
+        self.agents.get(req.agent as usize)
+    }
+
+    /// The backtrace a request's user agent carried, if any.
+    pub fn trace_of(&self, req: &Request) -> Option<&Trace> {
+        self.agent_of(req)
+            .and_then(|a| a.trace)
+            .and_then(|t| self.traces.get(t as usize))
+    }
+
+    /// The spec's display name.
+    pub fn spec_name(&self, spec: &Spec) -> &str {
+        self.str(spec.name)
+    }
+
+    /// Requests by attribution kind, in [`Attribution::ALL`] order.
+    pub fn attribution_counts(&self) -> [(Attribution, u64); 4] {
+        let mut counts = [0u64; 4];
+        for r in &self.requests {
+            counts[r.attribution as usize] += 1;
+        }
+        Attribution::ALL.map(|a| (a, counts[a as usize]))
     }
 }

@@ -1,6 +1,7 @@
 //! The string table every other table points into.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use std::sync::Arc;
 
 /// Index into an [`Interner`]. Id 0 is always the empty string, used for "absent".

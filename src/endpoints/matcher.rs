@@ -1,0 +1,319 @@
+//! The path-segment trie and the request matcher.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::EndpointTable;
+use crate::run::OpId;
+
+/// An HTTP method an OpenAPI operation can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get = 0,
+    Put = 1,
+    Post = 2,
+    Delete = 3,
+    Options = 4,
+    Head = 5,
+    Patch = 6,
+}
+
+impl Method {
+    /// Parses an HTTP method name (any case).
+    pub fn parse(s: &str) -> Option<Method> {
+        const ALL: [(&str, Method); 7] = [
+            ("GET", Method::Get),
+            ("PUT", Method::Put),
+            ("POST", Method::Post),
+            ("DELETE", Method::Delete),
+            ("OPTIONS", Method::Options),
+            ("HEAD", Method::Head),
+            ("PATCH", Method::Patch),
+        ];
+        ALL.iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map(|&(_, m)| m)
+    }
+
+    /// The HTTP method the API server served a request with, from the audit verb.
+    ///
+    /// The API server derives the verb from the method: GET gives `get`, `list` (on a
+    /// collection) or `watch`; POST `create`; PUT `update`; PATCH `patch`; DELETE `delete` or
+    /// `deletecollection`; HEAD also logs `get` for resources. Connect subresources
+    /// (`exec`, `attach`, `portforward`, `proxy`) log the verb of their method, and
+    /// non-resource paths log the lower-case method (`get`, `post`, `head`, `options`, …).
+    pub fn from_verb(verb: &str) -> Option<Method> {
+        const VERBS: [(&str, Method); 12] = [
+            ("get", Method::Get),
+            ("list", Method::Get),
+            ("watch", Method::Get),
+            ("create", Method::Post),
+            ("update", Method::Put),
+            ("patch", Method::Patch),
+            ("delete", Method::Delete),
+            ("deletecollection", Method::Delete),
+            ("post", Method::Post),
+            ("put", Method::Put),
+            ("head", Method::Head),
+            ("options", Method::Options),
+        ];
+        VERBS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(verb))
+            .map(|&(_, m)| m)
+    }
+
+    /// The method's name in upper case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// A small, fast, non-cryptographic hasher (FxHash's scheme) for the trie and the cache:
+/// the keys are paths from our own inputs, so flooding resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub(super) struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// One trie node: the operations whose template ends here, by method.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    literal: HashMap<Box<str>, u32, FxBuild>,
+    param: Option<u32>,
+    ops: [Option<OpId>; 7],
+    /// Operations whose template ends here with a trailing `{path}` parameter that takes
+    /// one or more further segments.
+    rest: [Option<OpId>; 7],
+}
+
+/// Path templates by segment.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Trie {
+    nodes: Vec<Node>,
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> + Clone {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+fn is_param(seg: &str) -> bool {
+    seg.len() >= 2 && seg.starts_with('{') && seg.ends_with('}')
+}
+
+/// A trailing parameter that stands for a path of its own (`{path}` of proxies,
+/// `{logpath}` of `/logs/`).
+fn is_rest_param(seg: &str) -> bool {
+    is_param(seg) && seg.ends_with("path}")
+}
+
+impl Trie {
+    fn root(&mut self) -> u32 {
+        if self.nodes.is_empty() {
+            self.nodes.push(Node::default());
+        }
+        0
+    }
+
+    /// Adds a template; the first operation for a method and template is kept.
+    pub(super) fn insert(&mut self, template: &str, method: Method, op: OpId) {
+        let mut node = self.root();
+        let mut segs = segments(template).peekable();
+        while let Some(seg) = segs.next() {
+            let last = segs.peek().is_none();
+            if last && is_rest_param(seg) {
+                let slot = &mut self.nodes[node as usize].rest[method as usize];
+                slot.get_or_insert(op);
+                return;
+            }
+            let next = self.nodes.len() as u32;
+            let current = &mut self.nodes[node as usize];
+            let child = if is_param(seg) {
+                *current.param.get_or_insert(next)
+            } else {
+                *current.literal.entry(seg.into()).or_insert(next)
+            };
+            if child == next {
+                self.nodes.push(Node::default());
+            }
+            node = child;
+        }
+        self.nodes[node as usize].ops[method as usize].get_or_insert(op);
+    }
+
+    /// The operation already registered for exactly this template and method.
+    pub(super) fn exact(&self, template: &str, method: Method) -> Option<OpId> {
+        let mut node = self.nodes.first()?;
+        let mut segs = segments(template).peekable();
+        while let Some(seg) = segs.next() {
+            if segs.peek().is_none() && is_rest_param(seg) {
+                return node.rest[method as usize];
+            }
+            let child = if is_param(seg) {
+                node.param?
+            } else {
+                *node.literal.get(seg)?
+            };
+            node = self.nodes.get(child as usize)?;
+        }
+        node.ops[method as usize]
+    }
+
+    /// The operation a request path (no query string) is served by.
+    pub(super) fn lookup(&self, path: &str, method: Method) -> Option<OpId> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        self.walk(0, segments(path), method)
+    }
+
+    // Recursion depth is bounded by the trie's depth: we only descend into existing nodes.
+    fn walk<'a>(
+        &self,
+        node: u32,
+        mut segs: impl Iterator<Item = &'a str> + Clone,
+        method: Method,
+    ) -> Option<OpId> {
+        let n = self.nodes.get(node as usize)?;
+        let Some(seg) = segs.next() else {
+            return n.ops[method as usize];
+        };
+        // A literal segment wins; fall back to the parameter when the literal branch has no
+        // operation for this method (e.g. a namespace called `status`).
+        if let Some(&child) = n.literal.get(seg)
+            && let Some(op) = self.walk(child, segs.clone(), method)
+        {
+            return Some(op);
+        }
+        if let Some(child) = n.param
+            && let Some(op) = self.walk(child, segs, method)
+        {
+            return Some(op);
+        }
+        n.rest[method as usize]
+    }
+}
+
+/// Splits a request URI into its path and whether its query asks for a watch
+/// (`watch=true` or `watch=1`). A fragment is dropped.
+pub fn split_uri(uri: &str) -> (&str, bool) {
+    let uri = uri.split('#').next().unwrap_or("");
+    match uri.split_once('?') {
+        None => (uri, false),
+        Some((path, query)) => {
+            let watch = query
+                .split('&')
+                .any(|kv| kv == "watch=true" || kv == "watch=1");
+            (path, watch)
+        }
+    }
+}
+
+/// A matcher that remembers its answers: a run of a million requests has only tens of
+/// thousands of distinct paths. One per thread; it borrows the table.
+pub struct CachedMatcher<'t> {
+    table: &'t EndpointTable,
+    cache: HashMap<Box<str>, Option<OpId>, FxBuild>,
+    key: String,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that went to the trie.
+    pub misses: u64,
+}
+
+impl<'t> CachedMatcher<'t> {
+    /// Entries kept at most, so a log of unique garbage paths cannot exhaust memory.
+    pub const MAX_ENTRIES: usize = 1 << 20;
+
+    /// A matcher over `table` with an empty cache.
+    pub fn new(table: &'t EndpointTable) -> CachedMatcher<'t> {
+        CachedMatcher {
+            table,
+            cache: HashMap::default(),
+            key: String::with_capacity(256),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// Same answer as [`EndpointTable::match_request`], cached by
+    /// `(verb, path without query, watch flag)`.
+    pub fn match_request(&mut self, verb: &str, request_uri: &str) -> Option<OpId> {
+        let (path, watch) = split_uri(request_uri);
+        self.key.clear();
+        self.key.push_str(verb);
+        self.key.push('\n');
+        self.key.push_str(path);
+        self.key.push('\n');
+        self.key.push(if watch { '1' } else { '0' });
+        if let Some(&answer) = self.cache.get(self.key.as_str()) {
+            self.hits += 1;
+            return answer;
+        }
+        self.misses += 1;
+        let answer = Method::from_verb(verb).and_then(|m| self.table.trie.lookup(path, m));
+        if self.cache.len() < Self::MAX_ENTRIES {
+            self.cache.insert(self.key.as_str().into(), answer);
+        }
+        answer
+    }
+
+    /// Number of distinct keys cached.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// True when nothing has been cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+}
