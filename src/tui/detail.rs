@@ -1,134 +1,16 @@
 //! The request detail overlay: every kept field, the one-line audit form, the authorization.
 
 use super::theme::Theme;
-use crate::run::{Micros, NO_TIME, Request, Run};
+use crate::run::{NO_TIME, Request, Run};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-/// Formats microseconds as Go's `time.RFC3339Nano` in UTC (trailing zeros of the fraction
-/// dropped, no fraction when it is zero).
-pub fn rfc3339_nano(t: Micros) -> String {
-    if t == NO_TIME {
-        return "0001-01-01T00:00:00Z".to_string();
-    }
-    let Some(dt) = chrono::DateTime::from_timestamp_micros(t) else {
-        return "0001-01-01T00:00:00Z".to_string();
-    };
-    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let micros = t.rem_euclid(1_000_000);
-    if micros == 0 {
-        format!("{base}Z")
-    } else {
-        let frac = format!("{micros:06}");
-        format!("{base}.{}Z", frac.trim_end_matches('0'))
-    }
-}
-
-/// Quotes like Go's `%q`: double quotes, backslash escapes, printable Unicode kept.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => {
-                let v = c as u32;
-                if v <= 0xffff {
-                    out.push_str(&format!("\\u{v:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{v:08x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn quoted_list(run: &Run, ids: &[u32]) -> String {
-    ids.iter()
-        .map(|&g| go_quote(run.str(g)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The one-line form of a request, as `k8s.io/apiserver/pkg/audit/format.go` `EventString`
-/// prints an event.
-pub fn event_string(run: &Run, req: &Request) -> String {
-    let user = run.users.get(req.user as usize);
-    let (username, groups) = match user {
-        Some(u) if !run.str(u.name).is_empty() => (
-            run.str(u.name).to_string(),
-            if u.groups.is_empty() {
-                "<none>".to_string()
-            } else {
-                quoted_list(run, &u.groups)
-            },
-        ),
-        _ => ("<none>".to_string(), "<none>".to_string()),
-    };
-    let (as_user, as_groups) = match req.impersonated.and_then(|i| run.users.get(i as usize)) {
-        Some(u) => (
-            run.str(u.name).to_string(),
-            if u.groups.is_empty() {
-                // The model does not tell nil from empty groups; EventString prints
-                // <lookup> for nil, which is what an impersonation without groups sends.
-                "<lookup>".to_string()
-            } else {
-                quoted_list(run, &u.groups)
-            },
-        ),
-        None => ("<self>".to_string(), "<lookup>".to_string()),
-    };
-    let ns = run.str(req.object.namespace);
-    let namespace = if ns.is_empty() { "<none>" } else { ns };
-    let response = if req.code == 0 {
-        "<deferred>".to_string()
-    } else {
-        req.code.to_string()
-    };
-    let ips = run.str(req.source_ips);
-    let ip = ips
-        .split(',')
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("<unknown>");
-    let agent = run
-        .agents
-        .get(req.agent as usize)
-        .map(|a| run.str(a.raw))
-        .unwrap_or("");
-    format!(
-        "{} AUDIT: id={} stage={} ip={} method={} user={} groups={} as={} asgroups={} user-agent={} namespace={} uri={} response=\"{}\"",
-        rfc3339_nano(req.received),
-        go_quote(&req.audit_id),
-        go_quote(req.stage.as_str()),
-        go_quote(ip),
-        go_quote(run.str(req.verb)),
-        go_quote(&username),
-        go_quote(&groups),
-        go_quote(&as_user),
-        go_quote(&as_groups),
-        go_quote(agent),
-        go_quote(namespace),
-        go_quote(run.str(req.uri)),
-        response
-    )
-}
+/// The one-line form of a request (the API server's `EventString`), shared with
+/// `report events`.
+pub use crate::report::events::event_string;
+use crate::run::time::rfc3339_nano;
 
 /// Latency of a request in milliseconds, when both times are known.
 pub fn latency_ms(req: &Request) -> Option<f64> {
@@ -272,13 +154,5 @@ mod tests {
         let s = event_string(&run, kcm);
         assert!(s.contains(" groups=\"<none>\" "), "{s}");
         assert!(s.contains(" namespace=\"e2e-tests-ns-9fzqp\" "), "{s}");
-    }
-
-    #[test]
-    fn time_format_trims_zeros() {
-        assert_eq!(rfc3339_nano(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_nano(1_500_000), "1970-01-01T00:00:01.5Z");
-        assert_eq!(rfc3339_nano(1_000_001), "1970-01-01T00:00:01.000001Z");
-        assert_eq!(go_quote("a\"b\\\u{1}"), "\"a\\\"b\\\\\\x01\"");
     }
 }
