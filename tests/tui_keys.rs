@@ -168,7 +168,7 @@ fn endpoint_to_tests_and_back_through_history() {
     let root = &app.tree.nodes[app.tree.roots[0] as usize];
     assert_eq!(root.count, 3);
     // rest.Do -> (*pods).Create -> CreateSync, then the two tests' functions.
-    assert_eq!(app.tree.nodes[2].children.len(), 2);
+    assert_eq!(app.tree.children(2).len(), 2);
     key(&mut app, "Esc");
     assert_eq!(app.scope, None);
 }

@@ -98,7 +98,12 @@ fn pieces_on_900k_requests() {
         .collect();
     let t = Instant::now();
     let tree = CallTree::build(&run, &traces, 0, TreeOptions::default());
-    eprintln!("tree of every trace: {:?}, {} nodes, {} rows", t.elapsed(), tree.nodes.len(), tree.rows.len());
+    eprintln!(
+        "tree of every trace: {:?}, {} nodes, {} rows",
+        t.elapsed(),
+        tree.nodes.len(),
+        tree.rows.len()
+    );
     let t = Instant::now();
     drop(tree);
     eprintln!("drop tree: {:?}", t.elapsed());

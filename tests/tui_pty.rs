@@ -64,6 +64,23 @@ impl Tmux {
         args.extend_from_slice(keys);
         assert!(self.cmd(&args).status.success());
     }
+    fn format(&self, f: &str) -> String {
+        String::from_utf8_lossy(&self.cmd(&["display-message", "-p", "-t", "t", f]).stdout)
+            .trim()
+            .to_string()
+    }
+    /// Waits until the program in the pane has ended. (Its exit status is not checked:
+    /// tmux 3.3 marks the pane dead on end-of-file and often reports no status.)
+    fn wait_exit(&self) {
+        let start = Instant::now();
+        while self.format("#{pane_dead}") != "1" {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the explorer did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     /// Waits until the screen contains `needle`; returns the screen.
     fn wait_for(&self, needle: &str) -> String {
         let start = Instant::now();
@@ -101,11 +118,14 @@ fn explorer_command(run: &Path, clipboard: &str) -> String {
         .output()
         .is_ok_and(|o| o.status.success());
     if has_explore {
-        format!("{bin} explore {} --clipboard {clipboard}", run.display())
+        format!(
+            "exec {bin} explore {} --clipboard {clipboard}",
+            run.display()
+        )
     } else {
         let me: PathBuf = std::env::current_exe().expect("test exe");
         format!(
-            "AUDITSCOPE_EXPLORE_RUN={} AUDITSCOPE_EXPLORE_CLIPBOARD={clipboard} {} --ignored --exact explore_harness --nocapture --test-threads=1",
+            "AUDITSCOPE_EXPLORE_RUN={} AUDITSCOPE_EXPLORE_CLIPBOARD={clipboard} exec {} --ignored --exact explore_harness --nocapture --test-threads=1",
             run.display(),
             me.display()
         )
@@ -132,6 +152,12 @@ fn start_explorer(dir: &Path, name: &str, clipboard: &str) -> (Tmux, PathBuf) {
         "-s",
         "t",
         &cmd,
+        // Keep the pane after the program ends, to check how it left the terminal.
+        ";",
+        "set-option",
+        "-wg",
+        "remain-on-exit",
+        "on",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = tmux.cmd(&[
@@ -214,7 +240,11 @@ fn search_function_and_copy_in_a_real_terminal() {
         )),
         "{status}"
     );
+    assert_eq!(tmux.format("#{alternate_on}"), "1");
     tmux.keys(&["q"]);
+    tmux.wait_exit();
+    // The terminal is back on the main screen.
+    assert_eq!(tmux.format("#{alternate_on}"), "0");
     drop(tmux);
 
     // The tmux route: the text lands in tmux's buffer.
@@ -231,4 +261,44 @@ fn search_function_and_copy_in_a_real_terminal() {
     let buffer = String::from_utf8_lossy(&tmux.cmd(&["show-buffer"]).stdout).into_owned();
     assert_eq!(buffer, copied);
     tmux.keys(&["q"]);
+    tmux.wait_exit();
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !have_tmux() {
+        eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, signal) in [("term", "-TERM"), ("hup", "-HUP")] {
+        let (tmux, _) = start_explorer(dir.path(), name, "off");
+        assert_eq!(tmux.format("#{alternate_on}"), "1");
+        let pid = tmux.format("#{pane_pid}");
+        let killed = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        tmux.wait_exit();
+        // The process has ended (not spinning on a dead terminal). It may stay a zombie
+        // until tmux reaps it, which counts as ended.
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with("State:"))
+                .map(|l| l.to_string())
+        };
+        let start = Instant::now();
+        while let Some(st) = state().filter(|s| !s.contains("zombie")) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{name}: process {pid} still running: {st}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // ... and left the alternate screen.
+        assert_eq!(tmux.format("#{alternate_on}"), "0", "{name}");
+    }
 }

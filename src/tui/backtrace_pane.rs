@@ -53,7 +53,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
             continue;
         };
         let node = &app.tree.nodes[row.node as usize];
-        let glyph = if node.children.is_empty() {
+        let glyph = if node.child_len == 0 {
             " "
         } else if app.tree.is_open(row.node) {
             "▾"

@@ -36,8 +36,6 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How `explore` runs (from the command line).
@@ -304,40 +302,47 @@ pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()>
         },
     );
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [
+    // SIGTERM, SIGHUP (the terminal went away) and SIGINT: restore the terminal and exit
+    // from a watcher thread. Setting a flag for the event loop is not enough: after a
+    // hangup crossterm can spin on end-of-file inside `poll` and never return to look.
+    let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
-    ] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
+    ])?;
+    let signal_handle = signals.handle();
+    let mouse = opts.mouse;
+    let watcher = std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            if mouse {
+                let _ =
+                    crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+            }
+            ratatui::restore();
+            std::process::exit(128 + sig);
+        }
+    });
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     }
-    let result = event_loop(&mut terminal, &mut app, &stop);
+    let result = event_loop(&mut terminal, &mut app);
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
     ratatui::restore();
+    signal_handle.close();
+    let _ = watcher.join();
     result
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    app: &mut App,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
+fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
     terminal.draw(|f| draw(f, app))?;
     loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        // Block (waking now and then to notice signals), then drain whatever is queued
-        // before drawing once: cheap over SSH and with key repeat.
-        if !event::poll(Duration::from_millis(250))? {
+        // Block until an event, then drain whatever is queued before drawing once:
+        // cheap over SSH and with key repeat.
+        if !event::poll(Duration::from_secs(60))? {
             continue;
         }
         let mut redraw = false;

@@ -29,7 +29,9 @@ pub struct Node {
     /// Requests through this node.
     pub count: u64,
     pub parent: u32,
-    pub children: Vec<u32>,
+    /// The children are `CallTree::child_list[child_start..child_start + child_len]`.
+    pub child_start: u32,
+    pub child_len: u32,
     pub depth: u16,
     /// The first trace inserted through this node (for copying a representative trace).
     pub sample_trace: TraceId,
@@ -47,6 +49,8 @@ pub struct Row {
 pub struct CallTree {
     pub nodes: Vec<Node>,
     pub roots: Vec<u32>,
+    /// Every node's children, node after node (see [`Node::child_start`]).
+    pub child_list: Vec<u32>,
     pub expanded: Vec<bool>,
     /// The visible rows, in display order.
     pub rows: Vec<Row>,
@@ -140,14 +144,15 @@ impl CallTree {
                         key,
                         count: 0,
                         parent,
-                        children: Vec::new(),
+                        child_start: 0,
+                        child_len: 0,
                         depth: depth as u16,
                         sample_trace: *t,
                     });
                     if parent == NO_NODE {
                         tree.roots.push(id);
                     } else if let Some(p) = tree.nodes.get_mut(parent as usize) {
-                        p.children.push(id);
+                        p.child_len += 1;
                     }
                     stack.push(id);
                 }
@@ -160,20 +165,35 @@ impl CallTree {
             }
             prev = path;
         }
-        // Heaviest branch first; ties by key so the order is stable.
-        let order = |nodes: &[Node], list: &mut Vec<u32>| {
+        // Children in one flat list (no allocation per node), heaviest branch first;
+        // ties by key so the order is stable.
+        let mut at = 0u32;
+        for n in tree.nodes.iter_mut() {
+            n.child_start = at;
+            at += n.child_len;
+        }
+        let mut fill: Vec<u32> = tree.nodes.iter().map(|n| n.child_start).collect();
+        tree.child_list = vec![0; at as usize];
+        for id in 0..tree.nodes.len() {
+            let p = tree.nodes[id].parent;
+            if let Some(slot) = fill.get_mut(p as usize) {
+                tree.child_list[*slot as usize] = id as u32;
+                *slot += 1;
+            }
+        }
+        let nodes = &tree.nodes;
+        let order = |list: &mut [u32]| {
             list.sort_by(|&a, &b| {
                 let (na, nb) = (&nodes[a as usize], &nodes[b as usize]);
                 nb.count.cmp(&na.count).then(na.key.cmp(&nb.key))
             });
         };
-        let mut roots = std::mem::take(&mut tree.roots);
-        order(&tree.nodes, &mut roots);
-        tree.roots = roots;
-        for i in 0..tree.nodes.len() {
-            let mut children = std::mem::take(&mut tree.nodes[i].children);
-            order(&tree.nodes, &mut children);
-            tree.nodes[i].children = children;
+        order(&mut tree.roots);
+        for n in nodes {
+            if n.child_len > 1 {
+                let range = n.child_start as usize..(n.child_start + n.child_len) as usize;
+                order(&mut tree.child_list[range]);
+            }
         }
         let all = tree.nodes.len() <= EXPAND_ALL_LIMIT;
         tree.expanded = tree.nodes.iter().map(|n| all || n.depth < 3).collect();
@@ -201,7 +221,7 @@ impl CallTree {
             let open =
                 self.shown.is_some() || self.expanded.get(n as usize).copied().unwrap_or(false);
             if open {
-                stack.extend(node.children.iter().rev().copied());
+                stack.extend(self.children(n).iter().rev().copied());
             }
         }
     }
@@ -232,11 +252,22 @@ impl CallTree {
         self.rebuild_rows();
     }
 
+    /// The children of a node, heaviest first.
+    pub fn children(&self, node: u32) -> &[u32] {
+        self.nodes
+            .get(node as usize)
+            .and_then(|n| {
+                self.child_list
+                    .get(n.child_start as usize..(n.child_start + n.child_len) as usize)
+            })
+            .unwrap_or(&[])
+    }
+
     /// True when the node has children.
     pub fn has_children(&self, node: u32) -> bool {
         self.nodes
             .get(node as usize)
-            .is_some_and(|n| !n.children.is_empty())
+            .is_some_and(|n| n.child_len > 0)
     }
 
     /// True when the node is shown open.
@@ -259,9 +290,7 @@ impl CallTree {
             if let Some(e) = self.expanded.get_mut(n as usize) {
                 *e = true;
             }
-            if let Some(nd) = self.nodes.get(n as usize) {
-                stack.extend(nd.children.iter().copied());
-            }
+            stack.extend(self.children(n).iter().copied());
         }
         self.rebuild_rows();
     }
@@ -316,7 +345,7 @@ mod tests {
         let t = CallTree::build(&run, &[(1, 3), (2, 1)], 0, TreeOptions::default());
         assert_eq!(t.roots.len(), 1);
         assert_eq!(t.nodes[t.roots[0] as usize].count, 4);
-        assert_eq!(t.nodes[t.roots[0] as usize].children.len(), 2);
+        assert_eq!(t.children(t.roots[0]).len(), 2);
         // 6 + 7 frames, sharing the root only.
         assert_eq!(t.nodes.len(), 12);
         assert_eq!(t.rows.len(), 12);
