@@ -108,3 +108,20 @@ fn pieces_on_900k_requests() {
     drop(tree);
     eprintln!("drop tree: {:?}", t.elapsed());
 }
+
+#[test]
+#[ignore]
+fn scan_baseline() {
+    let run = big_run(900_000, 7_000);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut x = 0u64;
+        for r in &run.requests {
+            x = x.wrapping_add(r.spec.unwrap_or(0) as u64 + r.agent as u64 + r.endpoint.unwrap_or(0) as u64);
+        }
+        eprintln!("scan: {:?} {x}", t.elapsed());
+        let t = Instant::now();
+        let index = auditscope::tui::RunIndex::build(&run);
+        eprintln!("index: {:?} {}", t.elapsed(), index.groups.len());
+    }
+}

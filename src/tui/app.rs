@@ -172,6 +172,8 @@ pub struct App {
     pub show_all: bool,
     pub scope: Option<Scope>,
     scope_traces: Vec<bool>,
+    /// With a frame scope: its requests in time order (computed once per scope).
+    scope_frame_requests: Vec<u32>,
     pub sort: SortKey,
     /// Tests pane rows (unfiltered) and the filtered view (indexes into rows).
     pub tests: Vec<TestRow>,
@@ -225,6 +227,7 @@ impl App {
             show_all: options.show_all,
             scope: None,
             scope_traces: Vec::new(),
+            scope_frame_requests: Vec::new(),
             sort: SortKey::Start,
             tests: Vec::new(),
             tests_view: Vec::new(),
@@ -349,20 +352,7 @@ impl App {
                 .get(g as usize)
                 .map(|x| x.requests.clone())
                 .unwrap_or_default(),
-            Some(Scope::Frame(f)) => {
-                let mut v: Vec<u32> = Vec::new();
-                for &t in self
-                    .index
-                    .frame_traces
-                    .get(f as usize)
-                    .into_iter()
-                    .flatten()
-                {
-                    v.extend_from_slice(&self.index.trace_requests[t as usize]);
-                }
-                v.sort_unstable();
-                v
-            }
+            Some(Scope::Frame(_)) => self.scope_frame_requests.clone(),
         }
     }
 
@@ -552,13 +542,25 @@ impl App {
                 *pos += 1;
             }
         }
-        let rank = &self.index.group_rank;
-        groups.sort_unstable_by_key(|gs| {
-            (
-                std::cmp::Reverse(gs.len),
-                rank.get(gs.group as usize).copied().unwrap_or(NONE),
-            )
-        });
+        // Most requests first; ties by label, except for huge lists (every request of a
+        // large run) where group order keeps the sort to integers.
+        if groups.len() <= 5000 {
+            let index = &self.index;
+            let label = |g: u32| {
+                index
+                    .groups
+                    .get(g as usize)
+                    .map(|x| x.label.as_str())
+                    .unwrap_or("")
+            };
+            groups.sort_unstable_by(|a, b| {
+                b.len
+                    .cmp(&a.len)
+                    .then_with(|| label(a.group).cmp(label(b.group)))
+            });
+        } else {
+            groups.sort_unstable_by_key(|gs| (std::cmp::Reverse(gs.len), gs.group));
+        }
         self.groups = groups;
         self.group_reqs = flat;
         self.expanded_groups.clear();
@@ -872,6 +874,37 @@ impl App {
             {
                 self.scope_traces[t as usize] = true;
             }
+            let total = self
+                .index
+                .frame_requests
+                .get(f as usize)
+                .copied()
+                .unwrap_or(0) as usize;
+            let n = self.run.requests.len();
+            self.scope_frame_requests = if total > n / 16 {
+                // Many requests: one scan in time order beats sorting them.
+                (0..n as u32)
+                    .filter(|&r| {
+                        let t = self.index.req_trace[r as usize];
+                        self.scope_traces.get(t as usize).copied().unwrap_or(false)
+                    })
+                    .collect()
+            } else {
+                let mut v: Vec<u32> = Vec::with_capacity(total);
+                for &t in self
+                    .index
+                    .frame_traces
+                    .get(f as usize)
+                    .into_iter()
+                    .flatten()
+                {
+                    v.extend_from_slice(&self.index.trace_requests[t as usize]);
+                }
+                v.sort_unstable();
+                v
+            };
+        } else {
+            self.scope_frame_requests = Vec::new();
         }
         // The tree must be rebuilt even when the selection keeps its name.
         self.bt_source = BtSource::None;

@@ -36,8 +36,6 @@ pub struct RunIndex {
     pub req_group: Vec<u32>,
     /// Endpoint groups.
     pub groups: Vec<EndpointGroup>,
-    /// Each group's position in label order (so sorting by label compares integers).
-    pub group_rank: Vec<u32>,
     /// The trace of every request, [`NONE`] when it had none.
     pub req_trace: Vec<u32>,
     /// Requests per trace.
@@ -48,8 +46,6 @@ pub struct RunIndex {
     pub frame_traces: Vec<Vec<TraceId>>,
     /// Requests whose trace passes through each frame.
     pub frame_requests: Vec<u64>,
-    /// Distinct specs whose requests pass through each frame.
-    pub frame_tests: Vec<u32>,
     /// Distinct function names and the frames that carry each.
     pub functions: Vec<(Box<str>, Vec<FrameId>)>,
     /// `file` and `line` of every frame (copied so a search needs only the index).
@@ -82,77 +78,102 @@ pub fn strip_query(uri: &str) -> &str {
 impl RunIndex {
     /// Builds every index in one pass over the requests.
     pub fn build(run: &Run) -> RunIndex {
+        let n = run.requests.len();
         let n_specs = run.specs.len();
-        let mut spec_requests: Vec<Vec<u32>> = vec![Vec::new(); n_specs];
-        let mut unattributed = Vec::new();
-        let mut req_group = Vec::with_capacity(run.requests.len());
-        let mut req_trace = Vec::with_capacity(run.requests.len());
+        let n_traces = run.traces.len();
+        // One scan over the (large) request structs into dense columns; everything else
+        // works on the columns. Lists get their exact size from a counting pass, so no
+        // vector grows request by request.
+        let agent_trace: Vec<u32> = run
+            .agents
+            .iter()
+            .map(|a| a.trace.filter(|&t| (t as usize) < n_traces).unwrap_or(NONE))
+            .collect();
+        let mut req_spec: Vec<u32> = Vec::with_capacity(n);
+        let mut req_trace: Vec<u32> = Vec::with_capacity(n);
+        let mut req_group: Vec<u32> = Vec::with_capacity(n);
         let mut groups: Vec<EndpointGroup> = Vec::new();
         let mut op_group: Vec<u32> = vec![NONE; run.operations.len()];
-        let mut raw_group: FxMap<(StrId, StrId), u32> = FxMap::default();
-        let mut raw_label: FxMap<String, u32> = FxMap::default();
-        let mut trace_requests: Vec<Vec<u32>> = vec![Vec::new(); run.traces.len()];
-        let mut trace_specs: Vec<Vec<SpecId>> = vec![Vec::new(); run.traces.len()];
-
+        let mut raw: Vec<u32> = Vec::new();
         for (i, req) in run.requests.iter().enumerate() {
-            let i = i as u32;
-            match req.spec {
-                Some(s) if (s as usize) < n_specs => spec_requests[s as usize].push(i),
-                _ => unattributed.push(i),
-            }
-            let g = match req.endpoint.filter(|&op| (op as usize) < op_group.len()) {
+            req_spec.push(req.spec.filter(|&s| (s as usize) < n_specs).unwrap_or(NONE));
+            req_trace.push(agent_trace.get(req.agent as usize).copied().unwrap_or(NONE));
+            match req.endpoint.filter(|&op| (op as usize) < op_group.len()) {
                 Some(op) => {
                     let slot = &mut op_group[op as usize];
                     if *slot == NONE {
                         *slot = groups.len() as u32;
-                        let label = run.operations[op as usize].id.clone();
                         groups.push(EndpointGroup {
-                            label,
+                            label: run.operations[op as usize].id.clone(),
                             op: Some(op),
                             requests: Vec::new(),
                         });
                     }
-                    *slot
+                    req_group.push(*slot);
                 }
-                None => *raw_group.entry((req.verb, req.uri)).or_insert_with(|| {
-                    let label = format!("{} {}", run.str(req.verb), strip_query(run.str(req.uri)));
-                    *raw_label.entry(label.clone()).or_insert_with(|| {
-                        groups.push(EndpointGroup {
-                            label,
-                            op: None,
-                            requests: Vec::new(),
-                        });
-                        (groups.len() - 1) as u32
-                    })
-                }),
-            };
-            if let Some(group) = groups.get_mut(g as usize) {
-                group.requests.push(i);
-            }
-            req_group.push(g);
-            let t = run
-                .agents
-                .get(req.agent as usize)
-                .and_then(|a| a.trace)
-                .filter(|&t| (t as usize) < trace_requests.len());
-            match t {
-                Some(t) => {
-                    trace_requests[t as usize].push(i);
-                    if let Some(s) = req.spec.filter(|&s| (s as usize) < n_specs) {
-                        let specs = &mut trace_specs[t as usize];
-                        if specs.last() != Some(&s) {
-                            specs.push(s);
-                        }
-                    }
-                    req_trace.push(t);
+                None => {
+                    raw.push(i as u32);
+                    req_group.push(NONE);
                 }
-                None => req_trace.push(NONE),
             }
         }
-        for specs in &mut trace_specs {
-            specs.sort_unstable();
-            specs.dedup();
+        // Requests that matched no operation: grouped by `verb path`, each distinct
+        // (verb, URI) looked up once.
+        let mut raw_group: FxMap<(StrId, StrId), u32> = FxMap::default();
+        let mut raw_label: FxMap<(StrId, &str), u32> = FxMap::default();
+        for &i in &raw {
+            let req = &run.requests[i as usize];
+            let g = *raw_group.entry((req.verb, req.uri)).or_insert_with(|| {
+                let path = strip_query(run.str(req.uri));
+                *raw_label.entry((req.verb, path)).or_insert_with(|| {
+                    groups.push(EndpointGroup {
+                        label: format!("{} {path}", run.str(req.verb)),
+                        op: None,
+                        requests: Vec::new(),
+                    });
+                    (groups.len() - 1) as u32
+                })
+            });
+            req_group[i as usize] = g;
         }
+        let lists = |keys: &[u32], buckets: usize| -> (Vec<Vec<u32>>, Vec<u32>) {
+            let mut sizes = vec![0usize; buckets];
+            let mut none = 0usize;
+            for &k in keys {
+                match sizes.get_mut(k as usize) {
+                    Some(c) => *c += 1,
+                    None => none += 1,
+                }
+            }
+            let mut out: Vec<Vec<u32>> = sizes.iter().map(|&c| Vec::with_capacity(c)).collect();
+            let mut rest = Vec::with_capacity(none);
+            for (i, &k) in keys.iter().enumerate() {
+                match out.get_mut(k as usize) {
+                    Some(list) => list.push(i as u32),
+                    None => rest.push(i as u32),
+                }
+            }
+            (out, rest)
+        };
+        let (spec_requests, unattributed) = lists(&req_spec, n_specs);
+        let (trace_requests, _) = lists(&req_trace, n_traces);
+        let (group_lists, _) = lists(&req_group, groups.len());
+        for (g, list) in groups.iter_mut().zip(group_lists) {
+            g.requests = list;
+        }
+        let trace_specs: Vec<Vec<SpecId>> = trace_requests
+            .iter()
+            .map(|reqs| {
+                let mut specs: Vec<u32> = reqs
+                    .iter()
+                    .map(|&r| req_spec[r as usize])
+                    .filter(|&s| s != NONE)
+                    .collect();
+                specs.sort_unstable();
+                specs.dedup();
+                specs
+            })
+            .collect();
 
         let mut frame_traces: Vec<Vec<TraceId>> = vec![Vec::new(); run.frames.len()];
         let mut frame_requests = vec![0u64; run.frames.len()];
@@ -164,36 +185,6 @@ impl RunIndex {
                     if list.last() != Some(&(t as u32)) {
                         list.push(t as u32);
                         frame_requests[f as usize] += weight;
-                    }
-                }
-            }
-        }
-        let mut by_label: Vec<u32> = (0..groups.len() as u32).collect();
-        by_label.sort_unstable_by(|&a, &b| groups[a as usize].label.cmp(&groups[b as usize].label));
-        let mut group_rank = vec![0u32; groups.len()];
-        for (rank, &g) in by_label.iter().enumerate() {
-            group_rank[g as usize] = rank as u32;
-        }
-        // Tests per frame: per spec, its distinct traces, each frame counted once per spec.
-        let mut frame_tests = vec![0u32; run.frames.len()];
-        let mut last_spec = vec![NONE; run.frames.len()];
-        let mut traces_of_spec: Vec<u32> = Vec::new();
-        for (s, reqs) in spec_requests.iter().enumerate() {
-            traces_of_spec.clear();
-            traces_of_spec.extend(
-                reqs.iter()
-                    .map(|&r| req_trace[r as usize])
-                    .filter(|&t| t != NONE),
-            );
-            traces_of_spec.sort_unstable();
-            traces_of_spec.dedup();
-            for &t in &traces_of_spec {
-                for &f in &run.traces[t as usize].frames {
-                    if let Some(last) = last_spec.get_mut(f as usize)
-                        && *last != s as u32
-                    {
-                        *last = s as u32;
-                        frame_tests[f as usize] += 1;
                     }
                 }
             }
@@ -216,13 +207,11 @@ impl RunIndex {
             unattributed,
             req_group,
             groups,
-            group_rank,
             req_trace,
             trace_requests,
             trace_specs,
             frame_traces,
             frame_requests,
-            frame_tests,
             functions,
             frame_files,
         }
@@ -230,7 +219,21 @@ impl RunIndex {
 
     /// The number of distinct specs whose requests pass through a frame.
     pub fn frame_test_count(&self, frame: FrameId) -> usize {
-        self.frame_tests.get(frame as usize).copied().unwrap_or(0) as usize
+        // Computed when asked (for search hits and messages): a bitmap over the specs
+        // instead of a sort, so even a frame in every trace costs a few milliseconds.
+        let mut seen = vec![false; self.spec_requests.len()];
+        let mut count = 0;
+        for &t in self.frame_traces.get(frame as usize).into_iter().flatten() {
+            for &s in self.trace_specs.get(t as usize).into_iter().flatten() {
+                if let Some(b) = seen.get_mut(s as usize)
+                    && !*b
+                {
+                    *b = true;
+                    count += 1;
+                }
+            }
+        }
+        count
     }
 }
 
