@@ -38,8 +38,15 @@ pub struct Block2018 {
 pub fn blocks_2018() -> Vec<Block2018> {
     let text = String::from_utf8(fixture_bytes("apisnoop-20180605-output.txt.gz")).unwrap();
     let mut blocks = Vec::new();
-    for chunk in text.split("----------------\n").skip(1) {
-        let body = chunk.strip_suffix('\n').unwrap_or(chunk);
+    let chunks: Vec<&str> = text.split("----------------\n").skip(1).collect();
+    let last = chunks.len().saturating_sub(1);
+    for (i, chunk) in chunks.iter().enumerate() {
+        // Blocks are joined by `\n`; the last block's final `\n` is its empty last line.
+        let body = if i == last {
+            chunk
+        } else {
+            chunk.strip_suffix('\n').unwrap_or(chunk)
+        };
         let mut hits = Vec::new();
         for line in body.lines().skip(4) {
             let rest = line.trim_start();
@@ -90,10 +97,13 @@ pub fn replay_2018(dir: &Path, n: usize) -> (PathBuf, PathBuf, String) {
     let mut id = 0u64;
     for &i in chosen.iter().filter(|&&i| i != last) {
         let start = starts[i].and_utc().timestamp_micros();
+        let mut k: i64 = 0;
         for (count, verb, path) in &blocks[i].hits {
             for _ in 0..*count {
                 id += 1;
-                let t = chrono::DateTime::from_timestamp_micros(start + id % 1_000_000).unwrap();
+                k += 1;
+                // Spread over the spec's first millisecond: inside its window, whatever its length.
+                let t = chrono::DateTime::from_timestamp_micros(start + k % 1000).unwrap();
                 let ts = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
                 writeln!(
                     af,
