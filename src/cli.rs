@@ -32,6 +32,9 @@ pub enum Command {
         /// Where to write the run.
         #[arg(short, long, value_name = "RUN.json")]
         output: PathBuf,
+        /// A note to keep in the run (shown by `report summary` and the explorer).
+        #[arg(long, value_name = "TEXT")]
+        note: Vec<String>,
     },
     /// Print answers for scripts, from a RUN.json or raw inputs.
     Report {
@@ -146,11 +149,26 @@ pub fn main() -> i32 {
             if is_broken_pipe(&e) {
                 return 0;
             }
-            let message = format!("{e:#}").replace('\n', " ");
+            let message = one_line(&e);
             eprintln!("auditscope: {}", crate::text::escape_control(&message));
             2
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause its parent already quoted.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message.replace('\n', " ")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -162,8 +180,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Correlate { source, output } => {
-            let run = correlate_inputs(&source)?;
+        Command::Correlate {
+            source,
+            output,
+            note,
+        } => {
+            let mut run = correlate_inputs(&source)?;
+            run.notes.splice(0..0, note);
             format::write_run(&run, &output)?;
             let s = report::summary::summary(&run);
             let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
@@ -303,7 +326,12 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
             OutputFormat::Json => write_json_lines(&run, &keep, &mut out)?,
         },
         ReportCommand::Tests { operations, .. } => {
-            let show = |s: &crate::run::Spec| filter.spec.as_ref().is_none_or(|re| re.is_match(run.str(s.name)));
+            let show = |s: &crate::run::Spec| {
+                filter
+                    .spec
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(run.str(s.name)))
+            };
             let rows = report::tests::tests(&run, &show, &keep);
             match format {
                 OutputFormat::Text => report::tests::write_text(&rows, *operations, &mut out)?,

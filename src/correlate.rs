@@ -10,7 +10,7 @@
 
 use std::collections::HashMap as StdHashMap;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use thiserror::Error;
 
 use crate::endpoints::{CachedMatcher, EndpointTable};
@@ -19,8 +19,8 @@ use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
 use crate::ingest::source::{IngestError, open_input};
 use crate::ingest::useragent;
 use crate::run::{
-    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec,
-    SpecId, Stage, StrId, Trace, TraceId, User, UserId,
+    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec, SpecId,
+    StrId, Trace, TraceId, User, UserId,
 };
 
 /// The inputs of one correlation, as the user named them.
@@ -140,6 +140,14 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         let mut input = e2e::read_e2e(path, *kind, year_hint)?;
         if input.kind == E2eKind::Entries {
             close_entry_windows(&mut input.specs);
+        } else {
+            // Log timestamps have millisecond precision: a spec's last millisecond belongs
+            // to it, so its window ends one millisecond after its last timestamp.
+            for spec in &mut input.specs {
+                if spec.end != NO_TIME && spec.start != NO_TIME {
+                    spec.end = spec.end.saturating_add(1_000);
+                }
+            }
         }
         run.inputs.push(input.info.clone());
         described.push(input);
@@ -224,14 +232,7 @@ fn add_specs(run: &mut Run, records: Vec<SpecRecord>) {
         } else if rec.end == NO_TIME {
             (rec.start, rec.start.saturating_add(1_000))
         } else {
-            // Log timestamps have millisecond precision: the last millisecond belongs in.
-            let end = if rec.end == i64::MAX {
-                i64::MAX
-            } else {
-                rec.end
-                    .saturating_add(if rec.end > rec.start { 1_000 } else { 0 })
-            };
-            (rec.start, end.max(rec.start))
+            (rec.start, rec.end.max(rec.start))
         };
         run.specs.push(Spec {
             name,
@@ -360,9 +361,8 @@ fn attribute(run: &mut Run) {
         let id = match by_name.get(&key) {
             Some(&id) => id,
             None => {
-                let name = run.strings.intern(&run.strings.get(text).to_string());
                 run.specs.push(Spec {
-                    name,
+                    name: text,
                     conformance: key.contains("[Conformance]"),
                     start: NO_TIME,
                     end: NO_TIME,

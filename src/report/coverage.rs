@@ -275,8 +275,7 @@ pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<(
         )
     )?;
     for level in ["stable", "beta", "alpha"] {
-        let all: Vec<&CoverageEndpoint> =
-            c.endpoints.iter().filter(|e| e.level == level).collect();
+        let all: Vec<&CoverageEndpoint> = c.endpoints.iter().filter(|e| e.level == level).collect();
         let tested = all.iter().filter(|e| e.tested).count();
         let conf = all.iter().filter(|e| e.conf_tested).count();
         writeln!(

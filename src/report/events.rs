@@ -158,20 +158,6 @@ pub fn event_json(run: &Run, req: &Request) -> serde_json::Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::go_quote;
-
-    #[test]
-    fn quotes_like_go() {
-        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(go_quote("\u{1b}[2J"), r#""\x1b[2J""#);
-        assert_eq!(go_quote("tab\there\n"), r#""tab\there\n""#);
-        assert_eq!(go_quote("\u{9b}"), r#""\u009b""#);
-        assert_eq!(go_quote("héllo"), "\"héllo\"");
-    }
-}
-
 /// Writes kept requests as an aligned table: time, code, verb, URI, user, impersonated user,
 /// authorization decision and reason, spec. For RBAC debugging (`--code 403`, `--code 401`).
 pub fn write_table(
@@ -214,8 +200,23 @@ pub fn write_table(
             decision,
             esc(run.str(req.reason)),
             esc(run.str(req.uri)),
-            run.spec_of(req).map_or("-".into(), |s| esc(run.str(s.name)))
+            run.spec_of(req)
+                .map_or("-".into(), |s| esc(run.str(s.name)))
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_quote;
+
+    #[test]
+    fn quotes_like_go() {
+        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(go_quote("\u{1b}[2J"), r#""\x1b[2J""#);
+        assert_eq!(go_quote("tab\there\n"), r#""tab\there\n""#);
+        assert_eq!(go_quote("\u{9b}"), r#""\u009b""#);
+        assert_eq!(go_quote("héllo"), "\"héllo\"");
+    }
 }
