@@ -14,8 +14,11 @@ use std::collections::HashSet;
 /// The three panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
+    /// The Tests pane.
     Tests,
+    /// The Requests pane.
     Requests,
+    /// The Backtrace pane.
     Backtrace,
 }
 
@@ -36,12 +39,14 @@ pub enum TestEntry {
     All,
     /// Requests attributed to no spec.
     NoTest,
+    /// One spec.
     Spec(SpecId),
 }
 
 /// A row of the Tests pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TestRow {
+    /// What the row stands for.
     pub entry: TestEntry,
     /// Requests of the entry in scope.
     pub hits: u64,
@@ -59,8 +64,11 @@ pub enum Scope {
 /// Sort order of the Tests pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
+    /// By start time (unknown last).
     Start,
+    /// By spec name.
     Name,
+    /// By request count, most first.
     Requests,
 }
 
@@ -79,8 +87,11 @@ impl SortKey {
 /// `group_reqs[start..start + len]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupSlice {
+    /// The endpoint group ([`RunIndex::groups`]).
     pub group: u32,
+    /// First position in [`App::group_reqs`].
     pub start: u32,
+    /// How many requests.
     pub len: u32,
 }
 
@@ -94,33 +105,59 @@ impl GroupSlice {
 /// A row of the Requests pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReqRow {
-    Group { group: u32, count: u32 },
-    Request { req: u32, group: u32 },
+    /// An endpoint group with its request count.
+    Group {
+        /// The group ([`RunIndex::groups`]).
+        group: u32,
+        /// Requests of the selected test in it.
+        count: u32,
+    },
+    /// One request of an open group.
+    Request {
+        /// The request ([`Run::requests`]).
+        req: u32,
+        /// Its group.
+        group: u32,
+    },
 }
 
 /// What the Backtrace pane shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BtSource {
+    /// Nothing.
     None,
+    /// Every request of a test entry.
     Test(TestEntry),
+    /// The requests of an endpoint group within a test entry.
     Group(TestEntry, u32),
+    /// One request.
     Request(u32),
 }
 
 /// An overlay over the panes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
+    /// Nothing.
     None,
+    /// The key list.
     Help {
+        /// Lines scrolled.
         scroll: u16,
     },
+    /// One request in full.
     Detail {
+        /// The request.
         req: u32,
+        /// Lines scrolled.
         scroll: u16,
     },
+    /// The global function search.
     FrameSearch {
+        /// What was typed.
         query: String,
+        /// The frames found, best first.
         hits: Vec<FrameHit>,
+        /// The selected hit.
         sel: usize,
     },
 }
@@ -157,40 +194,60 @@ struct Nav {
 /// Options the explorer starts with.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
+    /// Start with requests of all tests and of none (`--all`).
     pub show_all: bool,
 }
 
 /// The explorer's state.
 pub struct App {
+    /// The run being explored.
     pub run: Run,
+    /// Indexes derived from the run once.
     pub index: RunIndex,
+    /// The bindings in effect.
     pub keymap: Keymap,
+    /// Styles (monochrome with `NO_COLOR`).
     pub theme: Theme,
+    /// Where copies go.
     pub clipboard: Clipboard,
+    /// The focused pane.
     pub focus: Pane,
+    /// The overlay shown over the panes, if any.
     pub overlay: Overlay,
+    /// Requests of all tests and of none are listed (pseudo entries in Tests).
     pub show_all: bool,
+    /// What a jump narrowed the explorer to.
     pub scope: Option<Scope>,
     scope_traces: Vec<bool>,
     /// With a frame scope: its requests in time order (computed once per scope).
     scope_frame_requests: Vec<u32>,
+    /// The Tests pane order.
     pub sort: SortKey,
     /// Tests pane rows (unfiltered) and the filtered view (indexes into rows).
     pub tests: Vec<TestRow>,
+    /// Indexes into `tests` that pass the filter.
     pub tests_view: Vec<u32>,
+    /// Selection in `tests_view`.
     pub tests_state: ListState,
     /// Requests of the selected test, grouped: (group, requests) sorted by count.
     pub groups: Vec<GroupSlice>,
     /// The requests of every group in `groups`, group after group.
     pub group_reqs: Vec<u32>,
+    /// Endpoint groups opened in the Requests pane.
     pub expanded_groups: HashSet<u32>,
+    /// Requests pane rows (groups, and the requests of open groups).
     pub req_rows: Vec<ReqRow>,
+    /// Indexes into `req_rows` that pass the filter.
     pub req_view: Vec<u32>,
+    /// Selection in `req_view`.
     pub req_state: ListState,
     /// The merged call tree and its cursor (index into `tree.rows`).
     pub tree: CallTree,
+    /// Cursor in `tree.rows`.
     pub tree_state: ListState,
+    /// Orientation and folding of the tree.
     pub tree_options: TreeOptions,
+    /// What the Backtrace pane shows.
     pub bt_source: BtSource,
     /// Set while restoring a place: the tree is built once at the end.
     hold_backtrace: bool,
@@ -198,11 +255,13 @@ pub struct App {
     pub bt_requests: usize,
     /// Per pane filter text, and whether the user is typing it.
     pub filters: [String; 3],
+    /// True while the focused pane's filter is being typed.
     pub typing: bool,
     back: Vec<Nav>,
     fwd: Vec<Nav>,
     /// The last message for the status line.
     pub message: Option<String>,
+    /// Set when the user quits.
     pub quit: bool,
     /// Rows of each pane's list area at the last draw (for half-page moves).
     pub page: [usize; 3],

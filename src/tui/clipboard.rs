@@ -26,10 +26,13 @@ pub enum ClipboardMode {
 /// The route a copy takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    /// OSC 52 written to the terminal.
     Osc52,
     /// OSC 52 inside DCS chunks for GNU screen.
     Screen,
+    /// `tmux load-buffer -w -`.
     Tmux,
+    /// No copying.
     Off,
 }
 
@@ -127,7 +130,9 @@ pub enum Sink {
 /// The clipboard in use: a route and where terminal bytes go.
 #[derive(Debug)]
 pub struct Clipboard {
+    /// The route copies take.
     pub route: Route,
+    /// Where terminal escape sequences are written.
     pub sink: Sink,
 }
 

@@ -55,9 +55,13 @@ pub struct RunIndex {
 /// A frame found by [`search_frames`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameHit {
+    /// The frame.
     pub frame: FrameId,
+    /// Its function.
     pub function: String,
+    /// Its source file.
     pub file: String,
+    /// Its line in `file`.
     pub line: u32,
     /// Requests whose trace passes through the frame.
     pub requests: u64,

@@ -14,39 +14,73 @@ pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 /// Everything a key can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// The `down` action (see `assets/keymap.toml`).
     Down,
+    /// The `up` action (see `assets/keymap.toml`).
     Up,
+    /// The `top` action (see `assets/keymap.toml`).
     Top,
+    /// The `bottom` action (see `assets/keymap.toml`).
     Bottom,
+    /// The `half_page_down` action (see `assets/keymap.toml`).
     HalfPageDown,
+    /// The `half_page_up` action (see `assets/keymap.toml`).
     HalfPageUp,
+    /// The `next_pane` action (see `assets/keymap.toml`).
     NextPane,
+    /// The `prev_pane` action (see `assets/keymap.toml`).
     PrevPane,
+    /// The `open` action (see `assets/keymap.toml`).
     Open,
+    /// The `expand` action (see `assets/keymap.toml`).
     Expand,
+    /// The `collapse` action (see `assets/keymap.toml`).
     Collapse,
+    /// The `expand_subtree` action (see `assets/keymap.toml`).
     ExpandSubtree,
+    /// The `expand_all` action (see `assets/keymap.toml`).
     ExpandAll,
+    /// The `collapse_all` action (see `assets/keymap.toml`).
     CollapseAll,
+    /// The `toggle_orientation` action (see `assets/keymap.toml`).
     ToggleOrientation,
+    /// The `toggle_fold` action (see `assets/keymap.toml`).
     ToggleFold,
+    /// The `cycle_sort` action (see `assets/keymap.toml`).
     CycleSort,
+    /// The `toggle_all` action (see `assets/keymap.toml`).
     ToggleAll,
+    /// The `endpoint_tests` action (see `assets/keymap.toml`).
     EndpointTests,
+    /// The `endpoint_frames` action (see `assets/keymap.toml`).
     EndpointFrames,
+    /// The `frame_uses` action (see `assets/keymap.toml`).
     FrameUses,
+    /// The `back` action (see `assets/keymap.toml`).
     Back,
+    /// The `forward` action (see `assets/keymap.toml`).
     Forward,
+    /// The `search` action (see `assets/keymap.toml`).
     Search,
+    /// The `next_match` action (see `assets/keymap.toml`).
     NextMatch,
+    /// The `prev_match` action (see `assets/keymap.toml`).
     PrevMatch,
+    /// The `frame_search` action (see `assets/keymap.toml`).
     FrameSearch,
+    /// The `copy_backtrace` action (see `assets/keymap.toml`).
     CopyBacktrace,
+    /// The `copy_spec` action (see `assets/keymap.toml`).
     CopySpec,
+    /// The `copy_request` action (see `assets/keymap.toml`).
     CopyRequest,
+    /// The `help` action (see `assets/keymap.toml`).
     Help,
+    /// The `escape` action (see `assets/keymap.toml`).
     Escape,
+    /// The `quit` action (see `assets/keymap.toml`).
     Quit,
+    /// The `force_quit` action (see `assets/keymap.toml`).
     ForceQuit,
 }
 
@@ -101,22 +135,30 @@ impl Action {
 /// Which pane a binding is listed under (dispatch itself is global).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneScope {
+    /// Every pane.
     All,
+    /// The Tests pane.
     Tests,
+    /// The Requests pane.
     Requests,
+    /// The Backtrace pane.
     Backtrace,
 }
 
 /// One binding: an action, its keys and what it does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binding {
+    /// What the keys do.
     pub action: Action,
     /// The keys as written in the file (for display).
     pub key_names: Vec<String>,
+    /// The keys, parsed.
     pub keys: Vec<KeyEvent>,
+    /// Where the binding is listed in help and hints.
     pub pane: PaneScope,
     /// A short label for the status line; `None` keeps the binding out of it.
     pub hint: Option<String>,
+    /// Help text.
     pub description: String,
 }
 
@@ -124,12 +166,21 @@ pub struct Binding {
 #[derive(Debug, thiserror::Error)]
 pub enum KeymapError {
     #[error("cannot read keymap {path}: {source}")]
+    /// The file could not be read.
     Read {
+        /// The keymap file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     #[error("keymap {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    /// The file is not a valid keymap.
+    Parse {
+        /// The keymap file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,6 +206,7 @@ struct KeymapFile {
 /// The bindings in effect.
 #[derive(Debug, Clone)]
 pub struct Keymap {
+    /// Every binding, in file order.
     pub bindings: Vec<Binding>,
     lookup: HashMap<(KeyCode, KeyModifiers), Action>,
 }

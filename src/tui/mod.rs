@@ -41,6 +41,7 @@ use std::time::Duration;
 /// How `explore` runs (from the command line).
 #[derive(Debug, Clone, Default)]
 pub struct ExploreOptions {
+    /// How copies reach the clipboard.
     pub clipboard: ClipboardMode,
     /// Capture the mouse (scroll wheel); off by default so text stays selectable.
     pub mouse: bool,
@@ -124,8 +125,9 @@ pub fn draw(f: &mut Frame, app: &mut App) {
 }
 
 fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
-    let w = area.width * pct_w / 100;
-    let h = area.height * pct_h / 100;
+    // In u32: a wide terminal times a percentage overflows u16.
+    let w = (u32::from(area.width) * u32::from(pct_w) / 100) as u16;
+    let h = (u32::from(area.height) * u32::from(pct_h) / 100) as u16;
     Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,

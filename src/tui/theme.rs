@@ -5,18 +5,31 @@ use ratatui::style::{Color, Modifier, Style};
 /// Every style the explorer draws with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Theme {
+    /// The selected row of the focused pane.
     pub selected: Style,
+    /// The selected row of other panes.
     pub selected_unfocused: Style,
+    /// Secondary text.
     pub dim: Style,
+    /// Matched characters and key names.
     pub highlight: Style,
+    /// Titles of the focused pane and overlays.
     pub title: Style,
+    /// Borders of unfocused panes.
     pub border: Style,
+    /// Border of the focused pane.
     pub border_focused: Style,
+    /// A passed spec.
     pub passed: Style,
+    /// A failed spec, and error response codes.
     pub failed: Style,
+    /// A skipped or pending spec.
     pub skipped: Style,
+    /// Pseudo entries and tree markers.
     pub marker: Style,
+    /// The status line.
     pub status: Style,
+    /// A message in the status line.
     pub message: Style,
 }
 

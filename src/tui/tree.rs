@@ -28,10 +28,13 @@ pub struct Node {
     pub key: u32,
     /// Requests through this node.
     pub count: u64,
+    /// The parent node, [`NO_NODE`] for a root.
     pub parent: u32,
     /// The children are `CallTree::child_list[child_start..child_start + child_len]`.
     pub child_start: u32,
+    /// How many children.
     pub child_len: u32,
+    /// Distance from the root.
     pub depth: u16,
     /// The first trace inserted through this node (for copying a representative trace).
     pub sample_trace: TraceId,
@@ -40,17 +43,22 @@ pub struct Node {
 /// One visible row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
+    /// The node shown.
     pub node: u32,
+    /// Distance from the root.
     pub depth: u16,
 }
 
 /// A merged call tree.
 #[derive(Debug, Clone, Default)]
 pub struct CallTree {
+    /// Every node; a parent comes before its children.
     pub nodes: Vec<Node>,
+    /// The top nodes, heaviest first.
     pub roots: Vec<u32>,
     /// Every node's children, node after node (see [`Node::child_start`]).
     pub child_list: Vec<u32>,
+    /// Which nodes are open.
     pub expanded: Vec<bool>,
     /// The visible rows, in display order.
     pub rows: Vec<Row>,
@@ -62,6 +70,7 @@ pub struct CallTree {
     pub untraced: u64,
     /// Distinct traces merged.
     pub traces: usize,
+    /// How the tree was built.
     pub options: TreeOptions,
 }
 
