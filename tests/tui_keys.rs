@@ -215,9 +215,7 @@ fn frame_to_requests_and_tests() {
     );
     assert_eq!(
         app.message.as_deref(),
-        Some(
-            "k8s.io/kubernetes/test/e2e/common.glob..func17.1(): 6 requests, 3 endpoints, 1 tests"
-        )
+        Some("k8s.io/kubernetes/test/e2e/common.glob..func17.1(): 6 requests, 3 endpoints, 1 test")
     );
     // The filter is gone after the jump, and back restores it... to the unfiltered place.
     key(&mut app, "[");

@@ -117,7 +117,9 @@ fn scan_baseline() {
         let t = Instant::now();
         let mut x = 0u64;
         for r in &run.requests {
-            x = x.wrapping_add(r.spec.unwrap_or(0) as u64 + r.agent as u64 + r.endpoint.unwrap_or(0) as u64);
+            x = x.wrapping_add(
+                r.spec.unwrap_or(0) as u64 + r.agent as u64 + r.endpoint.unwrap_or(0) as u64,
+            );
         }
         eprintln!("scan: {:?} {x}", t.elapsed());
         let t = Instant::now();

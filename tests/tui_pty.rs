@@ -208,7 +208,7 @@ fn search_function_and_copy_in_a_real_terminal() {
         "{screen}"
     );
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("2 requests, 1 endpoints, 2 tests");
+    let screen = tmux.wait_for("2 requests, 1 endpoint, 2 tests");
     assert!(
         screen.contains("k8s.io/kubernetes/test/e2e/framework.CreateTestingNS(): 2 requests"),
         "{screen}"
@@ -254,7 +254,7 @@ fn search_function_and_copy_in_a_real_terminal() {
     tmux.keys(&["-l", "CreateTestingNS"]);
     tmux.wait_for("> CreateTestingNS");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("2 requests, 1 endpoints, 2 tests");
+    tmux.wait_for("2 requests, 1 endpoint, 2 tests");
     tmux.keys(&["y"]);
     let screen = tmux.wait_for("copied backtrace:");
     assert!(screen.contains("bytes via tmux buffer"), "{screen}");

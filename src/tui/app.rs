@@ -1118,18 +1118,25 @@ impl App {
             self.tree.reveal(n as u32);
             self.restore_tree_cursor(Some(n as u32));
         }
-        let tests = self.index.frame_test_count(frame);
+        self.message = Some(self.frame_summary(frame));
+    }
+
+    /// `function: N requests, M endpoints, K tests` for the status line.
+    fn frame_summary(&self, frame: FrameId) -> String {
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let reqs = self
             .index
             .frame_requests
             .get(frame as usize)
             .copied()
             .unwrap_or(0);
-        self.message = Some(format!(
-            "{}: {reqs} requests, {} endpoints, {tests} tests",
+        format!(
+            "{}: {}, {}, {}",
             self.node_text(frame),
-            self.groups.len()
-        ));
+            plural(reqs, "request"),
+            plural(self.groups.len() as u64, "endpoint"),
+            plural(self.index.frame_test_count(frame) as u64, "test")
+        )
     }
 
     fn move_sel(&mut self, f: impl Fn(usize, usize, usize) -> usize) {
@@ -1353,17 +1360,7 @@ impl App {
                     Some(TestEntry::All),
                     Pane::Requests,
                 );
-                let tests = self.index.frame_test_count(key);
-                self.message = Some(format!(
-                    "{}: {} requests, {} endpoints, {tests} tests",
-                    self.node_text(key),
-                    self.index
-                        .frame_requests
-                        .get(key as usize)
-                        .copied()
-                        .unwrap_or(0),
-                    self.groups.len()
-                ));
+                self.message = Some(self.frame_summary(key));
             }
             Action::Back => {
                 if let Some(nav) = self.back.pop() {

@@ -478,3 +478,39 @@ mod tests {
         assert!(e.to_string().contains("bound to both"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn explicit_user_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let e = Keymap::load(Some(&missing)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot read keymap {}:", missing.display())),
+            "{e}"
+        );
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(
+            &bad,
+            "[[binding]]\naction = \"quit\"\nkeys = [\"Ctrl-Nope\"]\n",
+        )
+        .unwrap();
+        let e = Keymap::load(Some(&bad)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "keymap {}: action quit: unknown key \"Ctrl-Nope\"",
+                bad.display()
+            )
+        );
+        let good = dir.path().join("good.toml");
+        std::fs::write(&good, "[[binding]]\naction = \"quit\"\nkeys = [\"x\"]\n").unwrap();
+        let km = Keymap::load(Some(&good)).unwrap();
+        assert_eq!(km.first_key(Action::Quit), "x");
+        assert_eq!(km.first_key(Action::Down), "j");
+    }
+}
