@@ -1,0 +1,7 @@
+//! Fuzz target `audit_line`: see `fuzz/targets.rs`.
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::audit_line(data));
