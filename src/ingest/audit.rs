@@ -622,6 +622,7 @@ pub fn read_audit_with_block_size(
     if accounting.events == 0 {
         return Err(IngestError::NoEvents {
             path: path.to_string(),
+            why: why_no_events(&accounting),
         });
     }
     Ok(AuditStats {
@@ -633,6 +634,25 @@ pub fn read_audit_with_block_size(
         },
         accounting,
     })
+}
+
+/// What the lines of an input without events were, e.g. ` (2 lines: 2 invalid JSON, first
+/// at f:1)`, so the user sees at once why nothing was read.
+fn why_no_events(accounting: &Accounting) -> String {
+    if accounting.lines == 0 {
+        return String::new();
+    }
+    let reasons: Vec<String> = accounting
+        .skipped
+        .iter()
+        .map(|(reason, info)| match info.first.first() {
+            Some(place) => format!("{} {reason}, first at {place}", info.count),
+            None => format!("{} {reason}", info.count),
+        })
+        .collect();
+    let lines = accounting.lines;
+    let noun = if lines == 1 { "line" } else { "lines" };
+    format!(" ({lines} {noun}: {})", reasons.join("; "))
 }
 
 /// A piece of the input ending at a line boundary (or at the end of the input).
