@@ -15,8 +15,11 @@ use auditscope::ingest::source::IngestError;
 use auditscope::run::Run;
 use auditscope::run::format::{read_run_from_slice, write_run_to};
 
-/// `(lines, requests, stage events merged, skipped)` of a run.
-fn account(run: &Run) -> (u64, u64, u64, u64) {
+/// `(lines, requests, stage events merged, skipped)`.
+type Account = (u64, u64, u64, u64);
+
+/// The [`Account`] of a run.
+fn account(run: &Run) -> Account {
     let a = &run.accounting;
     (
         a.lines,
@@ -78,7 +81,7 @@ fn read_fixture_runs() -> BTreeMap<String, Run> {
 #[test]
 fn every_audit_fixture_accounts_for_every_line() {
     let runs = fixture_runs();
-    let got: Vec<(&str, (u64, u64, u64, u64))> = runs
+    let got: Vec<(&str, Account)> = runs
         .iter()
         .map(|(name, run)| (name.as_str(), account(run)))
         .collect();
