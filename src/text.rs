@@ -108,7 +108,6 @@ pub fn write_json<T: serde::Serialize + ?Sized>(
     value: &T,
     pretty: bool,
 ) -> serde_json::Result<()> {
-    use serde::Serialize as _;
     if pretty {
         let f = TerminalSafe(serde_json::ser::PrettyFormatter::new());
         value.serialize(&mut serde_json::Serializer::with_formatter(w, f))
