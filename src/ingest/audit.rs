@@ -595,6 +595,14 @@ pub fn read_audit_with_block_size(
         if first.data.starts_with(b"\xEF\xBB\xBF") {
             first.data.drain(..3);
         }
+        // Decide the shape (JSON lines or one document) on the same bytes whatever the block
+        // size: while the first block holds at most one non-blank line, the next block shows
+        // whether that line is the whole input.
+        while !first.eof && non_blank_lines(&first.data) <= 1 {
+            let Some(b) = recv(&rx)? else { break };
+            first.data.extend_from_slice(&b.data);
+            first.eof = b.eof;
+        }
         if is_document(&first) {
             let mut all = first.data;
             while let Some(b) = recv(&rx)? {
@@ -732,6 +740,14 @@ fn is_document(first: &Block) -> bool {
         .filter(|l| first_byte(l) == Some(b'{'))
         .take(20)
         .any(is_json)
+}
+
+/// How many non-blank lines `data` holds, counting at most two.
+fn non_blank_lines(data: &[u8]) -> usize {
+    data.split(|&b| b == b'\n')
+        .filter(|l| !is_blank(l))
+        .take(2)
+        .count()
 }
 
 fn is_json(line: &[u8]) -> bool {
