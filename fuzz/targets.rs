@@ -21,10 +21,8 @@ impl Scratch {
     pub fn new(bytes: &[u8], tag: &str) -> Scratch {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "auditscope-fuzz-{}-{n}-{tag}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("auditscope-fuzz-{}-{n}-{tag}", std::process::id()));
         // A fuzz harness with no writable temp dir cannot do anything useful.
         std::fs::write(&path, bytes).expect("write scratch file");
         Scratch(path)
@@ -59,7 +57,10 @@ pub fn audit_line(data: &[u8]) {
     match (a, b) {
         (Ok(a), Ok(b)) => {
             assert_eq!(big, small, "block size changed the events");
-            assert_eq!(a.accounting, b.accounting, "block size changed the accounting");
+            assert_eq!(
+                a.accounting, b.accounting,
+                "block size changed the accounting"
+            );
             let acc = &a.accounting;
             assert_eq!(
                 acc.lines,
@@ -176,7 +177,10 @@ fn reports(run: &auditscope::run::Run) {
     let _ = report::tests::write_text(&rows, true, &mut out);
     let all = report::filter::RequestFilter::default();
     let _ = report::endpoints::endpoints_report(run, &all).write_text(&mut out);
-    let _ = report::coverage::write_text(&report::coverage::coverage_report(run, &all, true), &mut out);
+    let _ = report::coverage::write_text(
+        &report::coverage::coverage_report(run, &all, true),
+        &mut out,
+    );
     for req in &run.requests {
         let _ = serde_json::to_vec(&report::events::event_json(run, req));
     }
