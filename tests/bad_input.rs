@@ -694,3 +694,22 @@ fn output_into_a_missing_folder_leaves_nothing() {
     );
     assert_eq!(listing(dir.path()), ["audit.log"]);
 }
+
+#[test]
+fn output_onto_a_folder_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    plain_audit(dir.path());
+    std::fs::create_dir(dir.path().join("out.json")).unwrap();
+    let out = run_in(
+        dir.path(),
+        &["correlate", "--audit", "audit.log", "-o", "out.json"],
+    );
+    assert_eq!(out.code, Some(2));
+    assert_eq!(
+        out.stderr,
+        "auditscope: out.json: Is a directory (os error 21)\n"
+    );
+    // The RUN.json was written to a temporary file beside it, which is gone again.
+    assert_eq!(listing(dir.path()), ["audit.log", "out.json"]);
+    assert_eq!(listing(&dir.path().join("out.json")), Vec::<String>::new());
+}
