@@ -261,7 +261,7 @@ fn run(cli: Cli) -> Result<()> {
             let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
             eprintln!(
                 "auditscope: wrote {}: {} requests ({} stage events merged, {} lines skipped), {} specs; ua {}, window {}, ambiguous {}, none {}",
-                output.display(),
+                shown(&output),
                 s.requests,
                 s.stage_events_merged,
                 s.skipped.values().sum::<u64>(),
@@ -329,18 +329,23 @@ fn run(cli: Cli) -> Result<()> {
             let s = crate::synth::generate(&opts, &output)?;
             eprintln!(
                 "auditscope: wrote {} ({} events, {} requests, {} bytes), {}, {}, {} ({} specs)",
-                s.audit_path.display(),
+                shown(&s.audit_path),
                 s.events,
                 s.requests,
                 s.bytes,
-                s.entries_path.display(),
-                s.e2e_log_path.display(),
-                s.junit_path.display(),
+                shown(&s.entries_path),
+                shown(&s.e2e_log_path),
+                shown(&s.junit_path),
                 s.specs
             );
             Ok(())
         }
     }
+}
+
+/// A path for a message on stderr, its control characters shown escaped.
+fn shown(path: &Path) -> String {
+    crate::text::escape_control(&path.display().to_string()).into_owned()
 }
 
 /// Correlates raw inputs named on the command line.
@@ -480,14 +485,14 @@ fn write_json_lines(
     out: &mut dyn Write,
 ) -> Result<()> {
     for req in run.requests.iter().filter(|r| keep(r)) {
-        serde_json::to_writer(&mut *out, &report::events::event_json(run, req))?;
+        crate::text::write_json(&mut *out, &report::events::event_json(run, req), false)?;
         out.write_all(b"\n")?;
     }
     Ok(())
 }
 
 fn write_json<T: serde::Serialize>(out: &mut dyn Write, value: &T) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
+    crate::text::write_json(&mut *out, value, true)?;
     out.write_all(b"\n")?;
     Ok(())
 }

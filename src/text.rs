@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io;
 
 /// True for the characters [`escape_control`] rewrites: C0 controls (TAB, LF, CR and ESC
 /// included), DEL, and the C1 controls U+0080–U+009F (some terminals act on C1 CSI/OSC).
@@ -40,9 +41,106 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A JSON formatter that also writes DEL and the C1 controls U+0080–U+009F as `\u00XX`.
+/// JSON requires escaping only U+0000–U+001F (serde_json does those), but a C1 CSI or OSC
+/// passed raw to a terminal can still act; the escaped text parses back to the same string.
+pub struct TerminalSafe<F>(pub F);
+
+/// Delegates a formatter method without a value argument to the wrapped formatter.
+macro_rules! delegate {
+    ($($name:ident),* $(,)?) => {$(
+        fn $name<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+            self.0.$name(w)
+        }
+    )*};
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for TerminalSafe<F> {
+    delegate!(
+        begin_array,
+        end_array,
+        begin_object,
+        end_object,
+        end_array_value,
+        end_object_key,
+        begin_object_value,
+        end_object_value,
+    );
+
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(is_control) {
+            let (plain, tail) = rest.split_at(at);
+            self.0.write_string_fragment(w, plain)?;
+            let mut chars = tail.chars();
+            if let Some(c) = chars.next() {
+                write!(w, "\\u{:04x}", c as u32)?;
+            }
+            rest = chars.as_str();
+        }
+        self.0.write_string_fragment(w, rest)
+    }
+}
+
+/// Writes `value` as JSON (indented when `pretty`) with [`TerminalSafe`] escaping.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    w: &mut dyn io::Write,
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<()> {
+    if pretty {
+        let f = TerminalSafe(serde_json::ser::PrettyFormatter::new());
+        value.serialize(&mut serde_json::Serializer::with_formatter(w, f))
+    } else {
+        let f = TerminalSafe(serde_json::ser::CompactFormatter);
+        value.serialize(&mut serde_json::Serializer::with_formatter(w, f))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escapes_c1_and_parses_back() {
+        let value = serde_json::json!({"k\u{9b}": ["a\u{1b}[2J\u{9b}31m\u{7f}é\"", 1]});
+        let mut out = Vec::new();
+        write_json(&mut out, &value, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, r#"{"k\u009b":["a\u001b[2J\u009b31m\u007fé\"",1]}"#);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
+        let mut pretty = Vec::new();
+        write_json(&mut pretty, &value, true).unwrap();
+        let pretty = String::from_utf8(pretty).unwrap();
+        assert!(pretty.contains("\n  \"k\\u009b\": ["), "{pretty}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&pretty).unwrap(),
+            value
+        );
+    }
 
     #[test]
     fn plain_text_is_borrowed() {

@@ -423,12 +423,22 @@ fn crlf_line_endings() {
 
 #[test]
 fn files_without_events_are_errors() {
-    for content in [
-        "",
-        "   \n\n\t\r\n",
-        "hello world\nthis is not json\n",
-        "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{}}\n",
-        "{\n  \"kind\": \"Status\"\n}\n",
+    // The message says what the lines were instead, naming the first place of each reason.
+    for (content, why) in [
+        ("", ""),
+        ("   \n\n\t\r\n", ""),
+        (
+            "hello world\nthis is not json\n",
+            " (2 lines: 2 invalid JSON, first at {}:1)",
+        ),
+        (
+            "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{}}\n",
+            " (1 line: 1 not an audit event, first at {}:1)",
+        ),
+        (
+            "{\n  \"kind\": \"Status\"\n}\n",
+            " (1 line: 1 not an audit event, first at {}:1)",
+        ),
     ] {
         let f = write_temp(content.as_bytes());
         let err = read_with(&path_of(&f), &ReadOptions::default(), None).unwrap_err();
@@ -438,7 +448,11 @@ fn files_without_events_are_errors() {
         );
         assert_eq!(
             err.to_string(),
-            format!("{}: holds no audit events", path_of(&f))
+            format!(
+                "{}: holds no audit events{}",
+                path_of(&f),
+                why.replace("{}", &path_of(&f))
+            )
         );
     }
     let err = read_with("/nonexistent/audit.log", &ReadOptions::default(), None).unwrap_err();

@@ -595,6 +595,13 @@ pub fn read_audit_with_block_size(
         if first.data.starts_with(b"\xEF\xBB\xBF") {
             first.data.drain(..3);
         }
+        // Decide the shape (JSON lines or one document) on the same bytes whatever the block
+        // size: grow the first block until it holds what `is_document` looks at.
+        while !first.eof && !shape_decidable(&first.data) {
+            let Some(b) = recv(&rx)? else { break };
+            first.data.extend_from_slice(&b.data);
+            first.eof = b.eof;
+        }
         if is_document(&first) {
             let mut all = first.data;
             while let Some(b) = recv(&rx)? {
@@ -622,6 +629,7 @@ pub fn read_audit_with_block_size(
     if accounting.events == 0 {
         return Err(IngestError::NoEvents {
             path: path.to_string(),
+            why: why_no_events(&accounting),
         });
     }
     Ok(AuditStats {
@@ -633,6 +641,25 @@ pub fn read_audit_with_block_size(
         },
         accounting,
     })
+}
+
+/// What the lines of an input without events were, e.g. ` (2 lines: 2 invalid JSON, first
+/// at f:1)`, so the user sees at once why nothing was read.
+fn why_no_events(accounting: &Accounting) -> String {
+    if accounting.lines == 0 {
+        return String::new();
+    }
+    let reasons: Vec<String> = accounting
+        .skipped
+        .iter()
+        .map(|(reason, info)| match info.first.first() {
+            Some(place) => format!("{} {reason}, first at {place}", info.count),
+            None => format!("{} {reason}", info.count),
+        })
+        .collect();
+    let lines = accounting.lines;
+    let noun = if lines == 1 { "line" } else { "lines" };
+    format!(" ({lines} {noun}: {})", reasons.join("; "))
 }
 
 /// A piece of the input ending at a line boundary (or at the end of the input).
@@ -699,7 +726,9 @@ fn spawn_reader(
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
 fn is_document(first: &Block) -> bool {
-    let mut lines = first.data.split(|&b| b == b'\n').filter(|l| !is_blank(l));
+    let mut lines = sniff_view(&first.data)
+        .split(|&b| b == b'\n')
+        .filter(|l| !is_blank(l));
     let Some(head) = lines.next() else {
         return false;
     };
@@ -710,8 +739,50 @@ fn is_document(first: &Block) -> bool {
     // A broken first line in a JSON-lines log: the following lines stand alone.
     !lines
         .filter(|l| first_byte(l) == Some(b'{'))
-        .take(20)
+        .take(SNIFF_LINES)
         .any(is_json)
+}
+
+/// How many `{` lines after the first [`is_document`] tries.
+const SNIFF_LINES: usize = 20;
+/// [`is_document`] looks no further than the line that crosses this many bytes.
+const SNIFF_BYTES: usize = 1 << 20;
+
+/// The start of `data` that [`is_document`] looks at: up to the end of the line that crosses
+/// [`SNIFF_BYTES`], so it is the same bytes whatever the block size.
+fn sniff_view(data: &[u8]) -> &[u8] {
+    let from = SNIFF_BYTES.saturating_sub(1).min(data.len());
+    match memchr::memchr(b'\n', &data[from..]) {
+        Some(i) => &data[..from + i + 1],
+        None => data,
+    }
+}
+
+/// True when a (line-aligned, not final) first block holds everything [`is_document`] needs:
+/// two non-blank lines (so the first is not the whole input), and either [`SNIFF_BYTES`] or
+/// [`SNIFF_LINES`] `{` lines after the first.
+fn shape_decidable(data: &[u8]) -> bool {
+    if non_blank_lines(data) < 2 {
+        return false;
+    }
+    if data.len() >= SNIFF_BYTES {
+        return true;
+    }
+    data.split(|&b| b == b'\n')
+        .filter(|l| !is_blank(l))
+        .skip(1)
+        .filter(|l| first_byte(l) == Some(b'{'))
+        .take(SNIFF_LINES)
+        .count()
+        >= SNIFF_LINES
+}
+
+/// How many non-blank lines `data` holds, counting at most two.
+fn non_blank_lines(data: &[u8]) -> usize {
+    data.split(|&b| b == b'\n')
+        .filter(|l| !is_blank(l))
+        .take(2)
+        .count()
 }
 
 fn is_json(line: &[u8]) -> bool {
@@ -851,6 +922,7 @@ impl Reading<'_> {
         data: &[u8],
         sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
     ) -> Result<(), IngestError> {
+        let original = data;
         let fixed;
         let data: &[u8] = match std::str::from_utf8(data) {
             Ok(_) => data,
@@ -863,8 +935,9 @@ impl Reading<'_> {
             .into_iter::<&RawValue>()
             .collect();
         let Ok(values) = values else {
-            // Not one JSON document after all: read it line by line.
-            self.lines(data, 1, sink)?;
+            // Not one JSON document after all: read it line by line, from the bytes as they
+            // were (as the JSON-lines path would have), not the UTF-8-repaired copy.
+            self.lines(original, 1, sink)?;
             return Ok(());
         };
         let items: Vec<Item<'_>> = values

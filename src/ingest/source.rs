@@ -17,8 +17,9 @@ pub enum IngestError {
     Io { path: String, source: io::Error },
     #[error("{path}: gzip stream is damaged or truncated: {source}")]
     Gzip { path: String, source: io::Error },
-    #[error("{path}: holds no audit events")]
-    NoEvents { path: String },
+    /// `why` says what the lines were instead (empty for an empty input).
+    #[error("{path}: holds no audit events{why}")]
+    NoEvents { path: String, why: String },
     #[error("{path}:{line}: {reason}")]
     Strict {
         path: String,
@@ -76,7 +77,6 @@ pub fn open_input_counted(
         Box::new(BufReader::with_capacity(
             1 << 20,
             GzipReader {
-                path: path.to_string(),
                 inner: MultiGzDecoder::new(buffered),
             },
         ))
@@ -122,8 +122,8 @@ pub fn classify_read_error(path: &str, gzip: bool, source: io::Error) -> IngestE
 }
 
 /// A gzip decoder that reports a stream cut short as an error instead of a clean end.
+/// The message names no file: [`IngestError::Gzip`] around it already does.
 struct GzipReader<R: BufRead> {
-    path: String,
     inner: MultiGzDecoder<R>,
 }
 
@@ -133,7 +133,7 @@ impl<R: BufRead> Read for GzipReader<R> {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("{}: unexpected end of gzip stream", self.path),
+                    "unexpected end of gzip stream",
                 )
             } else {
                 e

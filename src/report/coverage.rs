@@ -291,8 +291,14 @@ pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<(
         .collect();
     untested.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
     writeln!(w, "untested stable endpoints ({}):", untested.len())?;
+    // Operation ids and paths can come from a user's `--openapi` file: shown escaped.
     for e in untested {
-        writeln!(w, "  {:<60} {}", e.endpoint, e.path)?;
+        writeln!(
+            w,
+            "  {:<60} {}",
+            crate::text::escape_control(&e.endpoint),
+            crate::text::escape_control(&e.path)
+        )?;
     }
     Ok(())
 }

@@ -214,15 +214,20 @@ impl EndpointsReport {
 }
 
 /// Writes rows under a header, each column as wide as its widest cell (by characters);
-/// `right[i]` right-aligns column `i`. The last column is not padded.
+/// `right[i]` right-aligns column `i`. The last column is not padded. Cells come from the
+/// inputs (request paths, operation names), so their control characters are shown escaped.
 fn write_table<const N: usize>(
     w: &mut dyn Write,
     header: &[&str; N],
     rows: &[[String; N]],
     right: &[bool; N],
 ) -> io::Result<()> {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| std::array::from_fn(|i| crate::text::escape_control(&row[i]).into_owned()))
+        .collect();
     let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -247,7 +252,7 @@ fn write_table<const N: usize>(
         writeln!(w, "{}", out.trim_end())
     };
     line(w, *header)?;
-    for row in rows {
+    for row in &rows {
         line(w, std::array::from_fn(|i| row[i].as_str()))?;
     }
     Ok(())

@@ -1,0 +1,187 @@
+//! What each fuzz target does with its input, shared by the libFuzzer targets in
+//! `fuzz_targets/` and by `tests/fuzz_corpus.rs`, which replays the committed corpus through
+//! the very same functions (CI does not run the fuzzer). Each function must never panic,
+//! whatever the bytes; errors are fine.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use auditscope::correlate::{Inputs, Options, correlate as correlate_run};
+use auditscope::ingest::audit::{ReadOptions, read_audit, read_audit_with_block_size};
+use auditscope::ingest::e2e::{E2eKind, sniff};
+use auditscope::ingest::{entries, ginkgo, junit as junit_reader, useragent as ua};
+use auditscope::run::format::{read_run_from_slice, write_run_to};
+
+/// A scratch file, removed when dropped. The public readers take a path (they sniff gzip,
+/// stream blocks on a thread), so the fuzzed bytes go through a real file.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// Writes `bytes` to a new file unique to this process and call.
+    pub fn new(bytes: &[u8], tag: &str) -> Scratch {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("auditscope-fuzz-{}-{n}-{tag}", std::process::id()));
+        // A fuzz harness with no writable temp dir cannot do anything useful.
+        std::fs::write(&path, bytes).expect("write scratch file");
+        Scratch(path)
+    }
+
+    /// The path as the readers take it.
+    pub fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Audit input (any number of lines, or a JSON document) through the public reader, once with
+/// the default block size and once with tiny blocks: both must see the same events.
+pub fn audit_line(data: &[u8]) {
+    let file = Scratch::new(data, "audit");
+    let path = file.path();
+    let opts = ReadOptions::default();
+    let mut big = Vec::new();
+    let a = read_audit(&path, &opts, &mut |ev, line| {
+        big.push((line, ev.audit_id.to_string(), ev.stage(), ev.received()))
+    });
+    let mut small = Vec::new();
+    let b = read_audit_with_block_size(&path, &opts, 7, &mut |ev, line| {
+        small.push((line, ev.audit_id.to_string(), ev.stage(), ev.received()))
+    });
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(big, small, "block size changed the events");
+            assert_eq!(
+                a.accounting, b.accounting,
+                "block size changed the accounting"
+            );
+            let acc = &a.accounting;
+            assert_eq!(
+                acc.lines,
+                acc.events + acc.skipped_total(),
+                "a line neither read nor skipped"
+            );
+        }
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("block size changed the outcome: {a:?} vs {b:?}"),
+    }
+    let strict = ReadOptions {
+        strict: true,
+        ..ReadOptions::default()
+    };
+    let _ = read_audit(&path, &strict, &mut |_, _| {});
+}
+
+/// A user agent: parsing never panics, and every part it returns is a piece of the input.
+pub fn useragent(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let parsed = ua::parse(&text);
+    for part in [
+        parsed.product,
+        parsed.version,
+        parsed.os,
+        parsed.arch,
+        parsed.commit,
+        parsed.suffix,
+    ] {
+        assert!(text.contains(part), "{part:?} is not in the agent");
+    }
+    if let Some(spec) = parsed.spec {
+        assert!(text.contains(spec));
+    }
+    if let Some(trace) = parsed.trace {
+        for f in trace.frames {
+            assert!(text.contains(f.function) && text.contains(f.file));
+        }
+    }
+}
+
+/// An e2e log through content sniffing and every text parser (ginkgo v1, v2, entries.log).
+pub fn e2e_log(data: &[u8]) {
+    let _ = sniff(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = ginkgo::parse_ginkgo(&text, E2eKind::GinkgoV1, Some(2018));
+    let _ = ginkgo::parse_ginkgo(&text, E2eKind::GinkgoV2, None);
+    let _ = entries::parse_entries("fuzz.log", data);
+    for line in text.lines().take(64) {
+        let _ = ginkgo::step_time(line);
+        let _ = auditscope::ingest::e2e::strip_ansi(line);
+    }
+}
+
+/// A JUnit file.
+pub fn junit(data: &[u8]) {
+    let _ = junit_reader::parse_junit("fuzz.xml", data);
+}
+
+/// A RUN.json: reading validates every index, so a run that reads must also write, read back
+/// the same, and answer every report without panicking.
+pub fn run_json(data: &[u8]) {
+    let Ok(run) = read_run_from_slice(data, "fuzz.json") else {
+        return;
+    };
+    let mut out = Vec::new();
+    write_run_to(&run, &mut out).expect("a run that was read can be written");
+    let again = read_run_from_slice(&out, "again.json").expect("a written run reads back");
+    assert_eq!(run.requests.len(), again.requests.len());
+    reports(&run);
+}
+
+/// The whole correlation on small inputs: the data is split at the first `\0\0` into an
+/// audit log and an e2e input (whose kind is sniffed).
+pub fn correlate(data: &[u8]) {
+    let split = data
+        .windows(2)
+        .position(|w| w == [0, 0])
+        .unwrap_or(data.len());
+    let (audit, rest) = data.split_at(split);
+    let e2e = rest.get(2..).unwrap_or(&[]);
+    let audit_file = Scratch::new(audit, "audit");
+    let e2e_file = Scratch::new(e2e, "e2e");
+    let inputs = Inputs {
+        audit: vec![audit_file.path()],
+        auto: vec![e2e_file.path()],
+        ..Inputs::default()
+    };
+    if let Ok(run) = correlate_run(&inputs, &Options::default()) {
+        let acc = &run.accounting;
+        assert_eq!(
+            acc.lines,
+            run.requests.len() as u64 + acc.stage_events_merged + acc.skipped_total(),
+            "accounting does not add up"
+        );
+        let mut out = Vec::new();
+        write_run_to(&run, &mut out).expect("a correlated run can be written");
+        read_run_from_slice(&out, "fuzz.json").expect("a correlated run reads back");
+        reports(&run);
+    }
+}
+
+/// Every report, text and JSON, into a buffer.
+fn reports(run: &auditscope::run::Run) {
+    use auditscope::report;
+    let keep = |_: &auditscope::run::Request| true;
+    let mut out = Vec::new();
+    let _ = report::hits::write_text(&report::hits::hits(run, &keep), &mut out);
+    let _ = report::backtraces::write_text(&report::backtraces::backtraces(run, &keep), &mut out);
+    let _ = report::events::write_text(run, &keep, &mut out);
+    let _ = report::events::write_table(run, &keep, &mut out);
+    let _ = report::summary::summary(run).write_text(&mut out);
+    let rows = report::tests::tests(run, &|_| true, &keep);
+    let _ = report::tests::write_text(&rows, true, &mut out);
+    let all = report::filter::RequestFilter::default();
+    let _ = report::endpoints::endpoints_report(run, &all).write_text(&mut out);
+    let _ = report::coverage::write_text(
+        &report::coverage::coverage_report(run, &all, true),
+        &mut out,
+    );
+    for req in &run.requests {
+        let _ = serde_json::to_vec(&report::events::event_json(run, req));
+    }
+}
