@@ -32,6 +32,9 @@ pub enum Command {
         /// Where to write the run.
         #[arg(short, long, value_name = "RUN.json")]
         output: PathBuf,
+        /// A note to keep in the run (shown by `report summary` and the explorer).
+        #[arg(long, value_name = "TEXT")]
+        note: Vec<String>,
     },
     /// Print answers for scripts, from a RUN.json or raw inputs.
     Report {
@@ -177,8 +180,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Correlate { source, output } => {
-            let run = correlate_inputs(&source)?;
+        Command::Correlate {
+            source,
+            output,
+            note,
+        } => {
+            let mut run = correlate_inputs(&source)?;
+            run.notes.splice(0..0, note);
             format::write_run(&run, &output)?;
             let s = report::summary::summary(&run);
             let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
