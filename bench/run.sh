@@ -34,7 +34,7 @@ if [ -z "${BIN:-}" ]; then
     BIN=${CARGO_TARGET_DIR:-$here/target}/release/auditscope
 fi
 mkdir -p "$SCRATCH"
-cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$SCRATCH"/main "$SCRATCH"/scale-*; }
+cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$SCRATCH"/main "$SCRATCH"/main-gz "$SCRATCH"/scale-*; }
 trap cleanup EXIT
 
 cat >"$SCRATCH/loads.py" <<'EOF'
@@ -48,11 +48,16 @@ with open(sys.argv[1], "rb") as f:
 print(n, file=sys.stderr)
 EOF
 
-# Runs a command, prints "<wall seconds> <peak RSS KB>" (its output goes to $SCRATCH/cmd.*).
+# Runs a command, prints "<wall seconds> <peak RSS KB> <CPU seconds (user + system)>" (its
+# output goes to $SCRATCH/cmd.*). CPU seconds are shown because wall times on a shared machine
+# depend on the load; the load average is printed with each table.
 measure() {
-    /usr/bin/time -o "$SCRATCH/time.out" -f "%e %M" "$@" >"$SCRATCH/cmd.out" 2>"$SCRATCH/cmd.err"
-    cat "$SCRATCH/time.out"
+    /usr/bin/time -o "$SCRATCH/time.out" -f "%e %M %U %S" "$@" >"$SCRATCH/cmd.out" 2>"$SCRATCH/cmd.err"
+    read -r e m u s <"$SCRATCH/time.out"
+    echo "$e $m $(python3 -c "print(round($u+$s, 2))")"
 }
+# The request count from correlate's "wrote RUN.json: N requests (…)" line.
+requests_of() { grep -o '[0-9]* requests' "$1" | head -1 | cut -d' ' -f1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 mb() { python3 -c "print(f'{$1/1e6:.0f}')"; }
 
@@ -75,29 +80,31 @@ echo "log: $bytes bytes ($(mb "$bytes") MB), $(wc -l <"$log") lines"
 sync
 cat "$log" >/dev/null # warm the page cache so every reader sees the same cache state
 
-read -r c_s c_kb < <(correlate "$SCRATCH/main" "$log")
-requests=$(jq '.requests.verb | length' "$SCRATCH/main/RUN.json")
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+read -r c_s c_kb c_cpu < <(correlate "$SCRATCH/main" "$log")
+requests=$(requests_of "$SCRATCH/cmd.err")
 run_bytes=$(stat -c %s "$SCRATCH/main/RUN.json")
-read -r py_s py_kb < <(measure python3 "$SCRATCH/loads.py" "$log")
+read -r py_s py_kb py_cpu < <(measure python3 "$SCRATCH/loads.py" "$log")
 if [ "${SKIP_JQ:-0}" != 1 ]; then
-    read -r jq_s jq_kb < <(measure jq -c '[.verb,.requestURI]' "$log")
+    read -r jq_s jq_kb jq_cpu < <(measure jq -c '[.verb,.requestURI]' "$log")
 else
-    jq_s=nan jq_kb=0
+    jq_s=nan jq_kb=0 jq_cpu=nan
 fi
 echo "requests: $requests; RUN.json: $run_bytes bytes ($(python3 -c "print(round($run_bytes/$requests))") bytes/request)"
-printf '%-34s %8s %10s %12s\n' "tool" "wall s" "peak MB" "MB/s"
-printf '%-34s %8s %10s %12s\n' "auditscope correlate" "$c_s" "$((c_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$c_s))")"
-printf '%-34s %8s %10s %12s\n' "python3 json.loads loop" "$py_s" "$((py_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$py_s))")"
-printf '%-34s %8s %10s %12s\n' "jq -c '[.verb,.requestURI]'" "$jq_s" "$((jq_kb / 1024))" "$(python3 -c "print('-' if '$jq_s'=='nan' else round($bytes/1e6/$jq_s))")"
-echo "correlate / python: $(ratio "$c_s" "$py_s") (target <= 0.35)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %8s %8s %10s %12s\n' "tool" "wall s" "CPU s" "peak MB" "MB/s"
+printf '%-34s %8s %8s %10s %12s\n' "auditscope correlate" "$c_s" "$c_cpu" "$((c_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$c_s))")"
+printf '%-34s %8s %8s %10s %12s\n' "python3 json.loads loop" "$py_s" "$py_cpu" "$((py_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$py_s))")"
+printf '%-34s %8s %8s %10s %12s\n' "jq -c '[.verb,.requestURI]'" "$jq_s" "$jq_cpu" "$((jq_kb / 1024))" "$(python3 -c "print('-' if '$jq_s'=='nan' else round($bytes/1e6/$jq_s))")"
+echo "correlate / python (wall): $(ratio "$c_s" "$py_s") (target <= 0.35); CPU: $(ratio "$c_cpu" "$py_cpu")"
 [ "$jq_s" = nan ] || echo "correlate / jq: $(ratio "$c_s" "$jq_s")"
 echo "peak RSS / log size: $(python3 -c "print(f'{$c_kb*1024/$bytes*100:.1f}%')") (target <= 25%)"
 
 gz="$SCRATCH/main-gz/audit.log.gz"
 if [ -f "$gz" ]; then
     cat "$gz" >/dev/null
-    read -r g_s g_kb < <(correlate "$SCRATCH/main-gz" "$gz")
-    echo "gzip: $(stat -c %s "$gz") bytes compressed; correlate $g_s s, peak $((g_kb / 1024)) MB," \
+    read -r g_s g_kb g_cpu < <(correlate "$SCRATCH/main-gz" "$gz")
+    echo "gzip: $(stat -c %s "$gz") bytes compressed; correlate $g_s s ($g_cpu s CPU), peak $((g_kb / 1024)) MB," \
         "$(python3 -c "print(round($bytes/1e6/$g_s))") MB/s of decompressed data (target >= 250)"
 fi
 echo
@@ -124,8 +131,8 @@ for req in $SCALE; do
     dir="$SCRATCH/scale-$req"
     "$BIN" synth --events "$events" --specs "$SPECS" -o "$dir" >/dev/null 2>&1
     b=$(stat -c %s "$dir/audit.log")
-    read -r s kb < <(correlate "$dir" "$dir/audit.log")
-    got=$(jq '.requests.verb | length' "$dir/RUN.json")
+    read -r s kb _ < <(correlate "$dir" "$dir/audit.log")
+    got=$(requests_of "$SCRATCH/cmd.err")
     printf '%10s %10s %12s %8s %10s %10s %13s%%\n' "$got" "$events" "$(mb "$b")" "$s" "$((kb / 1024))" \
         "$(python3 -c "print(round($b/1e6/$s))")" "$(python3 -c "print(f'{$kb*1024/$b*100:.1f}')")"
     rm -rf "$dir"
