@@ -13,7 +13,7 @@
 #   SCRATCH   scratch directory                       (default /tmp/auditscope-bench)
 #   EVENTS    stage events of the main log            (default 900000: ~1.4 GB)
 #   SPECS     specs in the generated runs              (default 1000)
-#   SCALE     requests of the scaling points            (default "100000 1000000 5000000")
+#   SCALE     requests of the scaling points (default "100000 1000000 5000000"; "" for none)
 #   BIN       the auditscope binary                     (default: cargo build --release)
 #   SKIP_JQ=1 skip jq (slow); KEEP=1 keep the generated files
 set -euo pipefail
@@ -21,7 +21,7 @@ set -euo pipefail
 SCRATCH=${SCRATCH:-/tmp/auditscope-bench}
 EVENTS=${EVENTS:-900000}
 SPECS=${SPECS:-1000}
-SCALE=${SCALE:-"100000 1000000 5000000"}
+SCALE=${SCALE-"100000 1000000 5000000"}
 # Stage events per request in generated runs (measured: 200000 events make 95778 requests).
 EVENTS_PER_REQUEST=2.09
 

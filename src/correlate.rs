@@ -596,16 +596,12 @@ impl Builder {
         let id_hash = ev.audit_id_hash();
         if let Some(idx) = self.request_of(&ev.audit_id, id_hash) {
             self.run.accounting.stage_events_merged += 1;
-            let verb_id = self.run.strings.lookup(&ev.verb);
-            let uri_id = self.run.strings.lookup(&ev.request_uri);
-            let reason = match ev.reason() {
-                "" => 0,
-                r => self.run.strings.intern(r),
-            };
             let Some(req) = self.run.requests.get_mut(idx as usize) else {
                 return;
             };
-            if verb_id != Some(req.verb) || uri_id != Some(req.uri) {
+            // Compared as text: no hashing on this path, which every further stage event takes.
+            let strings = &self.run.strings;
+            if strings.get(req.verb) != ev.verb || strings.get(req.uri) != ev.request_uri {
                 self.conflicts += 1;
             }
             req.stage_events = req.stage_events.saturating_add(1);
@@ -625,8 +621,8 @@ impl Builder {
             if req.decision == Decision::Unknown {
                 req.decision = decision;
             }
-            if req.reason == 0 {
-                req.reason = reason;
+            if req.reason == 0 && !ev.reason().is_empty() {
+                req.reason = self.run.strings.intern(ev.reason());
             }
             req.level = req.level.max(level);
             return;

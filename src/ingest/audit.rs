@@ -21,7 +21,7 @@
 //! 2 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
 //! previous block. A block's lines are parsed in parallel (rayon) into [`AuditEvent`]s that borrow
 //! from the block and name only the kept fields, so serde skips request and response bodies
-//! without building them. The lines go in chunks of about 512 KB: the calling thread hands one
+//! without building them. The lines go in chunks of about 128 KB: the calling thread hands one
 //! chunk's events to the sink, in input order, while the pool parses the next chunk.
 //!
 //! # Accounting
@@ -75,7 +75,7 @@ pub mod reasons {
 pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
 
 /// How many bytes of lines are parsed together while the sink takes the previous ones.
-const CHUNK_BYTES: usize = 512 << 10;
+const CHUNK_BYTES: usize = 128 << 10;
 
 /// How deep containers may nest (hits inside a response inside an array …).
 const MAX_DEPTH: u32 = 6;
