@@ -4,7 +4,7 @@
 //! naming the file, with exit status 2.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -40,6 +40,31 @@ pub enum Command {
     Report {
         #[command(subcommand)]
         report: ReportCommand,
+    },
+    /// Open the interactive explorer on a RUN.json (or raw inputs, correlated first).
+    Explore {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        ui: ExploreArgs,
+    },
+    /// Open the explorer on the bundled demo run (synthetic, see assets/demo/make-demo.sh).
+    Demo {
+        #[command(flatten)]
+        ui: ExploreArgs,
+    },
+    /// Find a function across every request's backtrace: frames with their request and test
+    /// counts. `auditscope search RUN.json PATTERN`, or `search --audit FILE PATTERN`: the last
+    /// argument is the pattern (fuzzy, smart case).
+    Search {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// At most this many frames.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a realistic generated run (audit log, entries.log, e2e.log, JUnit) for benchmarks and demos.
     Synth {
@@ -86,6 +111,50 @@ pub struct SourceArgs {
     /// Make the first malformed audit line an error instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// How the explorer behaves.
+#[derive(Debug, Clone, Args)]
+pub struct ExploreArgs {
+    /// How `y` copies: OSC 52, `tmux load-buffer`, or not at all (auto picks by $TMUX/$STY).
+    #[arg(long, value_enum, default_value_t = crate::tui::ClipboardMode::Auto)]
+    pub clipboard: crate::tui::ClipboardMode,
+    /// Capture the mouse (scrolling); off by default so text stays selectable over SSH.
+    #[arg(long)]
+    pub mouse: bool,
+    /// Start with the requests of all tests, and those attributed to none.
+    #[arg(long)]
+    pub all: bool,
+    /// A keymap file instead of `~/.config/auditscope/keymap.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+}
+
+impl ExploreArgs {
+    fn options(&self) -> crate::tui::ExploreOptions {
+        crate::tui::ExploreOptions {
+            clipboard: self.clipboard,
+            mouse: self.mouse,
+            show_all: self.all,
+            keymap_path: self.keymap.clone(),
+        }
+    }
+}
+
+/// The bundled demo run, gzipped.
+const DEMO_RUN: &[u8] = include_bytes!("../assets/demo/RUN.json.gz");
+
+/// Loads the bundled demo run.
+pub fn demo_run() -> Result<Run> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(DEMO_RUN)
+        .read_to_end(&mut bytes)
+        .context("the bundled demo run is damaged")?;
+    Ok(format::read_run_from_slice(
+        &bytes,
+        "assets/demo/RUN.json.gz",
+    )?)
 }
 
 /// The reports.
@@ -205,6 +274,44 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Report { report } => run_report(report),
+        Command::Explore { source, ui } => {
+            // The run is read, and any error reported, before the terminal is taken over.
+            let run = load_run(&source)?;
+            crate::tui::explore(run, ui.options())
+        }
+        Command::Demo { ui } => crate::tui::explore(demo_run()?, ui.options()),
+        Command::Search {
+            mut source,
+            limit,
+            json,
+        } => {
+            let Some(pattern) = source.inputs.pop() else {
+                bail!("name the function to look for: auditscope search RUN.json PATTERN");
+            };
+            let run = load_run(&source)?;
+            let index = crate::tui::RunIndex::build(&run);
+            let hits = crate::tui::search_frames(&index, &pattern, limit);
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            if json {
+                write_json(&mut out, &hits)?;
+            } else {
+                writeln!(out, "{:>8} {:>6}  FUNCTION  FILE:LINE", "REQUESTS", "TESTS")?;
+                for h in &hits {
+                    writeln!(
+                        out,
+                        "{:>8} {:>6}  {}  {}:{}",
+                        h.requests,
+                        h.tests,
+                        crate::text::escape_control(&h.function),
+                        crate::text::escape_control(&h.file),
+                        h.line
+                    )?;
+                }
+            }
+            out.flush()?;
+            Ok(())
+        }
         Command::Synth {
             events,
             specs,
@@ -266,20 +373,23 @@ pub fn load_run(source: &SourceArgs) -> Result<Run> {
     if only_positional
         && let [path] = source.inputs.as_slice()
         && path != "-"
-        && is_run_file(Path::new(path))
+        && is_run_file(path)
     {
-        return format::read_run(Path::new(path)).map_err(Into::into);
+        // RUN.json may be gzipped (as the bundled demo is).
+        let bytes = crate::ingest::source::read_to_vec(path)?;
+        return Ok(format::read_run_from_slice(&bytes, path)?);
     }
     correlate_inputs(source)
 }
 
-fn is_run_file(path: &Path) -> bool {
+/// True when `path` (plain or gzip) starts like a RUN.json.
+fn is_run_file(path: &str) -> bool {
     use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(opened) = crate::ingest::source::open_input(path) else {
         return false;
     };
     let mut head = Vec::with_capacity(256);
-    if file.take(256).read_to_end(&mut head).is_err() {
+    if opened.reader.take(256).read_to_end(&mut head).is_err() {
         return false;
     }
     format::looks_like_run(&head)

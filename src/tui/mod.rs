@@ -1,1 +1,380 @@
-//! TODO
+//! `auditscope explore`: the terminal explorer.
+//!
+//! Three panes, **Tests | Requests | Backtrace**, linked: a test filters the requests, a
+//! request or endpoint fills the backtrace. State and its update function are in [`app`];
+//! each pane draws itself from the state; [`index`] holds everything derived from the run
+//! once, so a key touches only distinct strings or the rows in view.
+
+pub mod app;
+pub mod backtrace_pane;
+pub mod clipboard;
+pub mod detail;
+pub mod fasthash;
+pub mod help;
+pub mod index;
+pub mod keymap;
+pub mod requests_pane;
+pub mod search;
+#[doc(hidden)]
+pub mod testing;
+pub mod tests_pane;
+pub mod theme;
+pub mod tree;
+pub mod widgets;
+
+pub use app::App;
+pub use clipboard::ClipboardMode;
+pub use index::{FrameHit, RunIndex};
+
+use app::{AppOptions, Overlay};
+use crossterm::event::{self, Event, KeyEvent, KeyEventKind, MouseEventKind};
+use keymap::{Action, Keymap, PaneScope};
+use ratatui::Frame;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How `explore` runs (from the command line).
+#[derive(Debug, Clone, Default)]
+pub struct ExploreOptions {
+    pub clipboard: ClipboardMode,
+    /// Capture the mouse (scroll wheel); off by default so text stays selectable.
+    pub mouse: bool,
+    /// Start with requests of all tests and of none.
+    pub show_all: bool,
+    /// A keymap file to use instead of `<config dir>/auditscope/keymap.toml`.
+    pub keymap_path: Option<PathBuf>,
+}
+
+/// Global function search across every backtrace (also `auditscope search`).
+pub fn search_frames(index: &RunIndex, pattern: &str, limit: usize) -> Vec<FrameHit> {
+    index::search_frames(index, pattern, limit)
+}
+
+/// Below this width the panes stack vertically.
+pub const STACK_BELOW: u16 = 100;
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &mut App) {
+    let area = f.area();
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let stacked = area.width < STACK_BELOW;
+    let weights = |p: app::Pane| if stacked && app.focus == p { 2 } else { 1 };
+    let constraints = if stacked {
+        vec![
+            Constraint::Fill(weights(app::Pane::Tests)),
+            Constraint::Fill(weights(app::Pane::Requests)),
+            Constraint::Fill(weights(app::Pane::Backtrace)),
+        ]
+    } else {
+        vec![
+            Constraint::Percentage(30),
+            Constraint::Percentage(32),
+            Constraint::Percentage(38),
+        ]
+    };
+    let panes = Layout::default()
+        .direction(if stacked {
+            Direction::Vertical
+        } else {
+            Direction::Horizontal
+        })
+        .constraints(constraints)
+        .split(main);
+    tests_pane::draw(f, panes[0], app);
+    requests_pane::draw(f, panes[1], app);
+    backtrace_pane::draw(f, panes[2], app);
+    draw_status(f, status, app);
+
+    let overlay_area = if stacked {
+        main
+    } else {
+        centered(main, 90, 90)
+    };
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => help::draw(f, overlay_area, &app.keymap, *scroll, &app.theme),
+        Overlay::Detail { req, scroll } => {
+            if let Some(r) = app.run.requests.get(*req as usize) {
+                let g = app
+                    .index
+                    .req_group
+                    .get(*req as usize)
+                    .copied()
+                    .unwrap_or(index::NONE);
+                let lines = detail::detail_lines(&app.run, r, app.group_label(g), &app.theme);
+                detail::draw(
+                    f,
+                    overlay_area,
+                    lines,
+                    *scroll,
+                    &app.theme,
+                    app.keymap.first_key(Action::Quit),
+                );
+            }
+        }
+        Overlay::FrameSearch { query, hits, sel } => {
+            draw_frame_search(f, overlay_area, app, query, hits, *sel);
+        }
+    }
+}
+
+fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
+    let w = area.width * pct_w / 100;
+    let h = area.height * pct_h / 100;
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_frame_search(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    query: &str,
+    hits: &[FrameHit],
+    sel: usize,
+) {
+    let theme = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(Span::styled(
+            " Find a function in every backtrace ",
+            theme.title,
+        ))
+        .title_bottom(Line::from(" Enter jump · ↑/↓ move · Esc close "));
+    f.render_widget(Clear, area);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("> ", theme.highlight),
+            Span::raw(format!("{query}▏")),
+        ]),
+        Line::styled(
+            format!("{:>8} {:>6}  function", "requests", "tests"),
+            theme.dim,
+        ),
+    ];
+    let height = (inner.height as usize).saturating_sub(2);
+    let offset = sel.saturating_sub(height.saturating_sub(1));
+    for (i, h) in hits.iter().enumerate().skip(offset).take(height) {
+        let mut spans = vec![Span::styled(
+            format!("{:>8} {:>6}  ", h.requests, h.tests),
+            theme.dim,
+        )];
+        // The short name first (what fits), the package after it; the match positions are
+        // char positions in the full name.
+        let short = widgets::short_function(&h.function);
+        let skip = h.function.chars().count() - short.chars().count();
+        let in_short: Vec<usize> = h
+            .indices
+            .iter()
+            .filter(|&&i| i >= skip)
+            .map(|&i| i - skip)
+            .collect();
+        spans.extend(search::highlighted_at(
+            short,
+            &in_short,
+            ratatui::style::Style::new(),
+            theme,
+        ));
+        spans.push(Span::styled(
+            format!("  {}:{}", widgets::short_file(&h.file), h.line),
+            theme.dim,
+        ));
+        if skip > 0 {
+            let package: String = h.function.chars().take(skip.saturating_sub(1)).collect();
+            spans.push(Span::styled(format!("  {package}"), theme.dim));
+        }
+        let mut line = Line::from(spans);
+        if i == sel {
+            line = line.patch_style(theme.selected);
+        }
+        lines.push(line);
+    }
+    if hits.is_empty() {
+        lines.push(Line::styled("(no function matches)", theme.dim));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_status(f: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let mut right = String::new();
+    let skipped = app.run.accounting.skipped_total();
+    if skipped > 0 {
+        let s = if skipped == 1 { "" } else { "s" };
+        right.push_str(&format!(" {skipped} input line{s} skipped "));
+    }
+    let (back, fwd) = app.history_depth();
+    if back + fwd > 0 {
+        right.push_str(&format!(" ◀{back} ▶{fwd} "));
+    }
+    let left: Vec<Span> = if let Some(m) = &app.message {
+        vec![Span::styled(format!(" {m}"), theme.message)]
+    } else if app.typing {
+        vec![Span::raw(" type to filter · Enter keep · Esc clear")]
+    } else {
+        let scope = match app.focus {
+            app::Pane::Tests => PaneScope::Tests,
+            app::Pane::Requests => PaneScope::Requests,
+            app::Pane::Backtrace => PaneScope::Backtrace,
+        };
+        let mut spans = vec![Span::raw(" ")];
+        let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
+        let mut used = 1;
+        // Help first: at 80 columns not every hint fits, and `?` lists them all.
+        let hints = app
+            .keymap
+            .hints(scope)
+            .filter(|b| b.action == Action::Help)
+            .chain(app.keymap.hints(scope).filter(|b| b.action != Action::Help));
+        for b in hints {
+            let key = b.key_names.first().map(String::as_str).unwrap_or("?");
+            let label = format!(" {}  ", b.hint.as_deref().unwrap_or(""));
+            // Only whole hints: a cut one reads as a different key.
+            let w = key.chars().count() + label.chars().count();
+            if used + w > room {
+                break;
+            }
+            used += w;
+            spans.push(Span::styled(key.to_string(), theme.highlight));
+            spans.push(Span::raw(label));
+        }
+        spans
+    };
+    let right_w = right.chars().count() as u16;
+    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(right_w)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(left)).style(theme.status), l);
+    f.render_widget(Paragraph::new(right).style(theme.status), r);
+}
+
+/// Builds the explorer's state for `run` and draws one frame on a `TestBackend` (for
+/// benchmarks and tests).
+pub fn first_frame(
+    run: crate::run::Run,
+    show_all: bool,
+    width: u16,
+    height: u16,
+) -> (App, Terminal<TestBackend>) {
+    let mut app = App::for_test(run, show_all);
+    let mut terminal = match Terminal::new(TestBackend::new(width, height)) {
+        Ok(t) => t,
+        Err(e) => match e {},
+    };
+    render(&mut app, &mut terminal);
+    (app, terminal)
+}
+
+/// Draws one frame of `app` on `terminal`.
+pub fn render(app: &mut App, terminal: &mut Terminal<TestBackend>) {
+    // TestBackend cannot fail.
+    let _ = terminal.draw(|f| draw(f, app));
+}
+
+/// Applies one key to `app` and redraws (for benchmarks and tests).
+pub fn press(app: &mut App, terminal: &mut Terminal<TestBackend>, key: KeyEvent) {
+    app.handle_key(key);
+    render(app, terminal);
+}
+
+/// Opens the explorer on a loaded run; returns when the user quits. Restores the terminal
+/// on panic, Ctrl-c, SIGTERM, SIGHUP.
+pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()> {
+    // Everything that can fail on bad input happens before the terminal is taken over.
+    let keymap = Keymap::load(opts.keymap_path.as_deref())?;
+    let clipboard = clipboard::Clipboard::from_env(opts.clipboard);
+    let mut app = App::new(
+        run,
+        keymap,
+        clipboard,
+        AppOptions {
+            show_all: opts.show_all,
+        },
+    );
+
+    // SIGTERM, SIGHUP (the terminal went away) and SIGINT: restore the terminal and exit
+    // from a watcher thread. Setting a flag for the event loop is not enough: after a
+    // hangup crossterm can spin on end-of-file inside `poll` and never return to look.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ])?;
+    let signal_handle = signals.handle();
+    let mouse = opts.mouse;
+    let watcher = std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            if mouse {
+                let _ =
+                    crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+            }
+            ratatui::restore();
+            std::process::exit(128 + sig);
+        }
+    });
+    // ratatui::init installs a panic hook that restores the terminal first.
+    let mut terminal = ratatui::init();
+    if opts.mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    }
+    let result = event_loop(&mut terminal, &mut app);
+    if opts.mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
+    ratatui::restore();
+    signal_handle.close();
+    let _ = watcher.join();
+    result
+}
+
+fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
+    terminal.draw(|f| draw(f, app))?;
+    loop {
+        // Block until an event, then drain whatever is queued before drawing once:
+        // cheap over SSH and with key repeat.
+        if !event::poll(Duration::from_secs(60))? {
+            continue;
+        }
+        let mut redraw = false;
+        loop {
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    app.handle_key(k);
+                    redraw = true;
+                }
+                Event::Mouse(m) => match m.kind {
+                    MouseEventKind::ScrollDown => {
+                        app.apply(Action::Down);
+                        redraw = true;
+                    }
+                    MouseEventKind::ScrollUp => {
+                        app.apply(Action::Up);
+                        redraw = true;
+                    }
+                    _ => {}
+                },
+                Event::Resize(..) => redraw = true,
+                _ => {}
+            }
+            if app.quit || !event::poll(Duration::ZERO)? {
+                break;
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+        if redraw {
+            terminal.draw(|f| draw(f, app))?;
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! Key bindings as data: one table drives dispatch, the help overlay and the status-line hints.
+//!
+//! The defaults live in `assets/keymap.toml` (embedded); a user file in the same format
+//! replaces the keys of the actions it names.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The embedded default keymap.
+pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Down,
+    Up,
+    Top,
+    Bottom,
+    HalfPageDown,
+    HalfPageUp,
+    NextPane,
+    PrevPane,
+    Open,
+    Expand,
+    Collapse,
+    ExpandSubtree,
+    ExpandAll,
+    CollapseAll,
+    ToggleOrientation,
+    ToggleFold,
+    CycleSort,
+    ToggleAll,
+    EndpointTests,
+    EndpointFrames,
+    FrameUses,
+    Back,
+    Forward,
+    Search,
+    NextMatch,
+    PrevMatch,
+    FrameSearch,
+    CopyBacktrace,
+    CopySpec,
+    CopyRequest,
+    Help,
+    Escape,
+    Quit,
+    ForceQuit,
+}
+
+impl Action {
+    /// Every action with its name in the keymap file.
+    pub const NAMES: [(&'static str, Action); 34] = [
+        ("down", Action::Down),
+        ("up", Action::Up),
+        ("top", Action::Top),
+        ("bottom", Action::Bottom),
+        ("half_page_down", Action::HalfPageDown),
+        ("half_page_up", Action::HalfPageUp),
+        ("next_pane", Action::NextPane),
+        ("prev_pane", Action::PrevPane),
+        ("open", Action::Open),
+        ("expand", Action::Expand),
+        ("collapse", Action::Collapse),
+        ("expand_subtree", Action::ExpandSubtree),
+        ("expand_all", Action::ExpandAll),
+        ("collapse_all", Action::CollapseAll),
+        ("toggle_orientation", Action::ToggleOrientation),
+        ("toggle_fold", Action::ToggleFold),
+        ("cycle_sort", Action::CycleSort),
+        ("toggle_all", Action::ToggleAll),
+        ("endpoint_tests", Action::EndpointTests),
+        ("endpoint_frames", Action::EndpointFrames),
+        ("frame_uses", Action::FrameUses),
+        ("back", Action::Back),
+        ("forward", Action::Forward),
+        ("search", Action::Search),
+        ("next_match", Action::NextMatch),
+        ("prev_match", Action::PrevMatch),
+        ("frame_search", Action::FrameSearch),
+        ("copy_backtrace", Action::CopyBacktrace),
+        ("copy_spec", Action::CopySpec),
+        ("copy_request", Action::CopyRequest),
+        ("help", Action::Help),
+        ("escape", Action::Escape),
+        ("quit", Action::Quit),
+        ("force_quit", Action::ForceQuit),
+    ];
+
+    /// Looks an action up by its keymap name.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
+    }
+}
+
+/// Which pane a binding is listed under (dispatch itself is global).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneScope {
+    All,
+    Tests,
+    Requests,
+    Backtrace,
+}
+
+/// One binding: an action, its keys and what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub action: Action,
+    /// The keys as written in the file (for display).
+    pub key_names: Vec<String>,
+    pub keys: Vec<KeyEvent>,
+    pub pane: PaneScope,
+    /// A short label for the status line; `None` keeps the binding out of it.
+    pub hint: Option<String>,
+    pub description: String,
+}
+
+/// A problem with a keymap file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeymapError {
+    #[error("cannot read keymap {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("keymap {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBinding {
+    action: String,
+    keys: Vec<String>,
+    #[serde(default)]
+    pane: Option<String>,
+    #[serde(default)]
+    hint: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeymapFile {
+    #[serde(default)]
+    binding: Vec<FileBinding>,
+}
+
+/// The bindings in effect.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+    lookup: HashMap<(KeyCode, KeyModifiers), Action>,
+}
+
+/// Parses a key name such as `j`, `Ctrl-d`, `Shift-Tab`, `Enter`.
+pub fn parse_key(name: &str) -> Option<KeyEvent> {
+    let mut mods = KeyModifiers::NONE;
+    let mut rest = name;
+    loop {
+        // A lone "-" or "+" is a key, not a modifier separator.
+        if rest.len() > 1 {
+            if let Some(r) = rest.strip_prefix("Ctrl-") {
+                mods |= KeyModifiers::CONTROL;
+                rest = r;
+                continue;
+            }
+            if let Some(r) = rest.strip_prefix("Alt-") {
+                mods |= KeyModifiers::ALT;
+                rest = r;
+                continue;
+            }
+            if let Some(r) = rest.strip_prefix("Shift-") {
+                mods |= KeyModifiers::SHIFT;
+                rest = r;
+                continue;
+            }
+        }
+        break;
+    }
+    let code = match rest {
+        "Up" => KeyCode::Up,
+        "Down" => KeyCode::Down,
+        "Left" => KeyCode::Left,
+        "Right" => KeyCode::Right,
+        "PageUp" => KeyCode::PageUp,
+        "PageDown" => KeyCode::PageDown,
+        "Home" => KeyCode::Home,
+        "End" => KeyCode::End,
+        "Enter" => KeyCode::Enter,
+        "Esc" => KeyCode::Esc,
+        "Tab" if mods.contains(KeyModifiers::SHIFT) => {
+            mods.remove(KeyModifiers::SHIFT);
+            KeyCode::BackTab
+        }
+        "Tab" => KeyCode::Tab,
+        "BackTab" => KeyCode::BackTab,
+        "Backspace" => KeyCode::Backspace,
+        "Delete" => KeyCode::Delete,
+        "Space" => KeyCode::Char(' '),
+        f if f.len() > 1 && f.starts_with('F') => KeyCode::F(f[1..].parse().ok()?),
+        other => {
+            let mut chars = other.chars();
+            let c = chars.next()?;
+            if chars.next().is_some() {
+                return None;
+            }
+            KeyCode::Char(c)
+        }
+    };
+    Some(KeyEvent::new(code, mods))
+}
+
+/// Normalizes a key event for lookup: terminals report `G` as Shift+`G`, and `?` with or
+/// without Shift, so Shift is dropped for characters.
+fn normalize(code: KeyCode, mods: KeyModifiers) -> (KeyCode, KeyModifiers) {
+    let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    match code {
+        KeyCode::Char(c) => {
+            mods.remove(KeyModifiers::SHIFT);
+            // Ctrl-letters arrive lower case on most terminals.
+            let c = if mods.contains(KeyModifiers::CONTROL) {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            };
+            (KeyCode::Char(c), mods)
+        }
+        KeyCode::BackTab => (KeyCode::BackTab, KeyModifiers::NONE),
+        other => (other, mods),
+    }
+}
+
+impl Keymap {
+    /// The embedded defaults.
+    pub fn default_keymap() -> Keymap {
+        // The embedded file is part of the program and tested; fall back to an empty map
+        // rather than panic if it were ever broken.
+        Self::parse(DEFAULT_KEYMAP, Path::new("<built-in keymap>"), None).unwrap_or(Keymap {
+            bindings: Vec::new(),
+            lookup: HashMap::new(),
+        })
+    }
+
+    /// Loads the defaults, then the user's file: `explicit` if given (it must exist), else
+    /// `<config dir>/auditscope/keymap.toml` if it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<Keymap, KeymapError> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => dirs::config_dir()
+                .map(|d| d.join("auditscope").join("keymap.toml"))
+                .filter(|p| p.exists()),
+        };
+        match path {
+            None => Ok(Self::default_keymap()),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| KeymapError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let base = Self::parse(DEFAULT_KEYMAP, Path::new("<built-in keymap>"), None)?;
+                Self::parse(&text, &path, Some(base))
+            }
+        }
+    }
+
+    /// Parses `text`; with a `base`, the file overrides the base's bindings action by action.
+    pub fn parse(text: &str, path: &Path, base: Option<Keymap>) -> Result<Keymap, KeymapError> {
+        let err = |message: String| KeymapError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: KeymapFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut bindings = base.map(|b| b.bindings).unwrap_or_default();
+        for fb in file.binding {
+            let action = Action::from_name(&fb.action)
+                .ok_or_else(|| err(format!("unknown action {:?}", fb.action)))?;
+            let mut keys = Vec::new();
+            for k in &fb.keys {
+                keys.push(
+                    parse_key(k)
+                        .ok_or_else(|| err(format!("action {}: unknown key {k:?}", fb.action)))?,
+                );
+            }
+            let pane = match fb.pane.as_deref() {
+                None => None,
+                Some("all") => Some(PaneScope::All),
+                Some("tests") => Some(PaneScope::Tests),
+                Some("requests") => Some(PaneScope::Requests),
+                Some("backtrace") => Some(PaneScope::Backtrace),
+                Some(other) => {
+                    return Err(err(format!("action {}: unknown pane {other:?}", fb.action)));
+                }
+            };
+            if let Some(existing) = bindings.iter_mut().find(|b| b.action == action) {
+                existing.keys = keys;
+                existing.key_names = fb.keys;
+                if let Some(p) = pane {
+                    existing.pane = p;
+                }
+                if let Some(h) = fb.hint {
+                    existing.hint = Some(h).filter(|h| !h.is_empty());
+                }
+                if let Some(d) = fb.description {
+                    existing.description = d;
+                }
+            } else {
+                bindings.push(Binding {
+                    action,
+                    key_names: fb.keys,
+                    keys,
+                    pane: pane.unwrap_or(PaneScope::All),
+                    hint: fb.hint.filter(|h| !h.is_empty()),
+                    description: fb.description.unwrap_or_default(),
+                });
+            }
+        }
+        let mut lookup = HashMap::new();
+        for b in &bindings {
+            for k in &b.keys {
+                let key = normalize(k.code, k.modifiers);
+                if let Some(other) = lookup.insert(key, b.action)
+                    && other != b.action
+                {
+                    let name = Action::NAMES
+                        .iter()
+                        .find(|(_, a)| *a == other)
+                        .map(|(n, _)| *n)
+                        .unwrap_or("?");
+                    let this = Action::NAMES
+                        .iter()
+                        .find(|(_, a)| *a == b.action)
+                        .map(|(n, _)| *n)
+                        .unwrap_or("?");
+                    return Err(err(format!("key {k:?} is bound to both {name} and {this}")));
+                }
+            }
+        }
+        Ok(Keymap { bindings, lookup })
+    }
+
+    /// The action bound to a key, if any.
+    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        self.lookup
+            .get(&normalize(key.code, key.modifiers))
+            .copied()
+    }
+
+    /// The binding of an action.
+    pub fn binding(&self, action: Action) -> Option<&Binding> {
+        self.bindings.iter().find(|b| b.action == action)
+    }
+
+    /// The first key name of an action, for hints (`?` when unbound).
+    pub fn first_key(&self, action: Action) -> &str {
+        self.binding(action)
+            .and_then(|b| b.key_names.first())
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// The hint bindings for a pane, in file order.
+    pub fn hints(&self, pane: PaneScope) -> impl Iterator<Item = &Binding> {
+        self.bindings
+            .iter()
+            .filter(move |b| b.hint.is_some() && (b.pane == PaneScope::All || b.pane == pane))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_dispatch() {
+        let km = Keymap::parse(DEFAULT_KEYMAP, Path::new("x"), None).unwrap();
+        assert_eq!(km.bindings.len(), Action::NAMES.len());
+        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(km.action(&k('j')), Some(Action::Down));
+        assert_eq!(
+            km.action(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.action(&KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            Some(Action::HalfPageDown)
+        );
+        assert_eq!(
+            km.action(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Action::PrevPane)
+        );
+        assert_eq!(km.action(&k('x')), None);
+    }
+
+    #[test]
+    fn user_file_overrides_and_errors() {
+        let base = Keymap::default_keymap();
+        let km = Keymap::parse(
+            "[[binding]]\naction = \"down\"\nkeys = [\"x\"]\n",
+            Path::new("u"),
+            Some(base.clone()),
+        )
+        .unwrap();
+        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(km.action(&k('x')), Some(Action::Down));
+        assert_eq!(km.action(&k('j')), None);
+        let e = Keymap::parse(
+            "[[binding]]\naction = \"fly\"\nkeys = [\"x\"]\n",
+            Path::new("u.toml"),
+            Some(base.clone()),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "keymap u.toml: unknown action \"fly\"");
+        let e = Keymap::parse(
+            "[[binding]]\naction = \"down\"\nkeys = [\"k\"]\n",
+            Path::new("u.toml"),
+            Some(base),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bound to both"), "{e}");
+    }
+}
