@@ -15,6 +15,7 @@
 #   SPECS     specs in the generated runs              (default 1000)
 #   SCALE     requests of the scaling points (default "100000 1000000 5000000"; "" for none)
 #   BIN       the auditscope binary                     (default: cargo build --release)
+#   EXPLORE   the explore_bench example binary          (default: beside BIN, built if missing)
 #   SKIP_JQ=1 skip jq (slow); KEEP=1 keep the generated files
 set -euo pipefail
 
@@ -109,12 +110,17 @@ if [ -f "$gz" ]; then
 fi
 echo
 
-echo "## Explorer on the main RUN.json (headless)"
-if "$BIN" explore-bench --help >/dev/null 2>&1; then
-    measure "$BIN" explore-bench "$SCRATCH/main/RUN.json" >/dev/null
-    /usr/bin/time -f "explorer peak RSS %M KB" "$BIN" explore-bench "$SCRATCH/main/RUN.json"
+echo "## Explorer on the main RUN.json (headless: examples/explore_bench.rs, TestBackend 160x48)"
+EXPLORE=${EXPLORE:-$(dirname "$BIN")/examples/explore_bench}
+if [ ! -x "$EXPLORE" ]; then
+    (cd "$here" && cargo build --release --quiet --example explore_bench) || true
+fi
+if [ -x "$EXPLORE" ]; then
+    "$EXPLORE" "$SCRATCH/main/RUN.json"
+    echo "(targets: first frame within 1 s, every keystroke under 50 ms; explorer RSS <= 25% of the log:" \
+        "$((bytes / 4 / 1048576)) MB)"
 else
-    echo "TODO: the explorer (src/tui) is not on this branch yet; no headless explorer benchmark."
+    echo "explorer benchmark not built: cargo build --release --example explore_bench"
 fi
 echo
 

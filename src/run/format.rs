@@ -704,11 +704,19 @@ pub fn read_run(path: &Path) -> Result<Run, FormatError> {
             path: shown.clone(),
             source,
         })?;
-    read_run_from_slice(&bytes, &shown)
+    let file = parse_run_file(&bytes, &shown)?;
+    // The text is not needed any more: free it before the tables are built from the parse.
+    drop(bytes);
+    build_run(file, &shown)
 }
 
 /// Parses RUN.json bytes; `path` is only used in error messages.
 pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError> {
+    build_run(parse_run_file(bytes, path)?, path)
+}
+
+/// Checks the header of RUN.json bytes and parses them.
+fn parse_run_file(bytes: &[u8], path: &str) -> Result<RunFile, FormatError> {
     // Look at the header first, so a newer schema is reported as such rather than as
     // whatever field it fails to parse.
     #[derive(Deserialize)]
@@ -735,7 +743,11 @@ pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError>
             found: version,
         });
     }
-    let file: RunFile = serde_json::from_slice(bytes).map_err(json_err)?;
+    serde_json::from_slice(bytes).map_err(json_err)
+}
+
+/// Builds the run from a parsed RUN.json, checking every index in it.
+fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
     let invalid = |message: String| FormatError::Invalid {
         path: path.to_string(),
         message,
