@@ -424,13 +424,40 @@ fn attribute(run: &mut Run) {
     }
 }
 
+/// A hasher for keys that already are 64-bit hashes ([`crate::ingest::audit::hash_str`]).
+#[derive(Default, Clone, Copy)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with this; fold anything else in so it still works.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A map keyed by a 64-bit hash of the real key. Every hit is checked against the real key
+/// (kept in the table the value points into); the rare different key with the same hash is
+/// found by a scan, so results stay exact.
+type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<PreHashed>>;
+
 /// Accumulates stage events into requests, interning everything repeated.
 #[derive(Default)]
 struct Builder {
     run: Run,
-    by_audit_id: HashMap<Box<str>, u32>,
-    agents: HashMap<StrId, crate::run::AgentId>,
-    users: HashMap<(StrId, Vec<StrId>), UserId>,
+    /// `auditID` hash -> request index (see [`HashIndex`]): no copy of the id is kept here.
+    by_audit_id: HashIndex<u32>,
+    /// User agent hash -> agent: the raw agent is neither hashed nor interned again per event.
+    agents: HashIndex<crate::run::AgentId>,
+    /// Hash of name and groups -> user.
+    users: HashIndex<UserId>,
     frames: HashMap<(StrId, StrId, u32), FrameId>,
     traces: HashMap<(Vec<FrameId>, bool), TraceId>,
     conflicts: u64,
@@ -438,21 +465,76 @@ struct Builder {
 
 impl Builder {
     fn user(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = foldhash::fast::FixedState::with_seed(0x75e5).build_hasher();
+        h.write(name.as_bytes());
+        for g in groups {
+            h.write_u8(0xff);
+            h.write(g.as_bytes());
+        }
+        let key = h.finish();
+        let same = |run: &Run, u: &User| {
+            run.str(u.name) == name
+                && u.groups.len() == groups.len()
+                && u.groups.iter().zip(groups).all(|(&a, b)| run.str(a) == b)
+        };
+        if let Some(&id) = self.users.get(&key)
+            && self
+                .run
+                .users
+                .get(id as usize)
+                .is_some_and(|u| same(&self.run, u))
+        {
+            return id;
+        }
+        if self.users.contains_key(&key)
+            && let Some(i) = self.run.users.iter().position(|u| same(&self.run, u))
+        {
+            return i as UserId;
+        }
         let name = self.run.strings.intern(name);
         let groups: Vec<StrId> = groups.iter().map(|g| self.run.strings.intern(g)).collect();
-        let next = self.run.users.len() as UserId;
-        let run = &mut self.run;
-        *self.users.entry((name, groups.clone())).or_insert_with(|| {
-            run.users.push(User { name, groups });
-            next
-        })
+        let id = self.run.users.len() as UserId;
+        self.run.users.push(User { name, groups });
+        self.users.entry(key).or_insert(id);
+        id
+    }
+
+    /// The agent for a raw user agent whose [`crate::ingest::audit::hash_str`] is `hash`.
+    fn agent_for(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
+        let run = &self.run;
+        let same = |a: &Agent| run.str(a.raw) == raw;
+        if let Some(&id) = self.agents.get(&hash) {
+            if run.agents.get(id as usize).is_some_and(same) {
+                return id;
+            }
+            if let Some(i) = run.agents.iter().position(same) {
+                return i as crate::run::AgentId;
+            }
+        }
+        let id = self.agent(raw);
+        self.agents.entry(hash).or_insert(id);
+        id
+    }
+
+    /// The request an `auditID` already has, if any.
+    fn request_of(&self, audit_id: &str, hash: u64) -> Option<u32> {
+        let &idx = self.by_audit_id.get(&hash)?;
+        let requests = &self.run.requests;
+        if requests
+            .get(idx as usize)
+            .is_some_and(|r| &*r.audit_id == audit_id)
+        {
+            return Some(idx);
+        }
+        requests
+            .iter()
+            .position(|r| &*r.audit_id == audit_id)
+            .map(|i| i as u32)
     }
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let raw_id = self.run.strings.intern(raw);
-        if let Some(&id) = self.agents.get(&raw_id) {
-            return id;
-        }
         let parsed = useragent::parse(raw);
         let s = &mut self.run.strings;
         let mut agent = Agent {
@@ -501,7 +583,6 @@ impl Builder {
         }
         let id = self.run.agents.len() as crate::run::AgentId;
         self.run.agents.push(agent);
-        self.agents.insert(raw_id, id);
         id
     }
 
@@ -512,18 +593,15 @@ impl Builder {
         let received = ev.received().unwrap_or(NO_TIME);
         let decision = ev.decision();
         let level = ev.level();
-        if let Some(&idx) = self.by_audit_id.get(&*ev.audit_id) {
+        let id_hash = ev.audit_id_hash();
+        if let Some(idx) = self.request_of(&ev.audit_id, id_hash) {
             self.run.accounting.stage_events_merged += 1;
-            let verb_id = self.run.strings.lookup(&ev.verb);
-            let uri_id = self.run.strings.lookup(&ev.request_uri);
-            let reason = match ev.reason() {
-                "" => 0,
-                r => self.run.strings.intern(r),
-            };
             let Some(req) = self.run.requests.get_mut(idx as usize) else {
                 return;
             };
-            if verb_id != Some(req.verb) || uri_id != Some(req.uri) {
+            // Compared as text: no hashing on this path, which every further stage event takes.
+            let strings = &self.run.strings;
+            if strings.get(req.verb) != ev.verb || strings.get(req.uri) != ev.request_uri {
                 self.conflicts += 1;
             }
             req.stage_events = req.stage_events.saturating_add(1);
@@ -543,8 +621,8 @@ impl Builder {
             if req.decision == Decision::Unknown {
                 req.decision = decision;
             }
-            if req.reason == 0 {
-                req.reason = reason;
+            if req.reason == 0 && !ev.reason().is_empty() {
+                req.reason = self.run.strings.intern(ev.reason());
             }
             req.level = req.level.max(level);
             return;
@@ -557,7 +635,7 @@ impl Builder {
             .impersonated_user
             .as_ref()
             .map(|u| self.user(&u.username, &u.groups));
-        let agent = self.agent(&ev.user_agent);
+        let agent = self.agent_for(&ev.user_agent, ev.user_agent_hash());
         let s = &mut self.run.strings;
         let object = ev
             .object_ref
@@ -604,7 +682,7 @@ impl Builder {
         };
         let idx = self.run.requests.len() as u32;
         self.run.requests.push(request);
-        self.by_audit_id.insert((*ev.audit_id).into(), idx);
+        self.by_audit_id.entry(id_hash).or_insert(idx);
     }
 
     fn finish(mut self) -> Run {
@@ -616,16 +694,65 @@ impl Builder {
         }
         drop(self.by_audit_id);
         let mut run = self.run;
-        // Rotated logs and out-of-order events: correlate in time order. Requests without a
-        // time sort first; the sort is stable, so input order breaks ties.
-        run.requests.sort_by_key(|r| r.received);
+        run.requests.shrink_to_fit();
+        sort_by_received(&mut run.requests);
         run
+    }
+}
+
+/// Rotated logs and out-of-order events: requests are correlated in time order. Requests
+/// without a time sort first; input order breaks ties (a stable sort).
+///
+/// The sort orders 4-byte indexes and then moves each request once, along the permutation's
+/// cycles: a stable sort of the requests themselves would need half their size again.
+fn sort_by_received(requests: &mut [Request]) {
+    if requests.is_sorted_by_key(|r| r.received) {
+        return;
+    }
+    let mut order: Vec<u32> = (0..requests.len() as u32).collect();
+    order.sort_by_key(|&i| requests.get(i as usize).map_or(NO_TIME, |r| r.received));
+    // `order[k]` is the request that goes to place `k`; a place is done when it holds u32::MAX.
+    for start in 0..order.len() {
+        if order[start] == u32::MAX {
+            continue;
+        }
+        let held = std::mem::take(&mut requests[start]);
+        let mut place = start;
+        loop {
+            let from = order[place] as usize;
+            order[place] = u32::MAX;
+            if from == start {
+                requests[place] = held;
+                break;
+            }
+            requests[place] = std::mem::take(&mut requests[from]);
+            place = from;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorting_is_stable_and_moves_every_request() {
+        let mut rs: Vec<Request> = [5i64, 3, NO_TIME, 3, 9, 1, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Request {
+                received: t,
+                line: i as u64,
+                ..Request::default()
+            })
+            .collect();
+        sort_by_received(&mut rs);
+        let got: Vec<(i64, u64)> = rs.iter().map(|r| (r.received, r.line)).collect();
+        assert_eq!(
+            got,
+            vec![(NO_TIME, 2), (1, 5), (3, 1), (3, 3), (5, 0), (5, 6), (9, 4)]
+        );
+    }
 
     #[test]
     fn marks_are_decoded() {

@@ -18,10 +18,10 @@
 //!
 //! # Speed
 //! JSON lines are never held in memory whole: a reader thread reads (and decompresses) blocks of
-//! 8 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
+//! 2 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
 //! previous block. A block's lines are parsed in parallel (rayon) into [`AuditEvent`]s that borrow
 //! from the block and name only the kept fields, so serde skips request and response bodies
-//! without building them. The lines go in chunks of about 512 KB: the calling thread hands one
+//! without building them. The lines go in chunks of about 128 KB: the calling thread hands one
 //! chunk's events to the sink, in input order, while the pool parses the next chunk.
 //!
 //! # Accounting
@@ -72,10 +72,10 @@ pub mod reasons {
 }
 
 /// The block size the reader cuts the input into (at line boundaries).
-pub const DEFAULT_BLOCK_SIZE: usize = 8 << 20;
+pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
 
 /// How many bytes of lines are parsed together while the sink takes the previous ones.
-const CHUNK_BYTES: usize = 512 << 10;
+const CHUNK_BYTES: usize = 128 << 10;
 
 /// How deep containers may nest (hits inside a response inside an array …).
 const MAX_DEPTH: u32 = 6;
@@ -203,6 +203,17 @@ pub struct AuditEvent<'a> {
     /// Times parsed while validating, so the sink does not parse them again.
     #[serde(skip)]
     parsed: Option<(Micros, Micros)>,
+    /// Hashes of `auditID` and `userAgent` ([`hash_str`]), computed while validating, on the
+    /// parallel parse stage, so the sequential sink does not hash long user agents again.
+    #[serde(skip)]
+    hashes: Option<(u64, u64)>,
+}
+
+/// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use:
+/// foldhash with a fixed seed, so it is the same in every thread and every run.
+pub fn hash_str(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed_a0d1_75c0_9e11).hash_one(s)
 }
 
 impl AuditEvent<'_> {
@@ -228,6 +239,18 @@ impl AuditEvent<'_> {
             Some(s) => parse_timestamp(s),
             None => self.received(),
         }
+    }
+
+    /// [`hash_str`] of `auditID` (cached by the reader).
+    pub fn audit_id_hash(&self) -> u64 {
+        self.hashes
+            .map_or_else(|| hash_str(&self.audit_id), |(a, _)| a)
+    }
+
+    /// [`hash_str`] of `userAgent` (cached by the reader).
+    pub fn user_agent_hash(&self) -> u64 {
+        self.hashes
+            .map_or_else(|| hash_str(&self.user_agent), |(_, u)| u)
     }
 
     /// The stage, when it is one of the four known ones.
@@ -303,6 +326,7 @@ impl AuditEvent<'_> {
                 reason: own(a.reason),
             }),
             parsed: self.parsed,
+            hashes: self.hashes,
         }
     }
 
@@ -333,6 +357,7 @@ impl AuditEvent<'_> {
             None => received,
         };
         self.parsed = Some((received, stage_time));
+        self.hashes = Some((hash_str(&self.audit_id), hash_str(&self.user_agent)));
         Ok(())
     }
 }
@@ -675,8 +700,10 @@ fn spawn_reader(
     mut reader: Box<dyn io::BufRead + Send>,
     block: usize,
 ) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
-    let (tx, rx) = sync_channel::<io::Result<Block>>(2);
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(4);
+    // One block queued, one being filled, one being parsed: enough to keep the parser busy,
+    // and few enough that the buffers in flight stay small next to the run being built.
+    let (tx, rx) = sync_channel::<io::Result<Block>>(1);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(2);
     std::thread::spawn(move || {
         let mut carry: Vec<u8> = Vec::new();
         loop {

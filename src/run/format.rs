@@ -16,7 +16,7 @@ use super::*;
 /// The value of the `format` key, so a RUN.json is recognised as one.
 pub const FORMAT_NAME: &str = "auditscope-run";
 /// The schema version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Why a RUN.json could not be read or written.
 #[derive(Debug, Error)]
@@ -41,12 +41,10 @@ pub enum FormatError {
     Invalid { path: String, message: String },
 }
 
-#[derive(Serialize, Deserialize)]
+/// The shape RUN.json is read into ([`RunRef`] writes the same shape without copying).
+/// `format`, `version` and `generator` are read by the header check alone.
+#[derive(Deserialize)]
 struct RunFile {
-    format: String,
-    version: u32,
-    #[serde(default)]
-    generator: String,
     #[serde(default)]
     inputs: Vec<InputInfo>,
     #[serde(default)]
@@ -56,8 +54,9 @@ struct RunFile {
     strings: Vec<String>,
     /// `[name, group, group, …]` per user.
     users: Vec<Vec<StrId>>,
-    /// `[raw, product, version, os, arch, commit, suffix, spec_text, trace + 1 (0 = none)]` per agent.
-    agents: Vec<[u32; 9]>,
+    /// `[raw, product, version, os, arch, commit, suffix, spec_text, trace + 1 (0 = none)]` per
+    /// agent; version 2 adds `form, tail` when the raw text is elided (see [`AgentText`]).
+    agents: Vec<Vec<u32>>,
     /// `[function, file, line]` per frame.
     frames: Vec<[u32; 3]>,
     /// `[truncated (0/1), frame, frame, …]` per trace, frames innermost first.
@@ -68,7 +67,7 @@ struct RunFile {
 }
 
 /// Requests stored column by column. Optional ids are stored as `id + 1`, with 0 for none.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Deserialize, Default)]
 struct RequestColumns {
     audit_id: Vec<String>,
     verb: Vec<StrId>,
@@ -109,50 +108,6 @@ fn u32_to_opt(v: u32) -> Option<u32> {
 }
 
 impl RequestColumns {
-    fn from_requests(requests: &[Request]) -> RequestColumns {
-        let mut c = RequestColumns::default();
-        let mut previous: i64 = 0;
-        for r in requests {
-            c.audit_id.push(r.audit_id.to_string());
-            c.verb.push(r.verb);
-            c.uri.push(r.uri);
-            c.user.push(r.user);
-            c.impersonated.push(opt_to_u32(r.impersonated));
-            c.source_ips.push(r.source_ips);
-            c.agent.push(r.agent);
-            c.resource.push(r.object.resource);
-            c.subresource.push(r.object.subresource);
-            c.namespace.push(r.object.namespace);
-            c.name.push(r.object.name);
-            c.api_group.push(r.object.api_group);
-            c.api_version.push(r.object.api_version);
-            c.code.push(r.code);
-            c.level.push(r.level as u8);
-            c.stage.push(r.stage as u8);
-            c.stage_events.push(r.stage_events);
-            if r.received == NO_TIME {
-                c.received.push(None);
-            } else {
-                c.received.push(Some(r.received.wrapping_sub(previous)));
-                previous = r.received;
-            }
-            c.latency
-                .push(if r.received == NO_TIME || r.completed == NO_TIME {
-                    None
-                } else {
-                    Some(r.completed.wrapping_sub(r.received))
-                });
-            c.decision.push(r.decision as u8);
-            c.reason.push(r.reason);
-            c.spec.push(opt_to_u32(r.spec));
-            c.attribution.push(r.attribution as u8);
-            c.endpoint.push(opt_to_u32(r.endpoint));
-            c.input.push(r.input);
-            c.line.push(r.line);
-        }
-        c
-    }
-
     fn len_checked(&self) -> Result<usize, String> {
         let n = self.audit_id.len();
         let lens = [
@@ -288,62 +243,451 @@ pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
 }
 
 /// Serializes `run` as RUN.json into any writer.
+///
+/// Nothing is copied: every table is serialized straight from the run (requests column by
+/// column, each column an iterator over the requests), so writing costs no memory beyond
+/// the writer's buffer.
 pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Error> {
-    let file = RunFile {
-        format: FORMAT_NAME.to_string(),
-        version: FORMAT_VERSION,
-        generator: format!("auditscope {}", env!("CARGO_PKG_VERSION")),
-        inputs: run.inputs.clone(),
-        notes: run.notes.clone(),
-        accounting: run.accounting.clone(),
-        strings: run.strings.iter().map(str::to_string).collect(),
-        users: run
-            .users
-            .iter()
-            .map(|u| {
-                let mut v = Vec::with_capacity(1 + u.groups.len());
-                v.push(u.name);
-                v.extend_from_slice(&u.groups);
-                v
-            })
-            .collect(),
-        agents: run
-            .agents
-            .iter()
-            .map(|a| {
-                [
-                    a.raw,
-                    a.product,
-                    a.version,
-                    a.os,
-                    a.arch,
-                    a.commit,
-                    a.suffix,
-                    a.spec_text,
-                    opt_to_u32(a.trace),
-                ]
-            })
-            .collect(),
-        frames: run
-            .frames
-            .iter()
-            .map(|f| [f.function, f.file, f.line])
-            .collect(),
-        traces: run
-            .traces
-            .iter()
-            .map(|t| {
-                let mut v = Vec::with_capacity(1 + t.frames.len());
-                v.push(u32::from(t.truncated));
-                v.extend_from_slice(&t.frames);
-                v
-            })
-            .collect(),
-        operations: run.operations.clone(),
-        specs: run.specs.clone(),
-        requests: RequestColumns::from_requests(&run.requests),
-    };
-    serde_json::to_writer(w, &file)
+    serde_json::to_writer(w, &RunRef(run))
+}
+
+/// A sequence serialized from an iterator made on demand.
+struct Seq<F>(F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// `run` in the shape of [`RunFile`], serialized by reference.
+struct RunRef<'a>(&'a Run);
+
+impl Serialize for RunRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let run = self.0;
+        let elided = ElidedAgents::new(run);
+        let mut st = s.serialize_struct("RunFile", 14)?;
+        st.serialize_field("format", FORMAT_NAME)?;
+        st.serialize_field("version", &FORMAT_VERSION)?;
+        st.serialize_field(
+            "generator",
+            &format!("auditscope {}", env!("CARGO_PKG_VERSION")),
+        )?;
+        st.serialize_field("inputs", &run.inputs)?;
+        st.serialize_field("notes", &run.notes)?;
+        st.serialize_field("accounting", &run.accounting)?;
+        st.serialize_field(
+            "strings",
+            &Seq(|| {
+                run.strings
+                    .iter()
+                    .enumerate()
+                    .map(|(id, text)| if elided.blank(id) { "" } else { text })
+                    .chain(elided.tails.iter().copied())
+            }),
+        )?;
+        st.serialize_field(
+            "users",
+            &Seq(|| {
+                run.users
+                    .iter()
+                    .map(|u| Seq(move || std::iter::once(&u.name).chain(&u.groups)))
+            }),
+        )?;
+        st.serialize_field(
+            "agents",
+            &Seq(|| {
+                run.agents.iter().enumerate().map(|(i, a)| {
+                    let mut row = vec![
+                        a.raw,
+                        a.product,
+                        a.version,
+                        a.os,
+                        a.arch,
+                        a.commit,
+                        a.suffix,
+                        a.spec_text,
+                        opt_to_u32(a.trace),
+                    ];
+                    if let Some(Some((form, tail))) = elided.rows.get(i) {
+                        row.extend([*form as u32, *tail]);
+                    }
+                    row
+                })
+            }),
+        )?;
+        st.serialize_field(
+            "frames",
+            &Seq(|| run.frames.iter().map(|f| [f.function, f.file, f.line])),
+        )?;
+        st.serialize_field(
+            "traces",
+            &Seq(|| {
+                run.traces.iter().map(|t| {
+                    Seq(move || {
+                        std::iter::once(u32::from(t.truncated)).chain(t.frames.iter().copied())
+                    })
+                })
+            }),
+        )?;
+        st.serialize_field("operations", &run.operations)?;
+        st.serialize_field("specs", &run.specs)?;
+        st.serialize_field("requests", &ColumnsRef(&run.requests))?;
+        st.end()
+    }
+}
+
+/// Requests in the shape of [`RequestColumns`], one column at a time.
+struct ColumnsRef<'a>(&'a [Request]);
+
+impl Serialize for ColumnsRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let rs = self.0;
+        let mut st = s.serialize_struct("RequestColumns", 26)?;
+        macro_rules! column {
+            ($name:literal, $f:expr) => {
+                st.serialize_field($name, &Seq(|| rs.iter().map($f)))?
+            };
+        }
+        column!("audit_id", |r| &*r.audit_id);
+        column!("verb", |r| r.verb);
+        column!("uri", |r| r.uri);
+        column!("user", |r| r.user);
+        column!("impersonated", |r| opt_to_u32(r.impersonated));
+        column!("source_ips", |r| r.source_ips);
+        column!("agent", |r| r.agent);
+        column!("resource", |r| r.object.resource);
+        column!("subresource", |r| r.object.subresource);
+        column!("namespace", |r| r.object.namespace);
+        column!("name", |r| r.object.name);
+        column!("api_group", |r| r.object.api_group);
+        column!("api_version", |r| r.object.api_version);
+        column!("code", |r| r.code);
+        column!("level", |r| r.level as u8);
+        column!("stage", |r| r.stage as u8);
+        column!("stage_events", |r| r.stage_events);
+        st.serialize_field(
+            "received",
+            &Seq(|| {
+                rs.iter().scan(0i64, |previous, r| {
+                    Some(if r.received == NO_TIME {
+                        None
+                    } else {
+                        let delta = r.received.wrapping_sub(*previous);
+                        *previous = r.received;
+                        Some(delta)
+                    })
+                })
+            }),
+        )?;
+        column!(
+            "latency",
+            |r| if r.received == NO_TIME || r.completed == NO_TIME {
+                None
+            } else {
+                Some(r.completed.wrapping_sub(r.received))
+            }
+        );
+        column!("decision", |r| r.decision as u8);
+        column!("reason", |r| r.reason);
+        column!("spec", |r| opt_to_u32(r.spec));
+        column!("attribution", |r| r.attribution as u8);
+        column!("endpoint", |r| opt_to_u32(r.endpoint));
+        column!("input", |r| r.input);
+        column!("line", |r| r.line);
+        st.end()
+    }
+}
+
+/// How an elided user agent is put back together from its parts (version 2).
+///
+/// Most distinct user agents of an e2e run are a client-go base, a spec text and a backtrace,
+/// all of which are stored anyway (base parts, spec name, frames). RUN.json then stores the raw
+/// agent as "render the parts in this order, then append `tail`" (the tail is what the parts do
+/// not give back, e.g. the partial last frame and `...TRUNCATED` of a cut agent), and blanks
+/// the raw string. The text is only elided when this gives it back exactly, byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum AgentText {
+    /// `base[ -- spec][ stacktrace=[frames]]` (`]` only when the trace is whole).
+    SpecFirst = 1,
+    /// `base stacktrace=[frames][ -- spec]`.
+    TraceFirst = 2,
+}
+
+/// A backtrace as text: frames as `(function, file, line)`, innermost first, and whether the
+/// agent was cut.
+type TraceText<'a> = (Vec<(&'a str, &'a str, u32)>, bool);
+
+/// The parts a user agent is rendered from, as text.
+struct AgentParts<'a> {
+    base: [&'a str; 6],
+    spec: Option<&'a str>,
+    trace: Option<TraceText<'a>>,
+}
+
+impl AgentParts<'_> {
+    /// Renders the parts in `form`.
+    fn render(&self, form: AgentText) -> String {
+        use std::fmt::Write as _;
+        let [product, version, os, arch, commit, suffix] = self.base;
+        let mut out = String::with_capacity(256);
+        if version.is_empty() && os.is_empty() && arch.is_empty() && commit.is_empty() {
+            out.push_str(product);
+        } else {
+            let _ = write!(out, "{product}/{version} ({os}/{arch}) kubernetes/{commit}");
+            if !suffix.is_empty() {
+                out.push('/');
+                out.push_str(suffix);
+            }
+        }
+        let spec = |out: &mut String| {
+            if let Some(spec) = self.spec {
+                out.push_str(crate::ingest::useragent::SPEC_SEPARATOR);
+                out.push_str(spec);
+            }
+        };
+        let trace = |out: &mut String| {
+            if let Some((frames, truncated)) = &self.trace {
+                out.push_str(crate::ingest::useragent::TRACE_MARKER);
+                for (i, (function, file, line)) in frames.iter().enumerate() {
+                    if i > 0 {
+                        out.push(';');
+                    }
+                    let _ = write!(out, "{function}:{file}:{line}");
+                }
+                if !truncated {
+                    out.push(']');
+                }
+            }
+        };
+        match form {
+            AgentText::SpecFirst => {
+                spec(&mut out);
+                trace(&mut out);
+            }
+            AgentText::TraceFirst => {
+                trace(&mut out);
+                spec(&mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Agents shorter than this are stored whole: eliding them saves too little.
+const ELIDE_MIN_LEN: usize = 128;
+
+/// Which raw user agents RUN.json elides, worked out before writing.
+struct ElidedAgents<'a> {
+    /// Per agent: the form and the tail's string id (ids past the run's strings are `tails`).
+    rows: Vec<Option<(AgentText, u32)>>,
+    /// Tails that are not strings of the run, appended to the string table.
+    tails: Vec<&'a str>,
+    /// String ids written as `""`: raw agents nothing else refers to.
+    blanked: Vec<bool>,
+}
+
+impl<'a> ElidedAgents<'a> {
+    fn new(run: &'a Run) -> ElidedAgents<'a> {
+        let n = run.strings.len();
+        let mut rows = Vec::with_capacity(run.agents.len());
+        let mut tails: Vec<&'a str> = Vec::new();
+        let mut tail_ids: std::collections::HashMap<&'a str, u32> = Default::default();
+        let mut blanked = vec![false; n];
+        for a in &run.agents {
+            let raw = run.str(a.raw);
+            let mut row = None;
+            if raw.len() >= ELIDE_MIN_LEN {
+                let parts = parts_of_run(run, a);
+                for form in [AgentText::SpecFirst, AgentText::TraceFirst] {
+                    let text = parts.render(form);
+                    // Only when the parts give back most of the text: else there is little to save.
+                    if text.len() < raw.len() / 2 {
+                        continue;
+                    }
+                    if let Some(tail) = raw.strip_prefix(text.as_str()) {
+                        let tail_id = match run.strings.lookup(tail) {
+                            Some(id) => id,
+                            None => *tail_ids.entry(tail).or_insert_with(|| {
+                                tails.push(tail);
+                                (n + tails.len() - 1) as u32
+                            }),
+                        };
+                        row = Some((form, tail_id));
+                        break;
+                    }
+                }
+            }
+            if row.is_some()
+                && let Some(b) = blanked.get_mut(a.raw as usize)
+            {
+                *b = true;
+            }
+            rows.push(row);
+        }
+        // A raw agent's string may also be something else (a spec name, a tail): keep those.
+        let mut keep = |id: u32| {
+            if let Some(b) = blanked.get_mut(id as usize) {
+                *b = false;
+            }
+        };
+        for (a, row) in run.agents.iter().zip(&rows) {
+            for id in [
+                a.product,
+                a.version,
+                a.os,
+                a.arch,
+                a.commit,
+                a.suffix,
+                a.spec_text,
+            ] {
+                keep(id);
+            }
+            if let Some((_, tail)) = row {
+                keep(*tail);
+            }
+            if row.is_none() {
+                keep(a.raw);
+            }
+        }
+        for u in &run.users {
+            keep(u.name);
+            u.groups.iter().for_each(|&g| keep(g));
+        }
+        for f in &run.frames {
+            keep(f.function);
+            keep(f.file);
+        }
+        for sp in &run.specs {
+            keep(sp.name);
+            keep(sp.location);
+            sp.header.iter().for_each(|&h| keep(h));
+        }
+        for r in &run.requests {
+            for id in [
+                r.verb,
+                r.uri,
+                r.source_ips,
+                r.reason,
+                r.object.resource,
+                r.object.subresource,
+                r.object.namespace,
+                r.object.name,
+                r.object.api_group,
+                r.object.api_version,
+            ] {
+                keep(id);
+            }
+        }
+        ElidedAgents {
+            rows,
+            tails,
+            blanked,
+        }
+    }
+
+    /// True when string `id` is written as `""`.
+    fn blank(&self, id: usize) -> bool {
+        self.blanked.get(id).copied().unwrap_or(false)
+    }
+}
+
+/// The parts of an agent of a run.
+fn parts_of_run<'r>(run: &'r Run, a: &Agent) -> AgentParts<'r> {
+    AgentParts {
+        base: [a.product, a.version, a.os, a.arch, a.commit, a.suffix].map(|id| run.str(id)),
+        spec: (a.spec_text != 0).then(|| run.str(a.spec_text)),
+        trace: a.trace.and_then(|t| run.traces.get(t as usize)).map(|t| {
+            let frames = t
+                .frames
+                .iter()
+                .filter_map(|&f| run.frames.get(f as usize))
+                .map(|f| (run.str(f.function), run.str(f.file), f.line))
+                .collect();
+            (frames, t.truncated)
+        }),
+    }
+}
+
+/// Puts the elided raw agents of a RUN.json back into its string list.
+fn restore_agents(
+    strings: &mut [String],
+    agents: &[Vec<u32>],
+    frames: &[[u32; 3]],
+    traces: &[Vec<u32>],
+) -> Result<(), String> {
+    let mut restored: Vec<(usize, String)> = Vec::new();
+    {
+        let s = |id: u32| strings.get(id as usize).map_or("", String::as_str);
+        for (i, row) in agents.iter().enumerate() {
+            let &[
+                raw,
+                product,
+                version,
+                os,
+                arch,
+                commit,
+                suffix,
+                spec_text,
+                trace,
+                form,
+                tail,
+            ] = row.as_slice()
+            else {
+                continue;
+            };
+            let form = match form {
+                1 => AgentText::SpecFirst,
+                2 => AgentText::TraceFirst,
+                other => return Err(format!("agent {i} has unknown text form {other}")),
+            };
+            if raw as usize >= strings.len() || tail as usize >= strings.len() {
+                return Err(format!("agent {i} refers to a string out of range"));
+            }
+            let trace = u32_to_opt(trace)
+                .map(|t| {
+                    let row = traces
+                        .get(t as usize)
+                        .ok_or_else(|| format!("agent {i}: trace {t} is out of range"))?;
+                    let frames = row
+                        .get(1..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|&f| {
+                            frames
+                                .get(f as usize)
+                                .map(|f| (s(f[0]), s(f[1]), f[2]))
+                                .ok_or_else(|| format!("agent {i}: frame {f} is out of range"))
+                        })
+                        .collect::<Result<Vec<_>, String>>()?;
+                    Ok::<_, String>((frames, row.first().copied().unwrap_or(0) != 0))
+                })
+                .transpose()?;
+            let parts = AgentParts {
+                base: [product, version, os, arch, commit, suffix].map(s),
+                spec: (spec_text != 0).then(|| s(spec_text)),
+                trace,
+            };
+            let mut text = parts.render(form);
+            text.push_str(s(tail));
+            restored.push((raw as usize, text));
+        }
+    }
+    for (id, text) in restored {
+        if let Some(slot) = strings.get_mut(id) {
+            *slot = text;
+        }
+    }
+    Ok(())
 }
 
 /// Reads a RUN.json written by [`write_run`], checking its version and every index in it.
@@ -360,11 +704,19 @@ pub fn read_run(path: &Path) -> Result<Run, FormatError> {
             path: shown.clone(),
             source,
         })?;
-    read_run_from_slice(&bytes, &shown)
+    let file = parse_run_file(&bytes, &shown)?;
+    // The text is not needed any more: free it before the tables are built from the parse.
+    drop(bytes);
+    build_run(file, &shown)
 }
 
 /// Parses RUN.json bytes; `path` is only used in error messages.
 pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError> {
+    build_run(parse_run_file(bytes, path)?, path)
+}
+
+/// Checks the header of RUN.json bytes and parses them.
+fn parse_run_file(bytes: &[u8], path: &str) -> Result<RunFile, FormatError> {
     // Look at the header first, so a newer schema is reported as such rather than as
     // whatever field it fails to parse.
     #[derive(Deserialize)]
@@ -391,14 +743,20 @@ pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError>
             found: version,
         });
     }
-    let file: RunFile = serde_json::from_slice(bytes).map_err(json_err)?;
+    serde_json::from_slice(bytes).map_err(json_err)
+}
+
+/// Builds the run from a parsed RUN.json, checking every index in it.
+fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
     let invalid = |message: String| FormatError::Invalid {
         path: path.to_string(),
         message,
     };
     let requests = file.requests.into_requests().map_err(invalid)?;
+    let mut strings = file.strings;
+    restore_agents(&mut strings, &file.agents, &file.frames, &file.traces).map_err(invalid)?;
     let run = Run {
-        strings: Interner::from_strings(file.strings),
+        strings: Interner::from_strings(strings),
         users: file
             .users
             .into_iter()
@@ -410,16 +768,19 @@ pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError>
         agents: file
             .agents
             .into_iter()
-            .map(|a| Agent {
-                raw: a[0],
-                product: a[1],
-                version: a[2],
-                os: a[3],
-                arch: a[4],
-                commit: a[5],
-                suffix: a[6],
-                spec_text: a[7],
-                trace: u32_to_opt(a[8]),
+            .map(|a| {
+                let at = |i: usize| a.get(i).copied().unwrap_or(0);
+                Agent {
+                    raw: at(0),
+                    product: at(1),
+                    version: at(2),
+                    os: at(3),
+                    arch: at(4),
+                    commit: at(5),
+                    suffix: at(6),
+                    spec_text: at(7),
+                    trace: u32_to_opt(at(8)),
+                }
             })
             .collect(),
         frames: file
@@ -531,4 +892,107 @@ pub fn validate(run: &Run) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small generated run, correlated.
+    fn generated_run() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::synth::SynthOptions {
+            events: 6_000,
+            specs: 12,
+            ..crate::synth::SynthOptions::default()
+        };
+        let s = crate::synth::generate(&opts, dir.path()).unwrap();
+        let inputs = crate::correlate::Inputs {
+            audit: vec![s.audit_path.display().to_string()],
+            e2e_logs: vec![s.e2e_log_path.display().to_string()],
+            ..Default::default()
+        };
+        crate::correlate::correlate(&inputs, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn round_trip_restores_every_elided_user_agent() {
+        let run = generated_run();
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let back = read_run_from_slice(&bytes, "RUN.json").unwrap();
+
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let rows = file["agents"].as_array().unwrap();
+        let elided = rows
+            .iter()
+            .filter(|r| r.as_array().unwrap().len() == 11)
+            .count();
+        assert!(
+            elided * 2 > run.agents.len(),
+            "{elided} of {} elided",
+            run.agents.len()
+        );
+        assert!(
+            run.agents
+                .iter()
+                .any(|a| run.str(a.raw).ends_with("...TRUNCATED"))
+        );
+
+        assert_eq!(back.agents.len(), run.agents.len());
+        for (a, b) in run.agents.iter().zip(&back.agents) {
+            assert_eq!(back.str(b.raw), run.str(a.raw));
+            assert_eq!(b.trace, a.trace);
+            assert_eq!(back.str(b.spec_text), run.str(a.spec_text));
+        }
+        assert_eq!(back.requests, run.requests);
+        assert_eq!(back.users, run.users);
+        assert_eq!(back.frames, run.frames);
+        assert_eq!(back.traces, run.traces);
+        assert_eq!(back.specs, run.specs);
+        // Every string of the run keeps its id.
+        for (id, text) in run.strings.iter().enumerate() {
+            assert_eq!(back.str(id as u32), text, "string {id}");
+        }
+        // Writing the loaded run again gives the same bytes.
+        let mut again = Vec::new();
+        write_run_to(&back, &mut again).unwrap();
+        assert_eq!(again.len(), bytes.len());
+    }
+
+    #[test]
+    fn agents_whose_parts_do_not_give_them_back_are_kept_whole() {
+        let mut run = Run::default();
+        let raw = format!("odd agent {}", "x".repeat(200));
+        let raw_id = run.strings.intern(&raw);
+        let product = run.strings.intern("odd");
+        run.agents.push(Agent {
+            raw: raw_id,
+            product,
+            ..Agent::default()
+        });
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(file["agents"][0].as_array().unwrap().len(), 9);
+        let back = read_run_from_slice(&bytes, "RUN.json").unwrap();
+        assert_eq!(back.str(back.agents[0].raw), raw);
+    }
+
+    #[test]
+    fn bad_elided_agents_are_errors_not_panics() {
+        let run = generated_run();
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let rows = file["agents"].as_array_mut().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| r.as_array().unwrap().len() == 11)
+            .unwrap();
+        row[9] = 7.into();
+        let damaged = serde_json::to_vec(&file).unwrap();
+        let err = read_run_from_slice(&damaged, "RUN.json").unwrap_err();
+        assert!(err.to_string().contains("unknown text form 7"), "{err}");
+    }
 }

@@ -1045,11 +1045,11 @@ impl Gen {
         let mutating = matches!(verb, "create" | "update" | "patch");
         let level = if mutating && code < 300 {
             match rng.below(20) {
-                0..=9 => "Request",
-                10..=12 => "RequestResponse",
+                0..=11 => "Request",
+                12..=16 => "RequestResponse",
                 _ => "Metadata",
             }
-        } else if matches!(verb, "get" | "list") && code < 300 && rng.chance(0.5) {
+        } else if matches!(verb, "get" | "list") && code < 300 && rng.chance(0.8) {
             // Reads logged with their response body (a RequestResponse policy rule).
             "RequestResponse"
         } else {
@@ -1167,15 +1167,47 @@ impl Gen {
             if level == "RequestResponse" && code < 300 {
                 objects.extend_from_slice(b",\"responseObject\":");
                 let uid = self.rv;
-                write::body(
-                    &mut objects,
-                    rng,
-                    rd,
-                    ns,
-                    name.as_deref(),
-                    false,
-                    Some((uid, t)),
-                );
+                if verb == "list" {
+                    // A list response carries its items (up to 16: e2e namespaces are small).
+                    objects.extend_from_slice(b"{\"kind\":\"");
+                    objects.extend_from_slice(rd.kind.as_bytes());
+                    objects.extend_from_slice(b"List\",\"apiVersion\":\"");
+                    if !rd.group.is_empty() {
+                        objects.extend_from_slice(rd.group.as_bytes());
+                        objects.push(b'/');
+                    }
+                    objects.extend_from_slice(rd.version.as_bytes());
+                    objects.extend_from_slice(b"\",\"metadata\":{\"resourceVersion\":\"");
+                    push_u64(&mut objects, uid);
+                    objects.extend_from_slice(b"\"},\"items\":[");
+                    let items = 1 + rng.below(16);
+                    for i in 0..items {
+                        if i > 0 {
+                            objects.push(b',');
+                        }
+                        let item = format!("{}-{i}", rd.name);
+                        write::body(
+                            &mut objects,
+                            rng,
+                            rd,
+                            ns,
+                            Some(&item),
+                            false,
+                            Some((uid.wrapping_add(i), t)),
+                        );
+                    }
+                    objects.extend_from_slice(b"]}");
+                } else {
+                    write::body(
+                        &mut objects,
+                        rng,
+                        rd,
+                        ns,
+                        name.as_deref(),
+                        false,
+                        Some((uid, t)),
+                    );
+                }
             }
         }
 
