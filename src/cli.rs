@@ -4,7 +4,7 @@
 //! naming the file, with exit status 2.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -68,7 +68,7 @@ pub enum Command {
     },
     /// Write a realistic generated run (audit log, entries.log, e2e.log, JUnit) for benchmarks and demos.
     Synth {
-        /// Audit events (stage events) to write; about 1.2 KB each.
+        /// Audit events (stage events) to write; about 1.5 KB each.
         #[arg(long, default_value_t = 20_000)]
         events: u64,
         /// Specs in the run.

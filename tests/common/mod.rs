@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 mod fixtures;
+#[allow(unused_imports)]
 pub use fixtures::*;
 
 /// The binary under test.
