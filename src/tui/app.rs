@@ -311,6 +311,13 @@ impl App {
             quit: false,
             page: [10; 3],
         };
+        // A labelled run (the bundled demo) says so on its first screen.
+        app.message = app
+            .run
+            .notes
+            .iter()
+            .find(|n| n.starts_with("DEMO RUN"))
+            .map(|n| crate::text::escape_control(n).into_owned());
         app.rebuild_tests(None);
         app.on_test_changed();
         app
