@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod correlate;
 pub mod endpoints;
+pub mod fasthash;
 pub mod ingest;
 pub mod report;
 pub mod run;

@@ -1,12 +1,12 @@
 //! The explorer's state and its update function: every key becomes an [`Action`] applied here.
 
 use super::clipboard::{Clipboard, Sink};
-use super::fasthash::FxMap;
 use super::index::{FrameHit, NONE, RunIndex, search_frames};
 use super::keymap::{Action, Keymap};
 use super::search::{matcher, matches};
 use super::theme::Theme;
 use super::tree::{CallTree, KEY_FOLDED, KEY_TRUNCATED, TreeOptions};
+use crate::fasthash::FxMap;
 use crate::run::{FrameId, NO_TIME, Run, SpecId, TraceId};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::HashSet;

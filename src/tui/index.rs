@@ -4,7 +4,7 @@
 //! Building is O(requests); everything a keystroke needs afterwards touches only distinct
 //! strings or the requests of the current selection.
 
-use super::fasthash::FxMap;
+use crate::fasthash::FxMap;
 use crate::run::{FrameId, Run, SpecId, StrId, TraceId};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;

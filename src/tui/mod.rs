@@ -9,7 +9,6 @@ pub mod app;
 pub mod backtrace_pane;
 pub mod clipboard;
 pub mod detail;
-pub mod fasthash;
 pub mod help;
 pub mod index;
 pub mod keymap;

@@ -1,5 +1,6 @@
 //! A small, fast hasher for integer keys (the multiply-rotate scheme of rustc's FxHash).
-//! Not DoS-resistant, which does not matter for indexes built from a local file.
+//! Not DoS-resistant, which does not matter for indexes built from a local file. Used by the
+//! endpoint matcher's trie and cache and by the explorer's indexes.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
