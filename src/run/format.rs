@@ -573,18 +573,7 @@ impl<'a> ElidedAgents<'a> {
             sp.header.iter().for_each(|&h| keep(h));
         }
         for r in &run.requests {
-            for id in [
-                r.verb,
-                r.uri,
-                r.source_ips,
-                r.reason,
-                r.object.resource,
-                r.object.subresource,
-                r.object.namespace,
-                r.object.name,
-                r.object.api_group,
-                r.object.api_version,
-            ] {
+            for id in r.string_ids() {
                 keep(id);
             }
         }
@@ -862,18 +851,7 @@ pub fn validate(run: &Run) -> Result<(), String> {
         }
     }
     for r in &run.requests {
-        for id in [
-            r.verb,
-            r.uri,
-            r.source_ips,
-            r.reason,
-            r.object.resource,
-            r.object.subresource,
-            r.object.namespace,
-            r.object.name,
-            r.object.api_group,
-            r.object.api_version,
-        ] {
+        for id in r.string_ids() {
             s("request string", id)?;
         }
         check("user", r.user, run.users.len())?;

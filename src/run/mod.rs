@@ -336,6 +336,24 @@ pub struct Request {
     pub line: u64,
 }
 
+impl Request {
+    /// Every string this request refers to (for validating and pruning the string table).
+    pub fn string_ids(&self) -> [StrId; 10] {
+        [
+            self.verb,
+            self.uri,
+            self.source_ips,
+            self.reason,
+            self.object.resource,
+            self.object.subresource,
+            self.object.namespace,
+            self.object.name,
+            self.object.api_group,
+            self.object.api_version,
+        ]
+    }
+}
+
 /// What was read from one input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct InputInfo {
