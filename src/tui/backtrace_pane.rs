@@ -3,7 +3,7 @@
 use super::app::{App, BtSource, Pane};
 use super::search::highlighted;
 use super::tree::{KEY_FOLDED, KEY_TRUNCATED};
-use super::widgets::{pane_block, short_file, short_function, window};
+use super::widgets::{pane_frame, short_file, short_function, window};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -34,17 +34,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
         ""
     };
     let title = format!("Backtrace: {what} · {orient}{fold}");
-    let block = pane_block(
-        &title,
-        &app.filters[2],
-        app.typing && focused,
-        focused,
-        &theme,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = pane_frame(f, area, app, 2, &title, focused);
     let height = inner.height as usize;
-    app.page[2] = height;
     let (start, end) = window(&mut app.tree_state, app.tree.rows.len(), height);
     let q = app.filters[2].clone();
     let mut lines = Vec::with_capacity(end - start + 1);

@@ -3,7 +3,7 @@
 use super::app::{App, GROUP_ROWS_LIMIT, Pane, ReqRow};
 use super::detail::latency_ms;
 use super::search::highlighted;
-use super::widgets::{pane_block, window};
+use super::widgets::{pane_frame, window};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -27,17 +27,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
         .unwrap_or_default();
     let total = app.group_reqs.len();
     let title = format!("Requests ({total} in {} endpoints)", app.groups.len());
-    let block = pane_block(
-        &title,
-        &app.filters[1],
-        app.typing && focused,
-        focused,
-        &theme,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = pane_frame(f, area, app, 1, &title, focused);
     let height = inner.height as usize;
-    app.page[1] = height;
     let (start, end) = window(&mut app.req_state, app.req_view.len(), height);
     let q = app.filters[1].clone();
     let mut lines = Vec::with_capacity(end - start);

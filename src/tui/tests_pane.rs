@@ -2,7 +2,7 @@
 
 use super::app::{App, Pane, TestEntry};
 use super::search::highlighted;
-use super::widgets::{pane_block, window};
+use super::widgets::{pane_frame, window};
 use crate::run::SpecStatus;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -17,17 +17,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
     if let Some(scope) = app.scope {
         title = format!("{title} · {}", scope_text(app, scope));
     }
-    let block = pane_block(
-        &title,
-        &app.filters[0],
-        app.typing && focused,
-        focused,
-        &theme,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = pane_frame(f, area, app, 0, &title, focused);
     let height = inner.height as usize;
-    app.page[0] = height;
     let (start, end) = window(&mut app.tests_state, app.tests_view.len(), height);
     let q = app.filters[0].clone();
     let mut lines = Vec::with_capacity(end - start);

@@ -1,7 +1,9 @@
 //! Small drawing helpers shared by the panes.
 
-use super::app::ListState;
+use super::app::{App, ListState};
 use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
@@ -32,6 +34,29 @@ pub fn pane_block(
         ]));
     }
     block
+}
+
+/// Draws pane `index`'s border (title, filter), records its inner height for paging, and
+/// returns the area inside the border.
+pub fn pane_frame(
+    f: &mut Frame,
+    area: Rect,
+    app: &mut App,
+    index: usize,
+    title: &str,
+    focused: bool,
+) -> Rect {
+    let block = pane_block(
+        title,
+        &app.filters[index],
+        app.typing && focused,
+        focused,
+        &app.theme,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    app.page[index] = inner.height as usize;
+    inner
 }
 
 /// Adjusts the scroll offset so the selection is visible; returns the visible range.
