@@ -6,6 +6,10 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator the auditscope binary uses (src/main.rs), so the numbers are the explorer's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use auditscope::run::format::read_run;
 use auditscope::tui::{first_frame, press};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

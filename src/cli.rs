@@ -256,7 +256,9 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let mut run = correlate_inputs(&source)?;
             run.notes.splice(0..0, note);
+            let mut clock = correlate::StageClock::from_env();
             format::write_run(&run, &output)?;
+            clock.lap("write RUN.json");
             let s = report::summary::summary(&run);
             let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
             eprintln!(

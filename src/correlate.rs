@@ -19,8 +19,8 @@ use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
 use crate::ingest::source::{IngestError, open_input};
 use crate::ingest::useragent;
 use crate::run::{
-    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec, SpecId,
-    StrId, Trace, TraceId, User, UserId,
+    Agent, AgentText, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run,
+    Spec, SpecId, StrId, Trace, TraceId, User, UserId,
 };
 
 /// The inputs of one correlation, as the user named them.
@@ -76,8 +76,38 @@ pub enum CorrelateError {
 /// The path of the marks a test harness can send to open a window for a spec.
 pub const MARK_PATH: &str = "/apisnoop-mark";
 
+/// Prints how long each stage took on stderr when `AUDITSCOPE_TIMINGS` is set (for
+/// profiling; see BENCHMARKS.md).
+pub struct StageClock {
+    enabled: bool,
+    last: std::time::Instant,
+}
+
+impl StageClock {
+    /// A clock that prints only when `AUDITSCOPE_TIMINGS` is set.
+    pub fn from_env() -> StageClock {
+        StageClock {
+            enabled: std::env::var_os("AUDITSCOPE_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints the time since the previous stage ended, naming the stage that just ended.
+    pub fn lap(&mut self, stage: &str) {
+        let now = std::time::Instant::now();
+        if self.enabled {
+            eprintln!(
+                "auditscope: {stage}: {:.3} s",
+                (now - self.last).as_secs_f64()
+            );
+        }
+        self.last = now;
+    }
+}
+
 /// Reads every input and correlates them into a [`Run`].
 pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError> {
+    let mut clock = StageClock::from_env();
     let mut audit = inputs.audit.clone();
     let mut e2e_inputs: Vec<(String, Option<E2eKind>)> = Vec::new();
     e2e_inputs.extend(inputs.e2e_logs.iter().map(|p| (p.clone(), None)));
@@ -127,7 +157,9 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         builder.run.inputs.push(stats.info);
         builder.run.accounting.merge(stats.accounting);
     }
+    clock.lap("read audit");
     let mut run = builder.finish();
+    clock.lap("sort requests");
 
     let year_hint = run
         .requests
@@ -156,7 +188,9 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     run.notes.extend(notes);
     add_specs(&mut run, records);
     add_mark_windows(&mut run);
+    clock.lap("read e2e");
     attribute(&mut run);
+    clock.lap("attribute");
 
     let mut matcher = CachedMatcher::new(&table);
     for req in &mut run.requests {
@@ -165,6 +199,7 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         req.endpoint = matcher.match_request(verb, uri);
     }
     run.operations = table.into_operations();
+    clock.lap("match endpoints");
     Ok(run)
 }
 
@@ -461,6 +496,8 @@ struct Builder {
     frames: HashMap<(StrId, StrId, u32), FrameId>,
     traces: HashMap<(Vec<FrameId>, bool), TraceId>,
     conflicts: u64,
+    /// Reused to render agents from their parts.
+    agent_scratch: String,
 }
 
 impl Builder {
@@ -503,7 +540,7 @@ impl Builder {
     /// The agent for a raw user agent whose [`crate::ingest::audit::hash_str`] is `hash`.
     fn agent_for(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
         let run = &self.run;
-        let same = |a: &Agent| run.str(a.raw) == raw;
+        let same = |a: &Agent| run.agent_text_is(a, raw);
         if let Some(&id) = self.agents.get(&hash) {
             if run.agents.get(id as usize).is_some_and(same) {
                 return id;
@@ -534,11 +571,10 @@ impl Builder {
     }
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
-        let raw_id = self.run.strings.intern(raw);
         let parsed = useragent::parse(raw);
         let s = &mut self.run.strings;
         let mut agent = Agent {
-            raw: raw_id,
+            text: AgentText::default(),
             product: s.intern(parsed.product),
             version: s.intern(parsed.version),
             os: s.intern(parsed.os),
@@ -581,6 +617,9 @@ impl Builder {
                     }),
             );
         }
+        agent.text = self
+            .run
+            .keep_agent_text(&agent, raw, &mut self.agent_scratch);
         let id = self.run.agents.len() as crate::run::AgentId;
         self.run.agents.push(agent);
         id

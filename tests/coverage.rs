@@ -7,7 +7,7 @@ use auditscope::ingest::source::read_to_vec;
 use auditscope::report::coverage::{conformance_eligible, coverage_report};
 use auditscope::report::endpoints::endpoints_report;
 use auditscope::report::filter::{CodeFilter, FilterArgs, RequestFilter};
-use auditscope::run::{Agent, Attribution, InputInfo, Request, Run, Spec, SpecId};
+use auditscope::run::{Agent, AgentText, Attribution, InputInfo, Request, Run, Spec, SpecId};
 
 const CONF: &str =
     "[sig-node] Pods should be submitted and removed [NodeConformance] [Conformance]";
@@ -58,11 +58,12 @@ impl Builder {
         ua: &str,
     ) {
         let raw = self.run.strings.intern(ua);
-        let agent = match self.run.agents.iter().position(|a| a.raw == raw) {
+        let text = AgentText::Whole(raw);
+        let agent = match self.run.agents.iter().position(|a| a.text == text) {
             Some(i) => i as u32,
             None => {
                 self.run.agents.push(Agent {
-                    raw,
+                    text,
                     ..Agent::default()
                 });
                 (self.run.agents.len() - 1) as u32

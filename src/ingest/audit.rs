@@ -72,10 +72,14 @@ pub mod reasons {
 }
 
 /// The block size the reader cuts the input into (at line boundaries).
-pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
+pub const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
 
 /// How many bytes of lines are parsed together while the sink takes the previous ones.
-const CHUNK_BYTES: usize = 128 << 10;
+const CHUNK_BYTES: usize = 512 << 10;
+
+/// Into how many tasks a chunk's lines are split: a few per core, enough to balance uneven
+/// lines, few enough that the threads are not woken and put to sleep for every handful.
+const PARSE_TASKS: usize = 8;
 
 /// How deep containers may nest (hits inside a response inside an array …).
 const MAX_DEPTH: u32 = 6;
@@ -209,12 +213,9 @@ pub struct AuditEvent<'a> {
     hashes: Option<(u64, u64)>,
 }
 
-/// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use:
-/// foldhash with a fixed seed, so it is the same in every thread and every run.
-pub fn hash_str(s: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x5eed_a0d1_75c0_9e11).hash_one(s)
-}
+/// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use: the
+/// string table's, so a hash computed here can be handed to it.
+pub use crate::run::strings::hash_str;
 
 impl AuditEvent<'_> {
     /// When the API server received the request (`requestReceivedTimestamp`, else v1beta1
@@ -532,7 +533,13 @@ fn first_byte(bytes: &[u8]) -> Option<u8> {
 
 /// Parses one line: the fast path is a single event borrowing from the line.
 fn parse_line(line: &[u8]) -> LineOutcome<'_> {
-    if let Ok(mut ev) = serde_json::from_slice::<AuditEvent<'_>>(line)
+    // Validating the whole line once is much cheaper than serde_json validating each string
+    // it borrows; lines with invalid UTF-8 take the byte path below, as before.
+    let parsed = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str::<AuditEvent<'_>>(text),
+        Err(_) => serde_json::from_slice::<AuditEvent<'_>>(line),
+    };
+    if let Ok(mut ev) = parsed
         && (ev.looks_like_event() || ev.kind == "Event")
     {
         return LineOutcome::One(ev.validate().map(|()| ev));
@@ -902,7 +909,7 @@ impl Reading<'_> {
         let parse = |chunk: &[(&'d [u8], u64)]| -> Vec<LineOutcome<'d>> {
             chunk
                 .par_iter()
-                .with_min_len(16)
+                .with_min_len(chunk.len().div_ceil(PARSE_TASKS).max(1))
                 .map(|(l, _)| parse_line(l))
                 .collect()
         };

@@ -83,7 +83,7 @@ pub fn event_string(run: &Run, req: &Request) -> String {
     };
     let ua = run
         .agent_of(req)
-        .map(|a| run.str(a.raw))
+        .map(|a| run.agent_text(a))
         .unwrap_or_default();
     format!(
         "{} AUDIT: id={} stage={} ip={} method={} user={} groups={} as={} asgroups={} user-agent={} namespace={} uri={} response=\"{}\"",
@@ -96,7 +96,7 @@ pub fn event_string(run: &Run, req: &Request) -> String {
         go_quote(&groups),
         go_quote(&as_user),
         go_quote(&as_groups),
-        go_quote(ua),
+        go_quote(&ua),
         go_quote(namespace),
         go_quote(run.str(req.uri)),
         response
@@ -136,7 +136,7 @@ pub fn event_json(run: &Run, req: &Request) -> serde_json::Value {
         "user": user_json(req.user),
         "impersonatedUser": req.impersonated.and_then(user_json),
         "sourceIPs": run.str(req.source_ips).split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "userAgent": agent.map(|a| run.str(a.raw)),
+        "userAgent": agent.map(|a| run.agent_text(a)),
         "objectRef": {
             "resource": run.str(req.object.resource),
             "subresource": run.str(req.object.subresource),

@@ -77,7 +77,15 @@ pub struct RequestFilter {
     pub user_agent: Option<Regex>,
     /// The response code must be in this set.
     pub code: Option<CodeFilter>,
+    /// Filled on first use; leave it at its default.
+    pub agents_matching: AgentMatches,
 }
+
+/// Whether each agent of the run matches [`RequestFilter::user_agent`], worked out on first
+/// use, so an agent's text is rendered once rather than once per request. A filter is used
+/// with one run.
+#[derive(Debug, Clone, Default)]
+pub struct AgentMatches(std::sync::OnceLock<Vec<bool>>);
 
 impl RequestFilter {
     /// True when no condition is set.
@@ -116,12 +124,17 @@ impl RequestFilter {
             }
         }
         if let Some(re) = &self.user_agent {
-            let ua = run
-                .agents
-                .get(req.agent as usize)
-                .map(|a| run.str(a.raw))
-                .unwrap_or("");
-            if !re.is_match(ua) {
+            let matching = self.agents_matching.0.get_or_init(|| {
+                run.agents
+                    .iter()
+                    .map(|a| re.is_match(&run.agent_text(a)))
+                    .collect()
+            });
+            let ok = match matching.get(req.agent as usize) {
+                Some(&ok) => ok,
+                None => re.is_match(""),
+            };
+            if !ok {
                 return false;
             }
         }
@@ -173,6 +186,7 @@ impl FilterArgs {
             endpoint: compile("endpoint", &self.endpoint)?,
             user_agent: compile("user-agent", &self.user_agent)?,
             code: self.code.as_deref().map(CodeFilter::parse).transpose()?,
+            agents_matching: Default::default(),
         })
     }
 }

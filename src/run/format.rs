@@ -16,7 +16,7 @@ use super::*;
 /// The value of the `format` key, so a RUN.json is recognised as one.
 pub const FORMAT_NAME: &str = "auditscope-run";
 /// The schema version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Why a RUN.json could not be read or written.
 #[derive(Debug, Error)]
@@ -51,11 +51,12 @@ struct RunFile {
     notes: Vec<String>,
     #[serde(default)]
     accounting: Accounting,
-    strings: Vec<String>,
+    strings: Interner,
     /// `[name, group, group, …]` per user.
     users: Vec<Vec<StrId>>,
-    /// `[raw, product, version, os, arch, commit, suffix, spec_text, trace + 1 (0 = none)]` per
-    /// agent; version 2 adds `form, tail` when the raw text is elided (see [`AgentText`]).
+    /// `[text, product, version, os, arch, commit, suffix, spec_text, trace + 1 (0 = none)]` per
+    /// agent kept whole; `[0, …, order, tail]` (11 numbers) for one kept as parts (see
+    /// [`AgentText`]).
     agents: Vec<Vec<u32>>,
     /// `[function, file, line]` per frame.
     frames: Vec<[u32; 3]>,
@@ -272,7 +273,6 @@ impl Serialize for RunRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let run = self.0;
-        let elided = ElidedAgents::new(run);
         let mut st = s.serialize_struct("RunFile", 14)?;
         st.serialize_field("format", FORMAT_NAME)?;
         st.serialize_field("version", &FORMAT_VERSION)?;
@@ -283,16 +283,7 @@ impl Serialize for RunRef<'_> {
         st.serialize_field("inputs", &run.inputs)?;
         st.serialize_field("notes", &run.notes)?;
         st.serialize_field("accounting", &run.accounting)?;
-        st.serialize_field(
-            "strings",
-            &Seq(|| {
-                run.strings
-                    .iter()
-                    .enumerate()
-                    .map(|(id, text)| if elided.blank(id) { "" } else { text })
-                    .chain(elided.tails.iter().copied())
-            }),
-        )?;
+        st.serialize_field("strings", &Seq(|| run.strings.iter()))?;
         st.serialize_field(
             "users",
             &Seq(|| {
@@ -304,9 +295,13 @@ impl Serialize for RunRef<'_> {
         st.serialize_field(
             "agents",
             &Seq(|| {
-                run.agents.iter().enumerate().map(|(i, a)| {
-                    let mut row = vec![
-                        a.raw,
+                run.agents.iter().map(|a| {
+                    let (text, order_tail) = match a.text {
+                        AgentText::Whole(id) => (id, None),
+                        AgentText::Parts { order, tail } => (0, Some([order as u32, tail])),
+                    };
+                    let row = [
+                        text,
                         a.product,
                         a.version,
                         a.os,
@@ -316,10 +311,7 @@ impl Serialize for RunRef<'_> {
                         a.spec_text,
                         opt_to_u32(a.trace),
                     ];
-                    if let Some(Some((form, tail))) = elided.rows.get(i) {
-                        row.extend([*form as u32, *tail]);
-                    }
-                    row
+                    Seq(move || row.into_iter().chain(order_tail.into_iter().flatten()))
                 })
             }),
         )?;
@@ -407,278 +399,6 @@ impl Serialize for ColumnsRef<'_> {
     }
 }
 
-/// How an elided user agent is put back together from its parts (version 2).
-///
-/// Most distinct user agents of an e2e run are a client-go base, a spec text and a backtrace,
-/// all of which are stored anyway (base parts, spec name, frames). RUN.json then stores the raw
-/// agent as "render the parts in this order, then append `tail`" (the tail is what the parts do
-/// not give back, e.g. the partial last frame and `...TRUNCATED` of a cut agent), and blanks
-/// the raw string. The text is only elided when this gives it back exactly, byte for byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-enum AgentText {
-    /// `base[ -- spec][ stacktrace=[frames]]` (`]` only when the trace is whole).
-    SpecFirst = 1,
-    /// `base stacktrace=[frames][ -- spec]`.
-    TraceFirst = 2,
-}
-
-/// A backtrace as text: frames as `(function, file, line)`, innermost first, and whether the
-/// agent was cut.
-type TraceText<'a> = (Vec<(&'a str, &'a str, u32)>, bool);
-
-/// The parts a user agent is rendered from, as text.
-struct AgentParts<'a> {
-    base: [&'a str; 6],
-    spec: Option<&'a str>,
-    trace: Option<TraceText<'a>>,
-}
-
-impl AgentParts<'_> {
-    /// Renders the parts in `form`.
-    fn render(&self, form: AgentText) -> String {
-        use std::fmt::Write as _;
-        let [product, version, os, arch, commit, suffix] = self.base;
-        let mut out = String::with_capacity(256);
-        if version.is_empty() && os.is_empty() && arch.is_empty() && commit.is_empty() {
-            out.push_str(product);
-        } else {
-            let _ = write!(out, "{product}/{version} ({os}/{arch}) kubernetes/{commit}");
-            if !suffix.is_empty() {
-                out.push('/');
-                out.push_str(suffix);
-            }
-        }
-        let spec = |out: &mut String| {
-            if let Some(spec) = self.spec {
-                out.push_str(crate::ingest::useragent::SPEC_SEPARATOR);
-                out.push_str(spec);
-            }
-        };
-        let trace = |out: &mut String| {
-            if let Some((frames, truncated)) = &self.trace {
-                out.push_str(crate::ingest::useragent::TRACE_MARKER);
-                for (i, (function, file, line)) in frames.iter().enumerate() {
-                    if i > 0 {
-                        out.push(';');
-                    }
-                    let _ = write!(out, "{function}:{file}:{line}");
-                }
-                if !truncated {
-                    out.push(']');
-                }
-            }
-        };
-        match form {
-            AgentText::SpecFirst => {
-                spec(&mut out);
-                trace(&mut out);
-            }
-            AgentText::TraceFirst => {
-                trace(&mut out);
-                spec(&mut out);
-            }
-        }
-        out
-    }
-}
-
-/// Agents shorter than this are stored whole: eliding them saves too little.
-const ELIDE_MIN_LEN: usize = 128;
-
-/// Which raw user agents RUN.json elides, worked out before writing.
-struct ElidedAgents<'a> {
-    /// Per agent: the form and the tail's string id (ids past the run's strings are `tails`).
-    rows: Vec<Option<(AgentText, u32)>>,
-    /// Tails that are not strings of the run, appended to the string table.
-    tails: Vec<&'a str>,
-    /// String ids written as `""`: raw agents nothing else refers to.
-    blanked: Vec<bool>,
-}
-
-impl<'a> ElidedAgents<'a> {
-    fn new(run: &'a Run) -> ElidedAgents<'a> {
-        let n = run.strings.len();
-        let mut rows = Vec::with_capacity(run.agents.len());
-        let mut tails: Vec<&'a str> = Vec::new();
-        let mut tail_ids: std::collections::HashMap<&'a str, u32> = Default::default();
-        let mut blanked = vec![false; n];
-        for a in &run.agents {
-            let raw = run.str(a.raw);
-            let mut row = None;
-            if raw.len() >= ELIDE_MIN_LEN {
-                let parts = parts_of_run(run, a);
-                for form in [AgentText::SpecFirst, AgentText::TraceFirst] {
-                    let text = parts.render(form);
-                    // Only when the parts give back most of the text: else there is little to save.
-                    if text.len() < raw.len() / 2 {
-                        continue;
-                    }
-                    if let Some(tail) = raw.strip_prefix(text.as_str()) {
-                        let tail_id = match run.strings.lookup(tail) {
-                            Some(id) => id,
-                            None => *tail_ids.entry(tail).or_insert_with(|| {
-                                tails.push(tail);
-                                (n + tails.len() - 1) as u32
-                            }),
-                        };
-                        row = Some((form, tail_id));
-                        break;
-                    }
-                }
-            }
-            if row.is_some()
-                && let Some(b) = blanked.get_mut(a.raw as usize)
-            {
-                *b = true;
-            }
-            rows.push(row);
-        }
-        // A raw agent's string may also be something else (a spec name, a tail): keep those.
-        let mut keep = |id: u32| {
-            if let Some(b) = blanked.get_mut(id as usize) {
-                *b = false;
-            }
-        };
-        for (a, row) in run.agents.iter().zip(&rows) {
-            for id in [
-                a.product,
-                a.version,
-                a.os,
-                a.arch,
-                a.commit,
-                a.suffix,
-                a.spec_text,
-            ] {
-                keep(id);
-            }
-            if let Some((_, tail)) = row {
-                keep(*tail);
-            }
-            if row.is_none() {
-                keep(a.raw);
-            }
-        }
-        for u in &run.users {
-            keep(u.name);
-            u.groups.iter().for_each(|&g| keep(g));
-        }
-        for f in &run.frames {
-            keep(f.function);
-            keep(f.file);
-        }
-        for sp in &run.specs {
-            keep(sp.name);
-            keep(sp.location);
-            sp.header.iter().for_each(|&h| keep(h));
-        }
-        for r in &run.requests {
-            for id in r.string_ids() {
-                keep(id);
-            }
-        }
-        ElidedAgents {
-            rows,
-            tails,
-            blanked,
-        }
-    }
-
-    /// True when string `id` is written as `""`.
-    fn blank(&self, id: usize) -> bool {
-        self.blanked.get(id).copied().unwrap_or(false)
-    }
-}
-
-/// The parts of an agent of a run.
-fn parts_of_run<'r>(run: &'r Run, a: &Agent) -> AgentParts<'r> {
-    AgentParts {
-        base: [a.product, a.version, a.os, a.arch, a.commit, a.suffix].map(|id| run.str(id)),
-        spec: (a.spec_text != 0).then(|| run.str(a.spec_text)),
-        trace: a.trace.and_then(|t| run.traces.get(t as usize)).map(|t| {
-            let frames = t
-                .frames
-                .iter()
-                .filter_map(|&f| run.frames.get(f as usize))
-                .map(|f| (run.str(f.function), run.str(f.file), f.line))
-                .collect();
-            (frames, t.truncated)
-        }),
-    }
-}
-
-/// Puts the elided raw agents of a RUN.json back into its string list.
-fn restore_agents(
-    strings: &mut [String],
-    agents: &[Vec<u32>],
-    frames: &[[u32; 3]],
-    traces: &[Vec<u32>],
-) -> Result<(), String> {
-    let mut restored: Vec<(usize, String)> = Vec::new();
-    {
-        let s = |id: u32| strings.get(id as usize).map_or("", String::as_str);
-        for (i, row) in agents.iter().enumerate() {
-            let &[
-                raw,
-                product,
-                version,
-                os,
-                arch,
-                commit,
-                suffix,
-                spec_text,
-                trace,
-                form,
-                tail,
-            ] = row.as_slice()
-            else {
-                continue;
-            };
-            let form = match form {
-                1 => AgentText::SpecFirst,
-                2 => AgentText::TraceFirst,
-                other => return Err(format!("agent {i} has unknown text form {other}")),
-            };
-            if raw as usize >= strings.len() || tail as usize >= strings.len() {
-                return Err(format!("agent {i} refers to a string out of range"));
-            }
-            let trace = u32_to_opt(trace)
-                .map(|t| {
-                    let row = traces
-                        .get(t as usize)
-                        .ok_or_else(|| format!("agent {i}: trace {t} is out of range"))?;
-                    let frames = row
-                        .get(1..)
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|&f| {
-                            frames
-                                .get(f as usize)
-                                .map(|f| (s(f[0]), s(f[1]), f[2]))
-                                .ok_or_else(|| format!("agent {i}: frame {f} is out of range"))
-                        })
-                        .collect::<Result<Vec<_>, String>>()?;
-                    Ok::<_, String>((frames, row.first().copied().unwrap_or(0) != 0))
-                })
-                .transpose()?;
-            let parts = AgentParts {
-                base: [product, version, os, arch, commit, suffix].map(s),
-                spec: (spec_text != 0).then(|| s(spec_text)),
-                trace,
-            };
-            let mut text = parts.render(form);
-            text.push_str(s(tail));
-            restored.push((raw as usize, text));
-        }
-    }
-    for (id, text) in restored {
-        if let Some(slot) = strings.get_mut(id) {
-            *slot = text;
-        }
-    }
-    Ok(())
-}
-
 /// Reads a RUN.json written by [`write_run`], checking its version and every index in it.
 pub fn read_run(path: &Path) -> Result<Run, FormatError> {
     let shown = path.display().to_string();
@@ -742,10 +462,15 @@ fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
         message,
     };
     let requests = file.requests.into_requests().map_err(invalid)?;
-    let mut strings = file.strings;
-    restore_agents(&mut strings, &file.agents, &file.frames, &file.traces).map_err(invalid)?;
+    let agents = file
+        .agents
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| agent_of_row(i, &a))
+        .collect::<Result<Vec<Agent>, String>>()
+        .map_err(invalid)?;
     let run = Run {
-        strings: Interner::from_strings(strings),
+        strings: file.strings,
         users: file
             .users
             .into_iter()
@@ -754,24 +479,7 @@ fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
                 groups: v.get(1..).map(<[u32]>::to_vec).unwrap_or_default(),
             })
             .collect(),
-        agents: file
-            .agents
-            .into_iter()
-            .map(|a| {
-                let at = |i: usize| a.get(i).copied().unwrap_or(0);
-                Agent {
-                    raw: at(0),
-                    product: at(1),
-                    version: at(2),
-                    os: at(3),
-                    arch: at(4),
-                    commit: at(5),
-                    suffix: at(6),
-                    spec_text: at(7),
-                    trace: u32_to_opt(at(8)),
-                }
-            })
-            .collect(),
+        agents,
         frames: file
             .frames
             .into_iter()
@@ -800,6 +508,32 @@ fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
     Ok(run)
 }
 
+/// An agent from its RUN.json row (see [`RunFile::agents`]).
+fn agent_of_row(i: usize, row: &[u32]) -> Result<Agent, String> {
+    let at = |k: usize| row.get(k).copied().unwrap_or(0);
+    let text = match row.len() {
+        9 => AgentText::Whole(at(0)),
+        // Version 2 kept a blanked string for the text in place 0: it is not needed.
+        11 => AgentText::Parts {
+            order: PartOrder::from_u32(at(9))
+                .ok_or_else(|| format!("agent {i} has unknown text form {}", at(9)))?,
+            tail: at(10),
+        },
+        n => return Err(format!("agent {i} has {n} numbers, expected 9 or 11")),
+    };
+    Ok(Agent {
+        text,
+        product: at(1),
+        version: at(2),
+        os: at(3),
+        arch: at(4),
+        commit: at(5),
+        suffix: at(6),
+        spec_text: at(7),
+        trace: u32_to_opt(at(8)),
+    })
+}
+
 /// Checks that every index in `run` points inside its table, so no later lookup can panic.
 pub fn validate(run: &Run) -> Result<(), String> {
     let strings = run.strings.len() as u64;
@@ -818,8 +552,12 @@ pub fn validate(run: &Run) -> Result<(), String> {
         }
     }
     for a in &run.agents {
+        let text = match a.text {
+            AgentText::Whole(id) => id,
+            AgentText::Parts { tail, .. } => tail,
+        };
         for id in [
-            a.raw,
+            text,
             a.product,
             a.version,
             a.os,
@@ -894,7 +632,7 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_restores_every_elided_user_agent() {
+    fn round_trip_gives_back_every_user_agent() {
         let run = generated_run();
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
@@ -902,26 +640,25 @@ mod tests {
 
         let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let rows = file["agents"].as_array().unwrap();
-        let elided = rows
+        let as_parts = rows
             .iter()
             .filter(|r| r.as_array().unwrap().len() == 11)
             .count();
         assert!(
-            elided * 2 > run.agents.len(),
-            "{elided} of {} elided",
+            as_parts * 2 > run.agents.len(),
+            "{as_parts} of {} kept as parts",
             run.agents.len()
         );
         assert!(
             run.agents
                 .iter()
-                .any(|a| run.str(a.raw).ends_with("...TRUNCATED"))
+                .any(|a| run.agent_text(a).ends_with("...TRUNCATED")
+                    && matches!(a.text, AgentText::Parts { .. }))
         );
 
-        assert_eq!(back.agents.len(), run.agents.len());
-        for (a, b) in run.agents.iter().zip(&back.agents) {
-            assert_eq!(back.str(b.raw), run.str(a.raw));
-            assert_eq!(b.trace, a.trace);
-            assert_eq!(back.str(b.spec_text), run.str(a.spec_text));
+        assert_eq!(back.agents, run.agents);
+        for a in &run.agents {
+            assert_eq!(back.agent_text(a), run.agent_text(a));
         }
         assert_eq!(back.requests, run.requests);
         assert_eq!(back.users, run.users);
@@ -935,17 +672,17 @@ mod tests {
         // Writing the loaded run again gives the same bytes.
         let mut again = Vec::new();
         write_run_to(&back, &mut again).unwrap();
-        assert_eq!(again.len(), bytes.len());
+        assert!(again == bytes);
     }
 
     #[test]
-    fn agents_whose_parts_do_not_give_them_back_are_kept_whole() {
+    fn agents_kept_whole_are_written_whole() {
         let mut run = Run::default();
         let raw = format!("odd agent {}", "x".repeat(200));
         let raw_id = run.strings.intern(&raw);
         let product = run.strings.intern("odd");
         run.agents.push(Agent {
-            raw: raw_id,
+            text: AgentText::Whole(raw_id),
             product,
             ..Agent::default()
         });
@@ -954,11 +691,31 @@ mod tests {
         let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(file["agents"][0].as_array().unwrap().len(), 9);
         let back = read_run_from_slice(&bytes, "RUN.json").unwrap();
-        assert_eq!(back.str(back.agents[0].raw), raw);
+        assert_eq!(back.agent_text(&back.agents[0]), raw);
     }
 
     #[test]
-    fn bad_elided_agents_are_errors_not_panics() {
+    fn version_2_agents_with_a_blanked_text_read_as_parts() {
+        // As version 2 wrote them: place 0 points at a string blanked to "".
+        let mut run = Run::default();
+        let product = run.strings.intern("e2e.test");
+        let spec = run.strings.intern("[sig-node] Pods should run");
+        let blank = run.strings.len() as u32;
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        file["version"] = 2.into();
+        file["strings"].as_array_mut().unwrap().push("".into());
+        file["agents"] = serde_json::json!([[blank, product, 0, 0, 0, 0, 0, spec, 0, 1, 0]]);
+        let back = read_run_from_slice(&serde_json::to_vec(&file).unwrap(), "RUN.json").unwrap();
+        assert_eq!(
+            back.agent_text(&back.agents[0]),
+            "e2e.test -- [sig-node] Pods should run"
+        );
+    }
+
+    #[test]
+    fn bad_agent_rows_are_errors_not_panics() {
         let run = generated_run();
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
@@ -972,5 +729,11 @@ mod tests {
         let damaged = serde_json::to_vec(&file).unwrap();
         let err = read_run_from_slice(&damaged, "RUN.json").unwrap_err();
         assert!(err.to_string().contains("unknown text form 7"), "{err}");
+
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        file["agents"][0] = serde_json::json!([0, 0, 0]);
+        let damaged = serde_json::to_vec(&file).unwrap();
+        let err = read_run_from_slice(&damaged, "RUN.json").unwrap_err();
+        assert!(err.to_string().contains("agent 0 has 3 numbers"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 //! interned once in [`Run::strings`] or a small table, and requests hold `u32` indexes.
 //! This keeps a 900,000-request run small in memory and in `RUN.json` (see [`format`]).
 
+pub mod agent;
 pub mod format;
 pub mod strings;
 pub mod time;
@@ -11,6 +12,7 @@ pub mod time;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use agent::{AgentText, PartOrder};
 pub use strings::{Interner, StrId};
 
 use crate::endpoints::Operation;
@@ -214,10 +216,11 @@ pub struct ObjectRef {
 }
 
 /// One distinct user agent string, split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Agent {
-    /// The whole user agent as logged.
-    pub raw: StrId,
+    /// How the text as logged is had: whole, or from the parts below
+    /// ([`Run::agent_text`] gives it).
+    pub text: AgentText,
     /// `name/version (os/arch) kubernetes/commit[/suffix]`: each part, 0 when absent.
     pub product: StrId,
     pub version: StrId,

@@ -53,7 +53,7 @@ pub fn detail_lines(run: &Run, req: &Request, endpoint: &str, theme: &Theme) -> 
     }
     field("source IPs", s(req.source_ips));
     if let Some(a) = run.agents.get(req.agent as usize) {
-        field("user agent", s(a.raw));
+        field("user agent", run.agent_text(a).into_owned());
     }
     let o = &req.object;
     let mut obj = Vec::new();

@@ -109,7 +109,7 @@ impl RunBuilder {
     pub fn agent(&mut self, raw: &str, trace: Option<TraceId>) -> AgentId {
         let raw = self.run.strings.intern(raw);
         self.run.agents.push(Agent {
-            raw,
+            text: crate::run::AgentText::Whole(raw),
             trace,
             ..Default::default()
         });

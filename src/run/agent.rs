@@ -1,0 +1,278 @@
+//! A user agent's text as logged, given back from its parts.
+//!
+//! Most distinct user agents of an e2e run are a client-go base, a spec text and a backtrace
+//! (1-2 KB each, over a hundred thousand of them in a 12-hour run), and all three parts are
+//! stored anyway: the base parts and the spec name as strings, the backtrace as frames. So a
+//! run does not keep the text of such an agent; it keeps "render the parts in this order, then
+//! append `tail`" ([`AgentText::Parts`]), where the tail is what the parts do not give back
+//! (the partial last frame and `...TRUNCATED` of a cut agent). An agent is only kept this way
+//! when that gives its text back exactly, byte for byte; otherwise its text is kept whole.
+
+use std::borrow::Cow;
+
+use super::{Agent, Interner, Run, StrId};
+use crate::ingest::useragent::{SPEC_SEPARATOR, TRACE_MARKER};
+
+/// How an agent's text as logged is had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentText {
+    /// The text is this string.
+    Whole(StrId),
+    /// The text is the parts rendered in `order`, followed by `tail`.
+    Parts { order: PartOrder, tail: StrId },
+}
+
+impl Default for AgentText {
+    fn default() -> Self {
+        AgentText::Whole(0)
+    }
+}
+
+/// The order the spec text and the backtrace follow the base in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PartOrder {
+    /// `base[ -- spec][ stacktrace=[frames]]` (`]` only when the trace is whole).
+    SpecFirst = 1,
+    /// `base stacktrace=[frames][ -- spec]`.
+    TraceFirst = 2,
+}
+
+impl PartOrder {
+    /// The order stored as `n` in RUN.json.
+    pub fn from_u32(n: u32) -> Option<PartOrder> {
+        match n {
+            1 => Some(PartOrder::SpecFirst),
+            2 => Some(PartOrder::TraceFirst),
+            _ => None,
+        }
+    }
+}
+
+/// Agents shorter than this are kept whole: rendering them saves too little.
+const PARTS_MIN_LEN: usize = 128;
+
+impl Run {
+    /// The user agent's text as logged.
+    pub fn agent_text(&self, a: &Agent) -> Cow<'_, str> {
+        match a.text {
+            AgentText::Whole(id) => Cow::Borrowed(self.str(id)),
+            AgentText::Parts { order, tail } => {
+                let mut out = String::with_capacity(1024);
+                self.agent_pieces(a, order, &mut |piece| {
+                    out.push_str(piece);
+                    true
+                });
+                out.push_str(self.str(tail));
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// True when `text` is the agent's text as logged (without building it).
+    pub fn agent_text_is(&self, a: &Agent, text: &str) -> bool {
+        match a.text {
+            AgentText::Whole(id) => self.str(id) == text,
+            AgentText::Parts { order, tail } => {
+                let mut rest = text;
+                let all =
+                    self.agent_pieces(a, order, &mut |piece| match rest.strip_prefix(piece) {
+                        Some(r) => {
+                            rest = r;
+                            true
+                        }
+                        None => false,
+                    });
+                all && rest == self.str(tail)
+            }
+        }
+    }
+
+    /// How the agent `a` (parts filled in, `text` not yet) keeps its text `raw`: as parts when
+    /// they give most of it back exactly, else whole. New strings go into the run's table.
+    pub fn keep_agent_text(&mut self, a: &Agent, raw: &str, scratch: &mut String) -> AgentText {
+        if raw.len() >= PARTS_MIN_LEN && (a.spec_text != 0 || a.trace.is_some()) {
+            for order in [PartOrder::SpecFirst, PartOrder::TraceFirst] {
+                scratch.clear();
+                self.agent_pieces(a, order, &mut |piece| {
+                    scratch.push_str(piece);
+                    true
+                });
+                // Only when the parts give back most of the text: else there is little to save.
+                if scratch.len() < raw.len() / 2 {
+                    continue;
+                }
+                if let Some(tail) = raw.strip_prefix(scratch.as_str()) {
+                    let tail = self.strings.intern(tail);
+                    return AgentText::Parts { order, tail };
+                }
+            }
+        }
+        AgentText::Whole(self.strings.intern(raw))
+    }
+
+    /// Hands the pieces of the agent's parts, rendered in `order`, to `emit` until it returns
+    /// false; returns whether every piece was taken.
+    fn agent_pieces(
+        &self,
+        a: &Agent,
+        order: PartOrder,
+        emit: &mut dyn FnMut(&str) -> bool,
+    ) -> bool {
+        let s = |id: StrId| self.strings.get(id);
+        let (base, n) = base_pieces(&self.strings, a);
+        if !base[..n].iter().all(|p| emit(p)) {
+            return false;
+        }
+        let spec = |emit: &mut dyn FnMut(&str) -> bool| {
+            a.spec_text == 0 || (emit(SPEC_SEPARATOR) && emit(s(a.spec_text)))
+        };
+        let trace = |emit: &mut dyn FnMut(&str) -> bool| {
+            let Some(t) = a.trace.and_then(|t| self.traces.get(t as usize)) else {
+                return true;
+            };
+            if !emit(TRACE_MARKER) {
+                return false;
+            }
+            let mut line = itoa::Buffer::new();
+            for (i, f) in t.frames.iter().enumerate() {
+                let Some(f) = self.frames.get(*f as usize) else {
+                    continue;
+                };
+                let sep_ok = i == 0 || emit(";");
+                if !(sep_ok
+                    && emit(s(f.function))
+                    && emit(":")
+                    && emit(s(f.file))
+                    && emit(":")
+                    && emit(line.format(f.line)))
+                {
+                    return false;
+                }
+            }
+            t.truncated || emit("]")
+        };
+        match order {
+            PartOrder::SpecFirst => spec(emit) && trace(emit),
+            PartOrder::TraceFirst => trace(emit) && spec(emit),
+        }
+    }
+}
+
+/// The base `name/version (os/arch) kubernetes/commit[/suffix]` as pieces (the first `n` of
+/// the array); just the product when the agent is not of that form.
+fn base_pieces<'s>(strings: &'s Interner, a: &Agent) -> ([&'s str; 11], usize) {
+    let s = |id: StrId| strings.get(id);
+    let (product, version, os, arch, commit, suffix) = (
+        s(a.product),
+        s(a.version),
+        s(a.os),
+        s(a.arch),
+        s(a.commit),
+        s(a.suffix),
+    );
+    let pieces = [
+        product,
+        "/",
+        version,
+        " (",
+        os,
+        "/",
+        arch,
+        ") kubernetes/",
+        commit,
+        "/",
+        suffix,
+    ];
+    if version.is_empty() && os.is_empty() && arch.is_empty() && commit.is_empty() {
+        (pieces, 1)
+    } else if suffix.is_empty() {
+        (pieces, 9)
+    } else {
+        (pieces, 11)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{Frame, Trace};
+
+    /// A run with one agent parsed from `raw` the way correlation does it.
+    fn agent_from(raw: &str) -> (Run, Agent) {
+        let mut run = Run::default();
+        let parsed = crate::ingest::useragent::parse(raw);
+        let s = &mut run.strings;
+        let mut agent = Agent {
+            product: s.intern(parsed.product),
+            version: s.intern(parsed.version),
+            os: s.intern(parsed.os),
+            arch: s.intern(parsed.arch),
+            commit: s.intern(parsed.commit),
+            suffix: s.intern(parsed.suffix),
+            spec_text: parsed.spec.map_or(0, |t| s.intern(t)),
+            ..Agent::default()
+        };
+        if let Some(trace) = parsed.trace {
+            let mut frames = Vec::new();
+            for f in &trace.frames {
+                let function = run.strings.intern(f.function);
+                let file = run.strings.intern(f.file);
+                run.frames.push(Frame {
+                    function,
+                    file,
+                    line: f.line,
+                });
+                frames.push((run.frames.len() - 1) as u32);
+            }
+            run.traces.push(Trace {
+                frames,
+                truncated: trace.truncated,
+            });
+            agent.trace = Some(0);
+        }
+        let mut scratch = String::new();
+        agent.text = run.keep_agent_text(&agent, raw, &mut scratch);
+        (run, agent)
+    }
+
+    const BASE: &str = "e2e.test/v1.12.0 (linux/amd64) kubernetes/b143093";
+    const TRACE: &str = " stacktrace=[k8s.io/client-go/rest.(*Request).Do():/go/src/k8s.io/client-go/rest/request.go:807;k8s.io/kubernetes/test/e2e/framework.(*Framework).BeforeEach():/go/src/k8s.io/kubernetes/test/e2e/framework/framework.go:160]";
+    const SPEC: &str = " -- [sig-apps] Deployment deployment should support rollover [Conformance]";
+
+    #[test]
+    fn agents_with_a_spec_or_trace_are_kept_as_parts_and_give_their_text_back() {
+        for raw in [
+            format!("{BASE}{TRACE}{SPEC}"),
+            format!("{BASE}{SPEC}{TRACE}"),
+            format!("{BASE}{TRACE}"),
+            // Cut by the API server: the partial frame and the marker are the tail.
+            format!("{BASE}{}...TRUNCATED", &TRACE[..150]),
+        ] {
+            let (run, agent) = agent_from(&raw);
+            assert!(
+                matches!(agent.text, AgentText::Parts { .. }),
+                "{raw}: {:?}",
+                agent.text
+            );
+            assert_eq!(run.agent_text(&agent), raw);
+            assert!(run.agent_text_is(&agent, &raw));
+            assert!(!run.agent_text_is(&agent, &raw[..raw.len() - 1]));
+            assert!(!run.agent_text_is(&agent, &format!("{raw}x")));
+        }
+    }
+
+    #[test]
+    fn short_or_unusual_agents_are_kept_whole() {
+        for raw in [
+            "kubectl/v1.35.0 (linux/amd64) kubernetes/abc".to_string(),
+            // A line number with a leading zero: the parts would not give it back.
+            format!("{BASE}{}", TRACE.replace(":807;", ":0807;")),
+        ] {
+            let (run, agent) = agent_from(&raw);
+            assert!(matches!(agent.text, AgentText::Whole(_)), "{raw}");
+            assert_eq!(run.agent_text(&agent), raw);
+            assert!(run.agent_text_is(&agent, &raw));
+        }
+    }
+}
