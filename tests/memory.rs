@@ -9,12 +9,12 @@ use std::process::Command;
 
 use auditscope::synth::{SynthOptions, SynthSummary, generate};
 
-/// How much of the log's size correlate's memory may grow by. At test sizes the fixed costs
-/// (binary, endpoint table, read buffers) dominate, so the growth between two sizes is checked.
-/// The target is 25% of the log, fixed costs included; measured growth is 27%, most of
-/// it the distinct raw user agents held in the string table (see BENCHMARKS.md), so this guards
-/// against regressions with a little room rather than asserting the target.
-const MAX_GROWTH_PER_LOG_BYTE: f64 = 0.30;
+/// How much of the log's size correlate's memory may grow by: the target of 25% of the
+/// log. At test sizes the fixed costs (binary, endpoint table, the blocks in flight between the
+/// reader, parser and sink) dominate, so the growth between two sizes is checked, both large
+/// enough that the pipeline is full. Measured: 4-9% here; 18% of the log, fixed costs included,
+/// on the 1.32 GB benchmark log (see BENCHMARKS.md).
+const MAX_GROWTH_PER_LOG_BYTE: f64 = 0.25;
 /// RUN.json bytes per request: the columns take ~100, the string table the rest.
 const MAX_RUN_BYTES_PER_REQUEST: u64 = 600;
 
@@ -61,8 +61,8 @@ fn correlate(s: &SynthSummary, out: &Path) -> Option<u64> {
 #[test]
 fn correlate_memory_grows_by_less_than_a_quarter_of_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let small = synth(16_000, &dir.path().join("small"));
-    let large = synth(64_000, &dir.path().join("large"));
+    let small = synth(40_000, &dir.path().join("small"));
+    let large = synth(160_000, &dir.path().join("large"));
     let small_run = dir.path().join("small.json");
     let large_run = dir.path().join("large.json");
     let small_kb = correlate(&small, &small_run);
@@ -85,6 +85,10 @@ fn correlate_memory_grows_by_less_than_a_quarter_of_the_log() {
     };
     let growth = (large_kb.saturating_sub(small_kb) * 1024) as f64;
     let log_growth = large.bytes.saturating_sub(small.bytes) as f64;
+    eprintln!(
+        "peak RSS {small_kb} KB -> {large_kb} KB: {:.0}% of the extra log",
+        growth / log_growth * 100.0
+    );
     assert!(
         growth <= MAX_GROWTH_PER_LOG_BYTE * log_growth,
         "peak RSS grew by {:.1} MB ({small_kb} KB -> {large_kb} KB) for {:.1} MB more log: {:.0}% (bound {:.0}%)",

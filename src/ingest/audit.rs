@@ -17,12 +17,13 @@
 //! gzip is recognised by its magic bytes (several members allowed); `-` is stdin.
 //!
 //! # Speed
-//! JSON lines are never held in memory whole: a reader thread reads (and decompresses) blocks of
-//! 2 MB cut at line boundaries (a longer line makes a longer block) while the parser works on the
-//! previous block. A block's lines are parsed in parallel (rayon) into [`AuditEvent`]s that borrow
-//! from the block and name only the kept fields, so serde skips request and response bodies
-//! without building them. The lines go in chunks of about 128 KB: the calling thread hands one
-//! chunk's events to the sink, in input order, while the pool parses the next chunk.
+//! JSON lines are never held in memory whole. Three stages run at once, each a block ahead of the
+//! next: a reader thread reads (and decompresses) blocks of 2 MB cut at line boundaries (a longer
+//! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
+//! into [`AuditEvent`]s that borrow from the block and name only the kept fields, so serde skips
+//! request and response bodies without building them; and the calling thread hands the events
+//! to the sink, in input order. A block and its events travel together ([`ParsedBlock`]), and
+//! its buffer goes back to the reader once the sink is done with it.
 //!
 //! # Accounting
 //! `lines` counts non-blank lines (and, inside containers, items); `events` the events handed to
@@ -72,12 +73,9 @@ pub mod reasons {
 }
 
 /// The block size the reader cuts the input into (at line boundaries).
-pub const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
+pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
 
-/// How many bytes of lines are parsed together while the sink takes the previous ones.
-const CHUNK_BYTES: usize = 512 << 10;
-
-/// Into how many tasks a chunk's lines are split: a few per core, enough to balance uneven
+/// Into how many tasks a block's lines are split: a few per core, enough to balance uneven
 /// lines, few enough that the threads are not woken and put to sleep for every handful.
 const PARSE_TASKS: usize = 8;
 
@@ -643,15 +641,14 @@ pub fn read_audit_with_block_size(
             reader.bytes = all.len() as u64;
             return reader.document(&all, sink);
         }
-        let mut next_line = 1u64;
-        let mut block = Some(first);
-        while let Some(b) = block {
-            reader.bytes += b.data.len() as u64;
-            next_line = reader.lines(&b.data, next_line, sink)?;
+        let parsed = spawn_parser(first, rx);
+        for block in parsed {
+            let block = block.map_err(|e| classify_read_error(path, gzip, e))?;
+            reader.bytes += block.borrow_owner().data.len() as u64;
+            reader.deliver_lines(&block.borrow_dependent().items, sink)?;
             progress.tick(reader.accounting.events);
             // The reader may have enough buffers already; then this one is simply freed.
-            let _ = recycle.try_send(b.data);
-            block = recv(&rx)?;
+            let _ = recycle.try_send(block.into_owner().data);
         }
         Ok(())
     })();
@@ -756,6 +753,81 @@ fn spawn_reader(
         }
     });
     (rx, free_tx)
+}
+
+/// The parsed lines of a block: each outcome with its line number.
+struct ParsedLines<'a> {
+    items: Vec<(LineOutcome<'a>, u64)>,
+    /// The number of the line after the block.
+    next_line: u64,
+}
+
+self_cell::self_cell!(
+    /// A block and the events parsed from it, which borrow from it: they travel together from
+    /// the parser thread to the sink.
+    struct ParsedBlock {
+        owner: Block,
+        #[covariant]
+        dependent: ParsedLines,
+    }
+);
+
+/// Starts the thread that has each block's lines parsed (in parallel, on the rayon pool) while
+/// the calling thread hands the previous block's events to the sink.
+fn spawn_parser(
+    first: Block,
+    blocks: Receiver<io::Result<Block>>,
+) -> Receiver<io::Result<ParsedBlock>> {
+    // One parsed block queued while the sink works on another: the parser runs ahead without
+    // piling up blocks in memory when the sink is the slower stage.
+    let (tx, rx) = sync_channel::<io::Result<ParsedBlock>>(1);
+    std::thread::spawn(move || {
+        let mut next_line = 1u64;
+        let mut block = first;
+        loop {
+            let eof = block.eof;
+            let parsed = ParsedBlock::new(block, |b| parse_lines(&b.data, next_line));
+            next_line = parsed.borrow_dependent().next_line;
+            if tx.send(Ok(parsed)).is_err() || eof {
+                return;
+            }
+            block = match blocks.recv() {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                Err(_) => return,
+            };
+        }
+    });
+    rx
+}
+
+/// Parses the lines of `data` (whose first line is number `line_no`) in parallel, in order.
+fn parse_lines(data: &[u8], mut line_no: u64) -> ParsedLines<'_> {
+    let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', data).chain(
+        // The last line of the input may have no newline.
+        (data.last() != Some(&b'\n') && !data.is_empty()).then_some(data.len()),
+    ) {
+        let line = data.get(start..end).unwrap_or(&[]);
+        if !is_blank(line) {
+            lines.push((line, line_no));
+        }
+        line_no += 1;
+        start = end + 1;
+    }
+    let items = lines
+        .par_iter()
+        .with_min_len(lines.len().div_ceil(PARSE_TASKS).max(1))
+        .map(|&(line, n)| (parse_line(line), n))
+        .collect();
+    ParsedLines {
+        items,
+        next_line: line_no,
+    }
 }
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
@@ -867,77 +939,13 @@ impl Reading<'_> {
         Ok(())
     }
 
-    /// Parses the lines of one block in parallel and delivers them in order; returns the number
-    /// of the line after the block.
-    fn lines<'d>(
+    /// Hands parsed lines to the sink, in order.
+    fn deliver_lines(
         &mut self,
-        data: &'d [u8],
-        mut line_no: u64,
-        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
-    ) -> Result<u64, IngestError> {
-        let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
-        // Lines are parsed in chunks of about CHUNK_BYTES, so the sink can take the events of
-        // one chunk while the pool parses the next.
-        let mut chunk_ends: Vec<usize> = Vec::new();
-        let mut chunk_bytes = 0;
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', data).chain(
-            // The last line of the input may have no newline.
-            (data.last() != Some(&b'\n') && !data.is_empty()).then_some(data.len()),
-        ) {
-            let line = data.get(start..end).unwrap_or(&[]);
-            if !is_blank(line) {
-                lines.push((line, line_no));
-                chunk_bytes += line.len();
-                if chunk_bytes >= CHUNK_BYTES {
-                    chunk_ends.push(lines.len());
-                    chunk_bytes = 0;
-                }
-            }
-            line_no += 1;
-            start = end + 1;
-        }
-        if chunk_ends.last() != Some(&lines.len()) {
-            chunk_ends.push(lines.len());
-        }
-        let mut chunks = Vec::with_capacity(chunk_ends.len());
-        let mut from = 0;
-        for &to in &chunk_ends {
-            chunks.push(lines.get(from..to).unwrap_or(&[]));
-            from = to;
-        }
-        let parse = |chunk: &[(&'d [u8], u64)]| -> Vec<LineOutcome<'d>> {
-            chunk
-                .par_iter()
-                .with_min_len(chunk.len().div_ceil(PARSE_TASKS).max(1))
-                .map(|(l, _)| parse_line(l))
-                .collect()
-        };
-        let mut pending = chunks.first().map(|c| parse(c)).unwrap_or_default();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let outcomes = std::mem::take(&mut pending);
-            let mut next = None;
-            let delivered = rayon::in_place_scope(|scope| {
-                if let Some(following) = chunks.get(i + 1) {
-                    let next = &mut next;
-                    scope.spawn(move |_| *next = Some(parse(following)));
-                }
-                self.deliver_chunk(outcomes, chunk, sink)
-            });
-            delivered?;
-            pending = next.unwrap_or_default();
-        }
-        Ok(line_no)
-    }
-
-    /// Hands the parsed lines of one chunk to the sink, in order.
-    fn deliver_chunk(
-        &mut self,
-        outcomes: Vec<LineOutcome<'_>>,
-        lines: &[(&[u8], u64)],
+        items: &[(LineOutcome<'_>, u64)],
         sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
     ) -> Result<(), IngestError> {
-        for (outcome, (_, n)) in outcomes.iter().zip(lines) {
+        for (outcome, n) in items {
             match outcome {
                 LineOutcome::One(item) => self.deliver(item, *n, sink)?,
                 LineOutcome::Many(items) => {
@@ -971,8 +979,8 @@ impl Reading<'_> {
         let Ok(values) = values else {
             // Not one JSON document after all: read it line by line, from the bytes as they
             // were (as the JSON-lines path would have), not the UTF-8-repaired copy.
-            self.lines(original, 1, sink)?;
-            return Ok(());
+            let parsed = parse_lines(original, 1);
+            return self.deliver_lines(&parsed.items, sink);
         };
         let items: Vec<Item<'_>> = values
             .par_iter()
