@@ -44,7 +44,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -622,23 +622,26 @@ pub fn read_audit_with_block_size(
     };
 
     let result = (|| {
-        let Some(mut first) = recv(&rx)? else {
+        let Some(first) = recv(&rx)? else {
             return Ok(());
         };
-        if first.data.starts_with(b"\xEF\xBB\xBF") {
-            first.data.drain(..3);
+        let mut eof = first.eof;
+        let mut head = first.into_vec();
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            head.drain(..3);
         }
         // Decide the shape (JSON lines or one document) on the same bytes whatever the block
         // size: grow the first block until it holds what `is_document` looks at.
-        while !first.eof && !shape_decidable(&first.data) {
+        while !eof && !shape_decidable(&head) {
             let Some(b) = recv(&rx)? else { break };
-            first.data.extend_from_slice(&b.data);
-            first.eof = b.eof;
+            head.extend_from_slice(b.bytes());
+            eof = b.eof;
         }
+        let first = Block::new(head, eof);
         if is_document(&first) {
-            let mut all = first.data;
+            let mut all = first.into_vec();
             while let Some(b) = recv(&rx)? {
-                all.extend_from_slice(&b.data);
+                all.extend_from_slice(b.bytes());
                 progress.tick(reader.accounting.events);
             }
             reader.bytes = all.len() as u64;
@@ -647,11 +650,11 @@ pub fn read_audit_with_block_size(
         let parsed = spawn_parser(first, rx);
         for block in parsed {
             let block = block.map_err(|e| classify_read_error(path, gzip, e))?;
-            reader.bytes += block.borrow_owner().data.len() as u64;
+            reader.bytes += block.borrow_owner().bytes().len() as u64;
             reader.deliver_lines(&block.borrow_dependent().pieces, sink)?;
             progress.tick(reader.accounting.events);
             // The reader may have enough buffers already; then this one is simply freed.
-            let _ = recycle.try_send(block.into_owner().data);
+            let _ = recycle.try_send(block.into_owner().into_buffer());
         }
         Ok(())
     })();
@@ -696,9 +699,53 @@ fn why_no_events(accounting: &Accounting) -> String {
 
 /// A piece of the input ending at a line boundary (or at the end of the input).
 struct Block {
-    data: Vec<u8>,
+    /// The buffer: the piece is its first `len` bytes. The rest is initialized too, so a
+    /// recycled buffer is read into without being zeroed again.
+    buffer: Vec<u8>,
+    len: usize,
     /// True when this is the last block.
     eof: bool,
+}
+
+impl Block {
+    /// A block holding all of `data`.
+    fn new(data: Vec<u8>, eof: bool) -> Block {
+        Block {
+            len: data.len(),
+            buffer: data,
+            eof,
+        }
+    }
+
+    /// The bytes of the piece.
+    fn bytes(&self) -> &[u8] {
+        self.buffer.get(..self.len).unwrap_or(&self.buffer)
+    }
+
+    /// The bytes of the piece, as a vector of exactly them.
+    fn into_vec(mut self) -> Vec<u8> {
+        self.buffer.truncate(self.len);
+        self.buffer
+    }
+
+    /// The whole buffer, to be filled again.
+    fn into_buffer(self) -> Vec<u8> {
+        self.buffer
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends; returns how many bytes were read.
+fn read_full(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Starts the thread that reads (and decompresses) blocks ahead of the parser.
@@ -707,47 +754,56 @@ fn spawn_reader(
     mut reader: Box<dyn io::BufRead + Send>,
     block: usize,
 ) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
-    // One block queued, one being filled, one being parsed: enough to keep the parser busy,
-    // and few enough that the buffers in flight stay small next to the run being built.
+    // One block queued while one is filled: the parser never waits for the disk, and the
+    // buffers in flight stay small next to the run being built.
     let (tx, rx) = sync_channel::<io::Result<Block>>(1);
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(2);
     std::thread::spawn(move || {
         let mut carry: Vec<u8> = Vec::new();
         loop {
-            let mut data = free_rx.try_recv().unwrap_or_default();
-            data.clear();
-            data.reserve(block + carry.len() + 1);
-            data.append(&mut carry);
-            let mut searched = 0;
+            let mut buffer = free_rx.try_recv().unwrap_or_default();
+            let carried = carry.len();
+            if buffer.len() < block + carried {
+                buffer.resize(block + carried, 0);
+            }
+            buffer[..carried].copy_from_slice(&carry);
+            let mut len = carried;
+            let mut searched = carried;
             let mut eof;
             // Read until a line ends in the new part, growing past `block` for long lines.
             let cut = loop {
-                let want = (block as u64)
-                    .saturating_sub(data.len() as u64)
-                    .max(block as u64 / 2)
-                    .max(1);
-                match (&mut reader).take(want).read_to_end(&mut data) {
-                    Ok(n) => eof = (n as u64) < want,
+                let want = block.saturating_sub(len).max(block / 2).max(1);
+                if buffer.len() < len + want {
+                    buffer.resize(len + want, 0);
+                }
+                match read_full(&mut reader, &mut buffer[len..len + want]) {
+                    Ok(n) => {
+                        len += n;
+                        eof = n < want;
+                    }
                     Err(e) => {
                         let _ = tx.send(Err(e));
                         return;
                     }
                 }
-                if let Some(pos) = memchr::memrchr(b'\n', data.get(searched..).unwrap_or(&[])) {
+                if let Some(pos) = memchr::memrchr(b'\n', buffer.get(searched..len).unwrap_or(&[]))
+                {
                     break Some(searched + pos + 1);
                 }
-                searched = data.len();
+                searched = len;
                 if eof {
                     break None;
                 }
             };
+            carry.clear();
             if let Some(cut) = cut
                 && !eof
             {
-                carry = data.split_off(cut);
+                carry.extend_from_slice(buffer.get(cut..len).unwrap_or(&[]));
+                len = cut;
             }
-            let empty = data.is_empty();
-            if (!empty || eof) && tx.send(Ok(Block { data, eof })).is_err() {
+            let empty = len == 0;
+            if (!empty || eof) && tx.send(Ok(Block { buffer, len, eof })).is_err() {
                 return;
             }
             if eof {
@@ -792,7 +848,7 @@ fn spawn_parser(
         let mut block = first;
         loop {
             let eof = block.eof;
-            let parsed = ParsedBlock::new(block, |b| parse_lines(&b.data, next_line));
+            let parsed = ParsedBlock::new(block, |b| parse_lines(b.bytes(), next_line));
             next_line = parsed.borrow_dependent().next_line;
             if tx.send(Ok(parsed)).is_err() || eof {
                 return;
@@ -843,7 +899,7 @@ fn parse_lines(data: &[u8], mut line_no: u64) -> ParsedLines<'_> {
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
 fn is_document(first: &Block) -> bool {
-    let mut lines = sniff_view(&first.data)
+    let mut lines = sniff_view(first.bytes())
         .split(|&b| b == b'\n')
         .filter(|l| !is_blank(l));
     let Some(head) = lines.next() else {
@@ -1211,12 +1267,7 @@ mod tests {
 
     #[test]
     fn detects_documents() {
-        let doc = |s: &str, eof| {
-            is_document(&Block {
-                data: s.as_bytes().to_vec(),
-                eof,
-            })
-        };
+        let doc = |s: &str, eof| is_document(&Block::new(s.as_bytes().to_vec(), eof));
         assert!(doc(" {\n \"kind\": \"Event\"\n }\n", true));
         assert!(doc("{\"records\":[]}", true));
         assert!(!doc("{\"a\":1}\n{\"b\":2}\n", true));
