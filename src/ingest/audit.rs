@@ -763,8 +763,9 @@ fn spawn_reader(
         loop {
             let mut buffer = free_rx.try_recv().unwrap_or_default();
             let carried = carry.len();
+            // Room for the usual carry and a little more: growing a buffer reallocates it.
             if buffer.len() < block + carried {
-                buffer.resize(block + carried, 0);
+                buffer.resize(block + carried + block / 4, 0);
             }
             buffer[..carried].copy_from_slice(&carry);
             let mut len = carried;
@@ -774,7 +775,7 @@ fn spawn_reader(
             let cut = loop {
                 let want = block.saturating_sub(len).max(block / 2).max(1);
                 if buffer.len() < len + want {
-                    buffer.resize(len + want, 0);
+                    buffer.resize(len + want + block / 4, 0);
                 }
                 match read_full(&mut reader, &mut buffer[len..len + want]) {
                     Ok(n) => {
