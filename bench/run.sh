@@ -16,6 +16,8 @@
 #   SCALE     requests of the scaling points (default "100000 1000000 5000000"; "" for none)
 #   BIN       the auditscope binary                     (default: cargo build --release)
 #   EXPLORE   the explore_bench example binary          (default: beside BIN, built if missing)
+#   REPEAT    runs of correlate, Python and the explorer on the main log; medians are reported
+#             (default 3: the machine is shared, one run can be off by 20%)
 #   SKIP_JQ=1 skip jq (slow); KEEP=1 keep the generated files
 set -euo pipefail
 
@@ -23,6 +25,7 @@ SCRATCH=${SCRATCH:-/tmp/auditscope-bench}
 EVENTS=${EVENTS:-900000}
 SPECS=${SPECS:-1000}
 SCALE=${SCALE-"100000 1000000 5000000"}
+REPEAT=${REPEAT:-3}
 # Stage events per request in generated runs (measured: 200000 events make 95778 requests).
 EVENTS_PER_REQUEST=2.09
 
@@ -81,11 +84,23 @@ echo "log: $bytes bytes ($(mb "$bytes") MB), $(wc -l <"$log") lines"
 sync
 cat "$log" >/dev/null # warm the page cache so every reader sees the same cache state
 
+# The median of $REPEAT measurements of a command: "<wall s> <peak RSS KB> <CPU s>", the run
+# with the median wall time. Correlate and Python alternate, so drifting load hits both alike.
+median_of() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-read -r c_s c_kb c_cpu < <(correlate "$SCRATCH/main" "$log")
-requests=$(requests_of "$SCRATCH/cmd.err")
+: >"$SCRATCH/c.runs"
+: >"$SCRATCH/py.runs"
+for _ in $(seq "$REPEAT"); do
+    correlate "$SCRATCH/main" "$log" >>"$SCRATCH/c.runs"
+    cp "$SCRATCH/cmd.err" "$SCRATCH/correlate.err"
+    measure python3 "$SCRATCH/loads.py" "$log" >>"$SCRATCH/py.runs"
+done
+echo "correlate runs (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/c.runs")"
+echo "python runs    (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/py.runs")"
+read -r c_s c_kb c_cpu < <(median_of <"$SCRATCH/c.runs")
+requests=$(requests_of "$SCRATCH/correlate.err")
 run_bytes=$(stat -c %s "$SCRATCH/main/RUN.json")
-read -r py_s py_kb py_cpu < <(measure python3 "$SCRATCH/loads.py" "$log")
+read -r py_s py_kb py_cpu < <(median_of <"$SCRATCH/py.runs")
 if [ "${SKIP_JQ:-0}" != 1 ]; then
     read -r jq_s jq_kb jq_cpu < <(measure jq -c '[.verb,.requestURI]' "$log")
 else
@@ -104,7 +119,10 @@ echo "peak RSS / log size: $(python3 -c "print(f'{$c_kb*1024/$bytes*100:.1f}%')"
 gz="$SCRATCH/main-gz/audit.log.gz"
 if [ -f "$gz" ]; then
     cat "$gz" >/dev/null
-    read -r g_s g_kb g_cpu < <(correlate "$SCRATCH/main-gz" "$gz")
+    : >"$SCRATCH/g.runs"
+    for _ in $(seq "$REPEAT"); do correlate "$SCRATCH/main-gz" "$gz" >>"$SCRATCH/g.runs"; done
+    echo "gzip runs (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/g.runs")"
+    read -r g_s g_kb g_cpu < <(median_of <"$SCRATCH/g.runs")
     echo "gzip: $(stat -c %s "$gz") bytes compressed; correlate $g_s s ($g_cpu s CPU), peak $((g_kb / 1024)) MB," \
         "$(python3 -c "print(round($bytes/1e6/$g_s))") MB/s of decompressed data (target >= 250)"
 fi
@@ -116,7 +134,10 @@ if [ ! -x "$EXPLORE" ]; then
     (cd "$here" && cargo build --release --quiet --example explore_bench) || true
 fi
 if [ -x "$EXPLORE" ]; then
-    "$EXPLORE" "$SCRATCH/main/RUN.json"
+    for i in $(seq "$REPEAT"); do
+        echo "run $i:"
+        "$EXPLORE" "$SCRATCH/main/RUN.json"
+    done
     echo "(targets: first frame within 1 s, every keystroke under 50 ms; explorer RSS <= 25% of the log:" \
         "$((bytes / 4 / 1048576)) MB)"
 else
