@@ -253,11 +253,12 @@ pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Erro
     write_run_chunked(run, w, CHUNK_ITEMS)
 }
 
-/// Items per chunk of a table serialized on one thread (a chunk of the string table or of
-/// the audit ids is a few hundred kilobytes, of a number column some tens).
-const CHUNK_ITEMS: usize = 1 << 13;
-/// Chunks serialized at once before their buffers are written out.
-const GROUP_PIECES: usize = 16;
+/// Items per chunk of a number column serialized on one thread (some tens of kilobytes); the
+/// tables of text and of rows take a quarter as many (a few hundred kilobytes).
+const CHUNK_ITEMS: usize = 1 << 14;
+/// Chunks serialized at once before their buffers are written out: the memory held is a few
+/// megabytes.
+const GROUP_PIECES: usize = 8;
 
 /// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders).
 fn write_run_chunked(run: &Run, w: &mut dyn Write, chunk: usize) -> Result<(), serde_json::Error> {
@@ -479,7 +480,9 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     p.field("inputs", &run.inputs)?;
     p.field("notes", &run.notes)?;
     p.field("accounting", &run.accounting)?;
-    p.items("strings", run.strings.len(), |i| {
+    // Text and rows are longer than numbers: smaller chunks keep the buffers alike.
+    p.chunk = (chunk / 4).max(1);
+    p.scalars("strings", run.strings.len(), |i| {
         run.strings.get(i as StrId)
     });
     p.items("users", run.users.len(), |i| {
@@ -497,12 +500,13 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     p.key("requests");
     p.open();
     let rs = &run.requests[..];
+    p.scalars("audit_id", rs.len(), move |i| &*rs[i].audit_id);
+    p.chunk = chunk;
     macro_rules! column {
         ($name:literal, $f:expr) => {
             p.scalars($name, rs.len(), move |i| ($f)(&rs[i]))
         };
     }
-    p.scalars("audit_id", rs.len(), move |i| &*rs[i].audit_id);
     column!("verb", |r: &Request| r.verb);
     column!("uri", |r: &Request| r.uri);
     column!("user", |r: &Request| r.user);
