@@ -239,7 +239,7 @@ mod tests {
         for s in [
             String::new(),
             "no marker".to_string(),
-            format!("{m}"),
+            m.to_string(),
             format!("a{m}b"),
             format!("a{m}b{m}c"),
             format!("{m}{m}{m}"),
