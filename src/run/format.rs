@@ -9,7 +9,6 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use thiserror::Error;
 
 use super::*;
@@ -765,92 +764,6 @@ pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError>
     build_run(parse_run_file_fast(bytes, path)?, path)
 }
 
-/// RUN.json with its big tables left as text, to be parsed on rayon's threads.
-#[derive(Deserialize)]
-struct RawRunFile<'a> {
-    format: Option<String>,
-    version: Option<u32>,
-    #[serde(default)]
-    inputs: Vec<InputInfo>,
-    #[serde(default)]
-    notes: Vec<String>,
-    #[serde(default)]
-    accounting: Accounting,
-    #[serde(borrow)]
-    strings: &'a RawValue,
-    #[serde(borrow)]
-    users: &'a RawValue,
-    #[serde(borrow)]
-    agents: &'a RawValue,
-    #[serde(borrow)]
-    frames: &'a RawValue,
-    #[serde(borrow)]
-    traces: &'a RawValue,
-    #[serde(borrow)]
-    operations: &'a RawValue,
-    #[serde(borrow)]
-    specs: &'a RawValue,
-    #[serde(borrow)]
-    requests: RawColumns<'a>,
-}
-
-/// [`RequestColumns`], each column left as text.
-#[derive(Deserialize)]
-struct RawColumns<'a> {
-    #[serde(borrow)]
-    audit_id: &'a RawValue,
-    #[serde(borrow)]
-    verb: &'a RawValue,
-    #[serde(borrow)]
-    uri: &'a RawValue,
-    #[serde(borrow)]
-    user: &'a RawValue,
-    #[serde(borrow)]
-    impersonated: &'a RawValue,
-    #[serde(borrow)]
-    source_ips: &'a RawValue,
-    #[serde(borrow)]
-    agent: &'a RawValue,
-    #[serde(borrow)]
-    resource: &'a RawValue,
-    #[serde(borrow)]
-    subresource: &'a RawValue,
-    #[serde(borrow)]
-    namespace: &'a RawValue,
-    #[serde(borrow)]
-    name: &'a RawValue,
-    #[serde(borrow)]
-    api_group: &'a RawValue,
-    #[serde(borrow)]
-    api_version: &'a RawValue,
-    #[serde(borrow)]
-    code: &'a RawValue,
-    #[serde(borrow)]
-    level: &'a RawValue,
-    #[serde(borrow)]
-    stage: &'a RawValue,
-    #[serde(borrow)]
-    stage_events: &'a RawValue,
-    #[serde(borrow)]
-    received: &'a RawValue,
-    #[serde(borrow)]
-    latency: &'a RawValue,
-    #[serde(borrow)]
-    decision: &'a RawValue,
-    #[serde(borrow)]
-    reason: &'a RawValue,
-    #[serde(borrow)]
-    spec: &'a RawValue,
-    #[serde(borrow)]
-    attribution: &'a RawValue,
-    #[serde(borrow)]
-    endpoint: &'a RawValue,
-    #[serde(borrow)]
-    input: &'a RawValue,
-    #[serde(borrow)]
-    line: &'a RawValue,
-}
-
 /// [`parse_run_file`], with the big tables parsed at once on rayon's threads.
 ///
 /// The top level is parsed first with every big table kept as text (which also checks the
@@ -868,7 +781,7 @@ fn parse_run_file_fast(bytes: &[u8], path: &str) -> Result<RunFile, FormatError>
 /// commas plus one (exactly, for a list of numbers), counted ahead. Growing the vector by
 /// doubling instead, two dozen columns at once on two threads, costs time in copies and page
 /// faults and raises the peak memory. `None` when the text is not such a list.
-fn parse_column<'a, T: Deserialize<'a>>(text: &'a str) -> Option<Vec<T>> {
+fn parse_column<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Option<Vec<T>> {
     use serde::de::{Deserializer as _, SeqAccess, Visitor};
     struct ListVisitor<T>(usize, std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
@@ -884,8 +797,8 @@ fn parse_column<'a, T: Deserialize<'a>>(text: &'a str) -> Option<Vec<T>> {
             Ok(out)
         }
     }
-    let capacity = memchr::memchr_iter(b',', text.as_bytes()).count() + 1;
-    let mut de = serde_json::Deserializer::from_str(text);
+    let capacity = memchr::memchr_iter(b',', text).count() + 1;
+    let mut de = serde_json::Deserializer::from_slice(text);
     let list = (&mut de)
         .deserialize_seq(ListVisitor(capacity, std::marker::PhantomData))
         .ok()?;
@@ -896,31 +809,63 @@ fn parse_column<'a, T: Deserialize<'a>>(text: &'a str) -> Option<Vec<T>> {
 /// The fast parse of [`parse_run_file_fast`]; `None` when anything is amiss (the header too:
 /// the slow parse names the problem).
 fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
-    let raw: RawRunFile = serde_json::from_slice(bytes).ok()?;
-    if raw.format.as_deref() != Some(FORMAT_NAME) || raw.version.unwrap_or(0) > FORMAT_VERSION {
+    // Every value is parsed (or, for keys not read, checked) by serde_json from its own text
+    // below; the scan checks the grammar around them. So the fast parse takes exactly the
+    // files the one-pass parse takes.
+    let top = Fields::of_object(bytes)?;
+    let format: Option<String> = top.parse("format")?.unwrap_or(None);
+    let version: Option<u32> = top.parse("version")?.unwrap_or(None);
+    if format.as_deref() != Some(FORMAT_NAME) || version.unwrap_or(0) > FORMAT_VERSION {
         return None;
     }
-    fn part<'a, T: Deserialize<'a>>(raw: &'a RawValue, out: &mut Option<T>) {
-        *out = serde_json::from_str(raw.get()).ok();
+    let requests = Fields::of_object(top.get("requests")?)?;
+    const TOP: [&str; 13] = [
+        "format",
+        "version",
+        "inputs",
+        "notes",
+        "accounting",
+        "strings",
+        "users",
+        "agents",
+        "frames",
+        "traces",
+        "operations",
+        "specs",
+        "requests",
+    ];
+    if !top.others_are_json(&TOP) {
+        return None;
     }
-    fn column<'a, T: Deserialize<'a>>(raw: &'a RawValue, out: &mut Option<Vec<T>>) {
-        *out = parse_column(raw.get());
+    fn part<'a, T: Deserialize<'a>>(text: Option<&'a [u8]>, out: &mut Option<T>) {
+        *out = text.and_then(|t| serde_json::from_slice(t).ok());
+    }
+    fn column<'a, T: Deserialize<'a>>(text: Option<&'a [u8]>, out: &mut Option<Vec<T>>) {
+        *out = text.and_then(parse_column);
     }
     let (mut strings, mut users, mut agents, mut frames, mut traces, mut operations, mut specs) =
         (None, None, None, None, None, None, None);
-    let c = &raw.requests;
+    let (mut inputs, mut notes, mut accounting) = (None, None, None);
     macro_rules! columns {
         ($($name:ident),*) => {{
+            if !requests.others_are_json(&[$(stringify!($name)),*]) {
+                return None;
+            }
             $(let mut $name = None;)*
             rayon::scope(|s| {
-                s.spawn(|_| part(raw.strings, &mut strings));
-                s.spawn(|_| part(raw.users, &mut users));
-                s.spawn(|_| part(raw.agents, &mut agents));
-                s.spawn(|_| part(raw.frames, &mut frames));
-                s.spawn(|_| part(raw.traces, &mut traces));
-                s.spawn(|_| part(raw.operations, &mut operations));
-                s.spawn(|_| part(raw.specs, &mut specs));
-                $(s.spawn(|_| column(c.$name, &mut $name));)*
+                s.spawn(|_| part(top.get("strings"), &mut strings));
+                s.spawn(|_| part(top.get("users"), &mut users));
+                s.spawn(|_| part(top.get("agents"), &mut agents));
+                s.spawn(|_| part(top.get("frames"), &mut frames));
+                s.spawn(|_| part(top.get("traces"), &mut traces));
+                s.spawn(|_| part(top.get("operations"), &mut operations));
+                s.spawn(|_| part(top.get("specs"), &mut specs));
+                s.spawn(|_| {
+                    inputs = top.parse("inputs");
+                    notes = top.parse("notes");
+                    accounting = top.parse("accounting");
+                });
+                $(s.spawn(|_| column(requests.get(stringify!($name)), &mut $name));)*
             });
             RequestColumns { $($name: $name?,)* }
         }};
@@ -954,9 +899,10 @@ fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
         line
     );
     Some(RunFile {
-        inputs: raw.inputs,
-        notes: raw.notes,
-        accounting: raw.accounting,
+        // Absent lists and counts are empty, as `#[serde(default)]` makes them.
+        inputs: inputs?.unwrap_or_default(),
+        notes: notes?.unwrap_or_default(),
+        accounting: accounting?.unwrap_or_default(),
         strings: strings?,
         users: users?,
         agents: agents?,
@@ -966,6 +912,163 @@ fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
         specs: specs?,
         requests,
     })
+}
+
+/// The fields of one JSON object, each value as its text, found by a scan that skips over
+/// values by their brackets and quotes without parsing them.
+struct Fields<'a> {
+    list: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of the object `text` is (nothing but white space around it); `None` when
+    /// the scan does not take it (an escaped or repeated key, say: the slow parse decides).
+    fn of_object(text: &'a [u8]) -> Option<Fields<'a>> {
+        let mut scan = Scan { b: text, i: 0 };
+        let mut list: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+        scan.expect(b'{')?;
+        if scan.peek()? == b'}' {
+            scan.i += 1;
+        } else {
+            loop {
+                let key = scan.key()?;
+                scan.expect(b':')?;
+                let value = scan.value()?;
+                if list.iter().any(|(k, _)| *k == key) {
+                    return None;
+                }
+                list.push((key, value));
+                match scan.peek()? {
+                    b',' => scan.i += 1,
+                    b'}' => {
+                        scan.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        scan.skip_space();
+        (scan.i == text.len()).then_some(Fields { list })
+    }
+
+    /// The text of field `key`.
+    fn get(&self, key: &str) -> Option<&'a [u8]> {
+        self.list
+            .iter()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|&(_, v)| v)
+    }
+
+    /// Field `key` parsed: `Some(None)` when it is absent, `None` when it does not parse.
+    fn parse<T: Deserialize<'a>>(&self, key: &str) -> Option<Option<T>> {
+        match self.get(key) {
+            None => Some(None),
+            Some(text) => serde_json::from_slice(text).ok().map(Some),
+        }
+    }
+
+    /// True when every field not named in `known` is JSON (the one-pass parse checks the
+    /// values it skips).
+    fn others_are_json(&self, known: &[&str]) -> bool {
+        self.list
+            .iter()
+            .filter(|(k, _)| !known.iter().any(|n| n.as_bytes() == *k))
+            .all(|(_, v)| serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok())
+    }
+}
+
+/// A position in JSON text, for [`Fields`].
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after white space, not taken.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_space();
+        self.b.get(self.i).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.i += 1)
+    }
+
+    /// A key without escapes, quotes taken off.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.expect(b'"')?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i += end + 1;
+        rest.get(..end)
+    }
+
+    /// The text of the value here, skipped.
+    fn value(&mut self) -> Option<&'a [u8]> {
+        let start = {
+            self.peek()?;
+            self.i
+        };
+        match self.b.get(self.i)? {
+            b'[' => self.skip_nested(b'[', b']')?,
+            b'{' => self.skip_nested(b'{', b'}')?,
+            b'"' => self.skip_string()?,
+            _ => {
+                while let Some(c) = self.b.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+            }
+        }
+        self.b.get(start..self.i)
+    }
+
+    /// Skips the string opening here.
+    fn skip_string(&mut self) -> Option<()> {
+        self.i += 1;
+        loop {
+            let at = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            let c = *self.b.get(self.i + at)?;
+            self.i += at + if c == b'"' { 1 } else { 2 };
+            if c == b'"' {
+                return Some(());
+            }
+        }
+    }
+
+    /// Skips the list or object opening here: only its own kind of bracket is counted (the
+    /// other kind nests inside it) and brackets in strings are skipped.
+    fn skip_nested(&mut self, open: u8, close: u8) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            let at = memchr::memchr3(b'"', open, close, self.b.get(self.i..)?)?;
+            self.i += at;
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.skip_string()?;
+                    continue;
+                }
+                c if c == open => depth += 1,
+                _ => depth = depth.checked_sub(1)?,
+            }
+            self.i += 1;
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
 }
 
 /// Checks the header of RUN.json bytes and parses them.
@@ -1255,6 +1358,9 @@ mod tests {
     fn the_parallel_parse_reads_what_one_parse_reads_and_fails_alike() {
         let mut run = generated_run();
         run.requests[4].audit_id = "with, a comma \"and\" escapes\n".into();
+        // Brackets and escaped quotes in strings must not end a list early.
+        run.strings.intern("]]}\\\"[{ \\");
+        run.notes.push("a note ] with } brackets".to_string());
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
         let fast = parse_tables(&bytes).expect("the fast parse takes a good file");
@@ -1286,7 +1392,39 @@ mod tests {
             text.replacen("\"audit_id\":[", "\"audit_id\":[1,", 1),
             text[..text.len() / 2].to_string(),
             format!("{text} x"),
+            text.replacen("\"generator\":", "\"g\":[1 2],\"generator\":", 1),
+            text.replacen("\"notes\":", "\"notes\":[],\"notes\":", 1),
+            text.replacen("\"verb\":", "\"x\":tru,\"verb\":", 1),
+            text.replacen("\"verb\":", "\"verb\":[],\"verb\":", 1),
+            text.replacen("\"inputs\":", "\"inputs\":null,\"i\":", 1),
+            text.replacen("\"specs\":", "\"spec\":", 1),
+            text.replacen("]}}", "]}]", 1),
+            text.replacen("\"strings\":[\"\"", "\"strings\":[\"\\x\"", 1),
         ];
+        // Unusual but good files: read by the one-pass parse when the scan declines them.
+        let unusual = [
+            serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            )
+            .unwrap(),
+            format!(" \n{text}\t\r\n"),
+            text.replacen("\"notes\":", "\"n\\u006ftes\":", 1),
+            text.replacen(
+                "\"verb\":",
+                "\"extra\":{\"a\":[1,{\"b\":\"]\"}]},\"verb\":",
+                1,
+            ),
+            text.replacen("\"inputs\":", "\"unknown\": -1.5e3 ,\"inputs\":", 1),
+        ];
+        for (i, u) in unusual.iter().enumerate() {
+            let back = read_run_from_slice(u.as_bytes(), "RUN.json").unwrap();
+            assert_eq!(back.requests, run.requests, "unusual {i}");
+            assert!(back.strings == run.strings, "unusual {i}");
+        }
+        assert!(parse_tables(unusual[0].as_bytes()).is_some());
+        assert!(parse_tables(unusual[2].as_bytes()).is_none());
+        assert!(parse_tables(unusual[3].as_bytes()).is_some());
+
         for (i, d) in damaged.iter().enumerate() {
             assert!(parse_tables(d.as_bytes()).is_none(), "case {i}");
             let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
