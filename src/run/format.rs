@@ -70,7 +70,8 @@ struct RunFile {
 /// Requests stored column by column. Optional ids are stored as `id + 1`, with 0 for none.
 #[derive(Deserialize, Default)]
 struct RequestColumns {
-    audit_id: Vec<String>,
+    /// Each in an allocation of its own length, as [`Request::audit_id`] keeps it.
+    audit_id: Vec<Box<str>>,
     verb: Vec<StrId>,
     uri: Vec<StrId>,
     user: Vec<UserId>,
@@ -148,54 +149,67 @@ impl RequestColumns {
         Ok(n)
     }
 
-    fn into_requests(self) -> Result<Vec<Request>, String> {
+    fn into_requests(mut self) -> Result<Vec<Request>, String> {
+        use rayon::prelude::*;
         let n = self.len_checked()?;
-        let mut out = Vec::with_capacity(n);
+        // The times first, in order (each delta is from the one before); the requests are
+        // then built on rayon's threads.
         let mut previous: i64 = 0;
-        for (i, audit_id) in self.audit_id.into_iter().enumerate() {
-            let received = match self.received[i] {
-                Some(delta) => {
-                    previous = previous.wrapping_add(delta);
-                    previous
-                }
-                None => NO_TIME,
-            };
-            let completed = match (received, self.latency[i]) {
-                (NO_TIME, _) | (_, None) => NO_TIME,
-                (r, Some(l)) => r.wrapping_add(l),
-            };
-            out.push(Request {
-                audit_id: audit_id.into_boxed_str(),
-                verb: self.verb[i],
-                uri: self.uri[i],
-                user: self.user[i],
-                impersonated: u32_to_opt(self.impersonated[i]),
-                source_ips: self.source_ips[i],
-                agent: self.agent[i],
-                object: ObjectRef {
-                    resource: self.resource[i],
-                    subresource: self.subresource[i],
-                    namespace: self.namespace[i],
-                    name: self.name[i],
-                    api_group: self.api_group[i],
-                    api_version: self.api_version[i],
-                },
-                code: self.code[i],
-                level: Level::from_u8(self.level[i]),
-                stage: Stage::from_u8(self.stage[i]),
-                stage_events: self.stage_events[i],
-                received,
-                completed,
-                decision: Decision::from_u8(self.decision[i]),
-                reason: self.reason[i],
-                spec: u32_to_opt(self.spec[i]),
-                attribution: Attribution::from_u8(self.attribution[i]),
-                endpoint: u32_to_opt(self.endpoint[i]),
-                input: self.input[i],
-                line: self.line[i],
-            });
+        for received in &mut self.received {
+            if let Some(delta) = received {
+                previous = previous.wrapping_add(*delta);
+                *delta = previous;
+            }
         }
+        let audit_ids = std::mem::take(&mut self.audit_id);
+        let columns = &self;
+        let out: Vec<Request> = audit_ids
+            .into_par_iter()
+            .with_min_len(4096)
+            .enumerate()
+            .map(|(i, audit_id)| columns.request(i, audit_id))
+            .collect();
+        debug_assert_eq!(out.len(), n);
         Ok(out)
+    }
+
+    /// Request `i`, whose `received` has been made absolute; `i` is below the checked length.
+    fn request(&self, i: usize, audit_id: Box<str>) -> Request {
+        let received = self.received[i].unwrap_or(NO_TIME);
+        let completed = match (received, self.latency[i]) {
+            (NO_TIME, _) | (_, None) => NO_TIME,
+            (r, Some(l)) => r.wrapping_add(l),
+        };
+        Request {
+            audit_id,
+            verb: self.verb[i],
+            uri: self.uri[i],
+            user: self.user[i],
+            impersonated: u32_to_opt(self.impersonated[i]),
+            source_ips: self.source_ips[i],
+            agent: self.agent[i],
+            object: ObjectRef {
+                resource: self.resource[i],
+                subresource: self.subresource[i],
+                namespace: self.namespace[i],
+                name: self.name[i],
+                api_group: self.api_group[i],
+                api_version: self.api_version[i],
+            },
+            code: self.code[i],
+            level: Level::from_u8(self.level[i]),
+            stage: Stage::from_u8(self.stage[i]),
+            stage_events: self.stage_events[i],
+            received,
+            completed,
+            decision: Decision::from_u8(self.decision[i]),
+            reason: self.reason[i],
+            spec: u32_to_opt(self.spec[i]),
+            attribution: Attribution::from_u8(self.attribution[i]),
+            endpoint: u32_to_opt(self.endpoint[i]),
+            input: self.input[i],
+            line: self.line[i],
+        }
     }
 }
 
@@ -1235,7 +1249,8 @@ pub fn validate(run: &Run) -> Result<(), String> {
             s("spec header string", *h)?;
         }
     }
-    for r in &run.requests {
+    // The requests are checked on rayon's threads; the first bad one in order is reported.
+    let request = |r: &Request| -> Result<(), String> {
         for id in r.string_ids() {
             s("request string", id)?;
         }
@@ -1253,8 +1268,15 @@ pub fn validate(run: &Run) -> Result<(), String> {
         if !run.inputs.is_empty() {
             check("input", u32::from(r.input), run.inputs.len())?;
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    use rayon::prelude::*;
+    run.requests
+        .par_iter()
+        .with_min_len(4096)
+        .map(request)
+        .find_first(Result::is_err)
+        .unwrap_or(Ok(()))
 }
 
 #[cfg(test)]
@@ -1433,6 +1455,27 @@ mod tests {
             };
             assert_eq!(fast.to_string(), slow.to_string(), "case {i}");
         }
+    }
+
+    #[test]
+    fn the_first_bad_request_in_order_is_reported() {
+        let mut run = generated_run();
+        let n = run.requests.len();
+        assert!(n > 2_000, "{n} requests");
+        run.requests[n - 1].agent = 99_999;
+        run.requests[1_000].user = 9_999;
+        run.requests[1_001].verb = 9_999_999;
+        let users = run.users.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("user 9999 is out of range (table has {users})")
+        );
+        run.requests[1_000].user = 0;
+        let strings = run.strings.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("request string 9999999 is out of range (table has {strings})")
+        );
     }
 
     #[test]
