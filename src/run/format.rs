@@ -155,11 +155,9 @@ impl RequestColumns {
         // The times first, in order (each delta is from the one before); the requests are
         // then built on rayon's threads.
         let mut previous: i64 = 0;
-        for received in &mut self.received {
-            if let Some(delta) = received {
-                previous = previous.wrapping_add(*delta);
-                *delta = previous;
-            }
+        for delta in self.received.iter_mut().flatten() {
+            previous = previous.wrapping_add(*delta);
+            *delta = previous;
         }
         let audit_ids = std::mem::take(&mut self.audit_id);
         let columns = &self;
