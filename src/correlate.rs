@@ -193,11 +193,13 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     attribute(&mut run);
     clock.lap("attribute");
 
-    let mut matcher = CachedMatcher::new(&table);
-    for req in &mut run.requests {
-        let verb = run.strings.get(req.verb);
-        let uri = run.strings.get(req.uri);
-        req.endpoint = matcher.match_request(verb, uri);
+    let endpoints = CachedMatcher::match_ids(
+        &table,
+        &run.strings,
+        run.requests.iter().map(|r| (r.verb, r.uri)),
+    );
+    for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
+        req.endpoint = endpoint;
     }
     run.operations = table.into_operations();
     clock.lap("match endpoints");

@@ -465,6 +465,43 @@ fn cached_matcher_agrees_and_caches() {
 }
 
 #[test]
+fn matching_by_string_ids_agrees_with_matching_each_request() {
+    let t = table();
+    let mut strings = auditscope::run::Interner::default();
+    let cases = [
+        ("list", "/api/v1/pods?watch=true"),
+        ("list", "/api/v1/pods"),
+        ("get", "/api/v1/namespaces/ns1/pods/x"),
+        ("get", "/nope"),
+        ("", ""),
+        ("frobnicate", "/api/v1/pods"),
+        ("create", "/api/v1/namespaces/ns1/pods/x/exec?command=a"),
+        ("create", "/api/v1/namespaces/ns1/pods/x/exec?command=b"),
+        ("delete", "/apis/apps/v1/namespaces/ns2/deployments/d"),
+    ];
+    // Enough requests, repeated, for the distinct pairs to be shared between threads.
+    let mut pairs = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..20_000 {
+        let (verb, uri) = cases[i * 7 % cases.len()];
+        let uri = if i % 3 == 0 {
+            format!("/api/v1/namespaces/ns{}/pods/p{}", i % 50, i % 4000)
+        } else {
+            uri.to_string()
+        };
+        pairs.push((strings.intern(verb), strings.intern(&uri)));
+        expected.push(t.match_request(verb, &uri));
+    }
+    let got = CachedMatcher::match_ids(&t, &strings, pairs.iter().copied());
+    assert_eq!(got, expected);
+    assert_eq!(got.iter().filter(|op| op.is_some()).count(), 13_334);
+    assert_eq!(
+        CachedMatcher::match_ids(&t, &strings, std::iter::empty()),
+        Vec::new()
+    );
+}
+
+#[test]
 fn merge_adds_crd_operations() {
     let crd = read_to_vec("tests/fixtures/crd-crontab-openapi-v2.json").unwrap();
     let crd = EndpointTable::from_openapi(&crd).unwrap();

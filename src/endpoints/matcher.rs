@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use crate::fasthash::FxHasher;
+use crate::fasthash::{FxHasher, FxMap};
 
 use super::EndpointTable;
 use crate::run::OpId;
+use crate::run::strings::{Interner, StrId};
 
 /// An HTTP method an OpenAPI operation can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,6 +262,46 @@ impl<'t> CachedMatcher<'t> {
             self.cache.insert(self.key.as_str().into(), answer);
         }
         answer
+    }
+
+    /// The operation of every request given as `(verb, requestURI)` string ids, in order: the
+    /// same answers as [`CachedMatcher::match_request`] on their texts.
+    ///
+    /// A run repeats its pairs (a few hundred thousand requests have a third as many distinct
+    /// pairs), so each distinct pair is matched once, by id and without building a text key
+    /// per request, and the distinct pairs are shared out to rayon's threads, each with a
+    /// matcher of its own (distinct URIs still share paths: query strings differ).
+    pub fn match_ids(
+        table: &EndpointTable,
+        strings: &Interner,
+        pairs: impl IntoIterator<Item = (StrId, StrId)>,
+    ) -> Vec<Option<OpId>> {
+        use rayon::prelude::*;
+        let mut slot_of: FxMap<u64, u32> = FxMap::default();
+        let mut distinct: Vec<(StrId, StrId)> = Vec::new();
+        let slots: Vec<u32> = pairs
+            .into_iter()
+            .map(|(verb, uri)| {
+                let key = (u64::from(verb) << 32) | u64::from(uri);
+                *slot_of.entry(key).or_insert_with(|| {
+                    distinct.push((verb, uri));
+                    (distinct.len() - 1) as u32
+                })
+            })
+            .collect();
+        drop(slot_of);
+        let answers: Vec<Option<OpId>> = distinct
+            .par_iter()
+            .with_min_len(4096)
+            .map_init(
+                || CachedMatcher::new(table),
+                |m, &(verb, uri)| m.match_request(strings.get(verb), strings.get(uri)),
+            )
+            .collect();
+        slots
+            .iter()
+            .map(|&slot| answers.get(slot as usize).copied().flatten())
+            .collect()
     }
 
     /// Number of distinct keys cached.

@@ -18,6 +18,22 @@ pub const SPEC_SEPARATOR: &str = " -- ";
 /// What introduces a backtrace.
 pub const TRACE_MARKER: &str = " stacktrace=[";
 
+/// Searchers for the separators, built once: `str::find` sets up a two-way searcher on every
+/// call, which showed in profiles (an agent is parsed per distinct agent, a frame per piece).
+struct Finders {
+    spec: memchr::memmem::Finder<'static>,
+    trace: memchr::memmem::Finder<'static>,
+    trace_end: memchr::memmem::Finder<'static>,
+    function_end: memchr::memmem::Finder<'static>,
+}
+
+static FINDERS: std::sync::LazyLock<Finders> = std::sync::LazyLock::new(|| Finders {
+    spec: memchr::memmem::Finder::new(SPEC_SEPARATOR),
+    trace: memchr::memmem::Finder::new(TRACE_MARKER),
+    trace_end: memchr::memmem::Finder::new("] -- "),
+    function_end: memchr::memmem::Finder::new("():"),
+});
+
 /// A user agent split into its parts; every part borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedAgent<'a> {
@@ -63,14 +79,15 @@ pub fn parse(ua: &str) -> ParsedAgent<'_> {
         None => (ua, false),
     };
     let trace_at = find_trace(s);
-    let spec_at = s.find(SPEC_SEPARATOR);
+    let finders = &*FINDERS;
+    let spec_at = finders.spec.find(s.as_bytes());
     let (base, spec, trace) = match (trace_at, spec_at) {
         // The trace comes first (or alone). A trace holds no spaces, so `] -- ` after it
         // can only be its end followed by the spec.
         (Some(t), sp) if sp.is_none_or(|sp| t < sp) => {
             let body_start = t + TRACE_MARKER.len() - usize::from(t == 0 && !s.starts_with(' '));
             let body = s.get(body_start..).unwrap_or("");
-            match body.find("] -- ") {
+            match finders.trace_end.find(body.as_bytes()) {
                 Some(end) => (
                     &s[..t],
                     body.get(end + 5..),
@@ -81,7 +98,7 @@ pub fn parse(ua: &str) -> ParsedAgent<'_> {
         }
         (_, Some(sp)) => {
             let rest = &s[sp + SPEC_SEPARATOR.len()..];
-            match rest.rfind(TRACE_MARKER) {
+            match last_trace_marker(rest) {
                 Some(t) => {
                     let body = &rest[t + TRACE_MARKER.len()..];
                     (
@@ -107,7 +124,21 @@ fn find_trace(s: &str) -> Option<usize> {
     if s.starts_with(&TRACE_MARKER[1..]) {
         return Some(0);
     }
-    s.find(TRACE_MARKER)
+    FINDERS.trace.find(s.as_bytes())
+}
+
+/// Where the last ` stacktrace=[` in `s` starts (what `str::rfind` gives). Found by searching
+/// forwards, with the vectorized finder, from one marker to the next: there is seldom more
+/// than one, and a reverse search has no vectorized form.
+fn last_trace_marker(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut last = None;
+    let mut from = 0;
+    while let Some(i) = bytes.get(from..).and_then(|b| FINDERS.trace.find(b)) {
+        last = Some(from + i);
+        from += i + 1;
+    }
+    last
 }
 
 /// Parses a trace body running to the end of the agent: closed by `]` when whole.
@@ -148,7 +179,7 @@ fn parse_frame(piece: &str) -> ParsedFrame<'_> {
         }
         _ => (piece, 0),
     };
-    let (function, file) = match rest.find("():") {
+    let (function, file) = match FINDERS.function_end.find(rest.as_bytes()) {
         Some(i) => (&rest[..i + 2], &rest[i + 3..]),
         None => match rest.split_once(':') {
             Some((f, file)) => (f, file),
@@ -195,5 +226,28 @@ fn parse_base(base: &str) -> ParsedAgent<'_> {
         suffix,
         spec: None,
         trace: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_trace_marker_is_the_one_rfind_gives() {
+        let m = TRACE_MARKER;
+        for s in [
+            String::new(),
+            "no marker".to_string(),
+            m.to_string(),
+            format!("a{m}b"),
+            format!("a{m}b{m}c"),
+            format!("{m}{m}{m}"),
+            format!("é{m}ü{m}"),
+            format!("x {m}"),
+        ] {
+            assert_eq!(last_trace_marker(&s), s.rfind(m), "{s:?}");
+        }
+        assert_eq!(last_trace_marker(&format!("ab{m}cd{m}")), Some(4 + m.len()));
     }
 }

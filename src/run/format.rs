@@ -5,7 +5,7 @@
 //! fast to load: `received` is delta-encoded, and `completed` is stored as a latency.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,8 @@ struct RunFile {
 /// Requests stored column by column. Optional ids are stored as `id + 1`, with 0 for none.
 #[derive(Deserialize, Default)]
 struct RequestColumns {
-    audit_id: Vec<String>,
+    /// Each in an allocation of its own length, as [`Request::audit_id`] keeps it.
+    audit_id: Vec<Box<str>>,
     verb: Vec<StrId>,
     uri: Vec<StrId>,
     user: Vec<UserId>,
@@ -148,54 +149,65 @@ impl RequestColumns {
         Ok(n)
     }
 
-    fn into_requests(self) -> Result<Vec<Request>, String> {
+    fn into_requests(mut self) -> Result<Vec<Request>, String> {
+        use rayon::prelude::*;
         let n = self.len_checked()?;
-        let mut out = Vec::with_capacity(n);
+        // The times first, in order (each delta is from the one before); the requests are
+        // then built on rayon's threads.
         let mut previous: i64 = 0;
-        for (i, audit_id) in self.audit_id.into_iter().enumerate() {
-            let received = match self.received[i] {
-                Some(delta) => {
-                    previous = previous.wrapping_add(delta);
-                    previous
-                }
-                None => NO_TIME,
-            };
-            let completed = match (received, self.latency[i]) {
-                (NO_TIME, _) | (_, None) => NO_TIME,
-                (r, Some(l)) => r.wrapping_add(l),
-            };
-            out.push(Request {
-                audit_id: audit_id.into_boxed_str(),
-                verb: self.verb[i],
-                uri: self.uri[i],
-                user: self.user[i],
-                impersonated: u32_to_opt(self.impersonated[i]),
-                source_ips: self.source_ips[i],
-                agent: self.agent[i],
-                object: ObjectRef {
-                    resource: self.resource[i],
-                    subresource: self.subresource[i],
-                    namespace: self.namespace[i],
-                    name: self.name[i],
-                    api_group: self.api_group[i],
-                    api_version: self.api_version[i],
-                },
-                code: self.code[i],
-                level: Level::from_u8(self.level[i]),
-                stage: Stage::from_u8(self.stage[i]),
-                stage_events: self.stage_events[i],
-                received,
-                completed,
-                decision: Decision::from_u8(self.decision[i]),
-                reason: self.reason[i],
-                spec: u32_to_opt(self.spec[i]),
-                attribution: Attribution::from_u8(self.attribution[i]),
-                endpoint: u32_to_opt(self.endpoint[i]),
-                input: self.input[i],
-                line: self.line[i],
-            });
+        for delta in self.received.iter_mut().flatten() {
+            previous = previous.wrapping_add(*delta);
+            *delta = previous;
         }
+        let audit_ids = std::mem::take(&mut self.audit_id);
+        let columns = &self;
+        let out: Vec<Request> = audit_ids
+            .into_par_iter()
+            .with_min_len(4096)
+            .enumerate()
+            .map(|(i, audit_id)| columns.request(i, audit_id))
+            .collect();
+        debug_assert_eq!(out.len(), n);
         Ok(out)
+    }
+
+    /// Request `i`, whose `received` has been made absolute; `i` is below the checked length.
+    fn request(&self, i: usize, audit_id: Box<str>) -> Request {
+        let received = self.received[i].unwrap_or(NO_TIME);
+        let completed = match (received, self.latency[i]) {
+            (NO_TIME, _) | (_, None) => NO_TIME,
+            (r, Some(l)) => r.wrapping_add(l),
+        };
+        Request {
+            audit_id,
+            verb: self.verb[i],
+            uri: self.uri[i],
+            user: self.user[i],
+            impersonated: u32_to_opt(self.impersonated[i]),
+            source_ips: self.source_ips[i],
+            agent: self.agent[i],
+            object: ObjectRef {
+                resource: self.resource[i],
+                subresource: self.subresource[i],
+                namespace: self.namespace[i],
+                name: self.name[i],
+                api_group: self.api_group[i],
+                api_version: self.api_version[i],
+            },
+            code: self.code[i],
+            level: Level::from_u8(self.level[i]),
+            stage: Stage::from_u8(self.stage[i]),
+            stage_events: self.stage_events[i],
+            received,
+            completed,
+            decision: Decision::from_u8(self.decision[i]),
+            reason: self.reason[i],
+            spec: u32_to_opt(self.spec[i]),
+            attribution: Attribution::from_u8(self.attribution[i]),
+            endpoint: u32_to_opt(self.endpoint[i]),
+            input: self.input[i],
+            line: self.line[i],
+        }
     }
 }
 
@@ -245,11 +257,352 @@ pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
 
 /// Serializes `run` as RUN.json into any writer.
 ///
-/// Nothing is copied: every table is serialized straight from the run (requests column by
-/// column, each column an iterator over the requests), so writing costs no memory beyond
-/// the writer's buffer.
+/// The big tables (strings, users, agents, frames, traces and each request column) are cut
+/// into chunks that rayon's threads serialize into buffers at once; the buffers are written
+/// in order, a group at a time so only a few megabytes are held. The bytes are the same as one
+/// serde_json serializer writing the whole run in one go (a test holds the two side by side).
 pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(w, &RunRef(run))
+    write_run_chunked(run, w, CHUNK_ITEMS)
+}
+
+/// Items per chunk of a number column serialized on one thread (some tens of kilobytes); the
+/// tables of text and of rows take a quarter as many (a few hundred kilobytes).
+const CHUNK_ITEMS: usize = 1 << 14;
+/// Chunks serialized at once before their buffers are written out: the memory held is a few
+/// megabytes.
+const GROUP_PIECES: usize = 8;
+
+/// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders).
+fn write_run_chunked(run: &Run, w: &mut dyn Write, chunk: usize) -> Result<(), serde_json::Error> {
+    use rayon::prelude::*;
+    let pieces = run_pieces(run, chunk.max(1))?;
+    // One buffer per piece of a group, kept from group to group: fresh memory for every
+    // chunk would cost more in page faults than the serializing itself.
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
+    for group in pieces.chunks(GROUP_PIECES) {
+        group
+            .par_iter()
+            .zip(bufs.par_iter_mut())
+            .try_for_each(|(piece, buf)| {
+                buf.clear();
+                match piece {
+                    Piece::Text(_) => Ok(()),
+                    Piece::Job(job) => job(buf),
+                }
+            })?;
+        for (piece, buf) in group.iter().zip(&bufs) {
+            let bytes = match piece {
+                Piece::Text(text) => text.as_slice(),
+                Piece::Job(_) => buf.as_slice(),
+            };
+            w.write_all(bytes).map_err(serde_json::Error::io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Serializes part of a RUN.json into a buffer.
+type Job<'a> = Box<dyn Fn(&mut Vec<u8>) -> Result<(), serde_json::Error> + Send + Sync + 'a>;
+
+/// One part of a RUN.json, in file order.
+enum Piece<'a> {
+    /// Bytes known up front (keys, brackets, small values).
+    Text(Vec<u8>),
+    /// Bytes made on a worker thread.
+    Job(Job<'a>),
+}
+
+/// A RUN.json as a list of pieces, in the compact form serde_json writes: `{"key":value,…}`.
+struct Pieces<'a> {
+    list: Vec<Piece<'a>>,
+    chunk: usize,
+    /// Fields written so far in the innermost open object, for the commas.
+    fields: Vec<usize>,
+}
+
+impl<'a> Pieces<'a> {
+    fn text(&mut self, bytes: &[u8]) {
+        if let Some(Piece::Text(last)) = self.list.last_mut() {
+            last.extend_from_slice(bytes);
+        } else {
+            self.list.push(Piece::Text(bytes.to_vec()));
+        }
+    }
+
+    fn open(&mut self) {
+        self.text(b"{");
+        self.fields.push(0);
+    }
+
+    fn close(&mut self) {
+        self.text(b"}");
+        self.fields.pop();
+    }
+
+    /// `"key":` with the comma before it when needed. Keys are plain ASCII names, so they need
+    /// no escaping.
+    fn key(&mut self, key: &str) {
+        let first = self.fields.last().is_none_or(|&n| n == 0);
+        if let Some(n) = self.fields.last_mut() {
+            *n += 1;
+        }
+        let mut bytes = Vec::with_capacity(key.len() + 4);
+        if !first {
+            bytes.push(b',');
+        }
+        bytes.push(b'"');
+        bytes.extend_from_slice(key.as_bytes());
+        bytes.extend_from_slice(b"\":");
+        self.text(&bytes);
+    }
+
+    /// A small field, serialized here.
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        self.key(key);
+        let bytes = serde_json::to_vec(value)?;
+        self.text(&bytes);
+        Ok(())
+    }
+
+    /// A list of `n` items, chunks of which `write` serializes (items `range`, each but the
+    /// very first preceded by a comma).
+    fn list<F>(&mut self, key: &str, n: usize, write: F)
+    where
+        F: Fn(std::ops::Range<usize>, &mut Vec<u8>) -> Result<(), serde_json::Error>
+            + Send
+            + Sync
+            + 'a,
+    {
+        self.key(key);
+        self.text(b"[");
+        let write = std::sync::Arc::new(write);
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start + self.chunk);
+            let write = std::sync::Arc::clone(&write);
+            self.list
+                .push(Piece::Job(Box::new(move |buf| write(start..end, buf))));
+            start = end;
+        }
+        self.text(b"]");
+    }
+
+    /// A list whose item `i` is `item(i)`.
+    fn items<T, F>(&mut self, key: &str, n: usize, item: F)
+    where
+        T: Serialize,
+        F: Fn(usize) -> T + Send + Sync + 'a,
+    {
+        self.list(key, n, move |range, buf| {
+            for i in range {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                serde_json::to_writer(&mut *buf, &item(i))?;
+            }
+            Ok(())
+        });
+    }
+
+    /// [`Pieces::items`] for the scalars of the big tables, written without a serializer.
+    fn scalars<T, F>(&mut self, key: &str, n: usize, item: F)
+    where
+        T: JsonScalar,
+        F: Fn(usize) -> T + Send + Sync + 'a,
+    {
+        self.list(key, n, move |range, buf| {
+            for i in range {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                item(i).write_json(buf)?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A value written straight into a buffer, as serde_json writes it (the big request columns
+/// and the string table are most of a RUN.json, and a serializer per number costs).
+trait JsonScalar {
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error>;
+}
+
+macro_rules! json_integer {
+    ($($t:ty),*) => {$(
+        impl JsonScalar for $t {
+            #[inline]
+            fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+                buf.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+                Ok(())
+            }
+        }
+    )*};
+}
+json_integer!(u8, u16, u32, u64, i64);
+
+impl<T: JsonScalar> JsonScalar for Option<T> {
+    #[inline]
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Some(v) => v.write_json(buf),
+            None => {
+                buf.extend_from_slice(b"null");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl JsonScalar for &str {
+    #[inline]
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        // serde_json escapes only control characters, '"' and '\\': text without them is
+        // written as it is.
+        if self.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            buf.reserve(self.len() + 2);
+            buf.push(b'"');
+            buf.extend_from_slice(self.as_bytes());
+            buf.push(b'"');
+            Ok(())
+        } else {
+            serde_json::to_writer(buf, self)
+        }
+    }
+}
+
+/// The pieces of `run`'s RUN.json, in the shape of [`RunFile`].
+fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Error> {
+    let mut p = Pieces {
+        list: Vec::new(),
+        chunk,
+        fields: Vec::new(),
+    };
+    p.open();
+    p.field("format", FORMAT_NAME)?;
+    p.field("version", &FORMAT_VERSION)?;
+    p.field(
+        "generator",
+        &format!("auditscope {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    p.field("inputs", &run.inputs)?;
+    p.field("notes", &run.notes)?;
+    p.field("accounting", &run.accounting)?;
+    // Text and rows are longer than numbers: smaller chunks keep the buffers alike.
+    p.chunk = (chunk / 4).max(1);
+    p.scalars("strings", run.strings.len(), |i| {
+        run.strings.get(i as StrId)
+    });
+    p.items("users", run.users.len(), |i| {
+        let u = &run.users[i];
+        Seq(move || std::iter::once(&u.name).chain(&u.groups))
+    });
+    p.items("agents", run.agents.len(), |i| agent_row(&run.agents[i]));
+    p.items("frames", run.frames.len(), |i| {
+        let f = &run.frames[i];
+        [f.function, f.file, f.line]
+    });
+    p.items("traces", run.traces.len(), |i| trace_row(&run.traces[i]));
+    p.field("operations", &run.operations)?;
+    p.field("specs", &run.specs)?;
+    p.key("requests");
+    p.open();
+    let rs = &run.requests[..];
+    p.scalars("audit_id", rs.len(), move |i| &*rs[i].audit_id);
+    p.chunk = chunk;
+    macro_rules! column {
+        ($name:literal, $f:expr) => {
+            p.scalars($name, rs.len(), move |i| ($f)(&rs[i]))
+        };
+    }
+    column!("verb", |r: &Request| r.verb);
+    column!("uri", |r: &Request| r.uri);
+    column!("user", |r: &Request| r.user);
+    column!("impersonated", |r: &Request| opt_to_u32(r.impersonated));
+    column!("source_ips", |r: &Request| r.source_ips);
+    column!("agent", |r: &Request| r.agent);
+    column!("resource", |r: &Request| r.object.resource);
+    column!("subresource", |r: &Request| r.object.subresource);
+    column!("namespace", |r: &Request| r.object.namespace);
+    column!("name", |r: &Request| r.object.name);
+    column!("api_group", |r: &Request| r.object.api_group);
+    column!("api_version", |r: &Request| r.object.api_version);
+    column!("code", |r: &Request| r.code);
+    column!("level", |r: &Request| r.level as u8);
+    column!("stage", |r: &Request| r.stage as u8);
+    column!("stage_events", |r: &Request| r.stage_events);
+    p.list("received", rs.len(), move |range, buf| {
+        // The delta is from the last request with a time before the chunk.
+        let mut previous = rs[..range.start]
+            .iter()
+            .rev()
+            .find(|r| r.received != NO_TIME)
+            .map_or(0, |r| r.received);
+        for i in range {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let r = &rs[i];
+            let delta = if r.received == NO_TIME {
+                None
+            } else {
+                let delta = r.received.wrapping_sub(previous);
+                previous = r.received;
+                Some(delta)
+            };
+            delta.write_json(buf)?;
+        }
+        Ok(())
+    });
+    column!("latency", |r: &Request| latency(r));
+    column!("decision", |r: &Request| r.decision as u8);
+    column!("reason", |r: &Request| r.reason);
+    column!("spec", |r: &Request| opt_to_u32(r.spec));
+    column!("attribution", |r: &Request| r.attribution as u8);
+    column!("endpoint", |r: &Request| opt_to_u32(r.endpoint));
+    column!("input", |r: &Request| r.input);
+    column!("line", |r: &Request| r.line);
+    p.close();
+    p.close();
+    Ok(p.list)
+}
+
+/// `completed - received`, as stored; `None` when either is unknown.
+fn latency(r: &Request) -> Option<i64> {
+    if r.received == NO_TIME || r.completed == NO_TIME {
+        None
+    } else {
+        Some(r.completed.wrapping_sub(r.received))
+    }
+}
+
+/// An agent's RUN.json row (see [`RunFile::agents`]).
+fn agent_row(a: &Agent) -> impl Serialize + use<> {
+    let (text, order_tail) = match a.text {
+        AgentText::Whole(id) => (id, None),
+        AgentText::Parts { order, tail } => (0, Some([order as u32, tail])),
+    };
+    let row = [
+        text,
+        a.product,
+        a.version,
+        a.os,
+        a.arch,
+        a.commit,
+        a.suffix,
+        a.spec_text,
+        opt_to_u32(a.trace),
+    ];
+    Seq(move || row.into_iter().chain(order_tail.into_iter().flatten()))
+}
+
+/// A trace's RUN.json row: `[truncated, frame, …]`.
+fn trace_row(t: &Trace) -> impl Serialize + '_ {
+    Seq(move || std::iter::once(u32::from(t.truncated)).chain(t.frames.iter().copied()))
 }
 
 /// A sequence serialized from an iterator made on demand.
@@ -266,9 +619,12 @@ where
     }
 }
 
-/// `run` in the shape of [`RunFile`], serialized by reference.
+/// `run` in the shape of [`RunFile`], serialized by reference through one serializer: the
+/// reference the parallel writer is tested against.
+#[cfg(test)]
 struct RunRef<'a>(&'a Run);
 
+#[cfg(test)]
 impl Serialize for RunRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -337,8 +693,10 @@ impl Serialize for RunRef<'_> {
 }
 
 /// Requests in the shape of [`RequestColumns`], one column at a time.
+#[cfg(test)]
 struct ColumnsRef<'a>(&'a [Request]);
 
+#[cfg(test)]
 impl Serialize for ColumnsRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -402,18 +760,12 @@ impl Serialize for ColumnsRef<'_> {
 /// Reads a RUN.json written by [`write_run`], checking its version and every index in it.
 pub fn read_run(path: &Path) -> Result<Run, FormatError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|source| FormatError::Io {
+    // One allocation of the file's size (no doubling while reading).
+    let bytes = std::fs::read(path).map_err(|source| FormatError::Io {
         path: shown.clone(),
         source,
     })?;
-    let mut bytes = Vec::new();
-    BufReader::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(|source| FormatError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-    let file = parse_run_file(&bytes, &shown)?;
+    let file = parse_run_file_fast(&bytes, &shown)?;
     // The text is not needed any more: free it before the tables are built from the parse.
     drop(bytes);
     build_run(file, &shown)
@@ -421,7 +773,314 @@ pub fn read_run(path: &Path) -> Result<Run, FormatError> {
 
 /// Parses RUN.json bytes; `path` is only used in error messages.
 pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError> {
-    build_run(parse_run_file(bytes, path)?, path)
+    build_run(parse_run_file_fast(bytes, path)?, path)
+}
+
+/// [`parse_run_file`], with the big tables parsed at once on rayon's threads.
+///
+/// The top level is parsed first with every big table kept as text (which also checks the
+/// whole file is JSON), then the tables are parsed each on its own. Anything that fails on
+/// the way is handed to [`parse_run_file`], so the error reported, and the order the checks
+/// are made in, are exactly those of one serde_json parse of the whole file.
+fn parse_run_file_fast(bytes: &[u8], path: &str) -> Result<RunFile, FormatError> {
+    match parse_tables(bytes) {
+        Some(file) => Ok(file),
+        None => parse_run_file(bytes, path),
+    }
+}
+
+/// A JSON list parsed into a vector allocated once: its length is at most the number of
+/// commas plus one (exactly, for a list of numbers), counted ahead. Growing the vector by
+/// doubling instead, two dozen columns at once on two threads, costs time in copies and page
+/// faults and raises the peak memory. `None` when the text is not such a list.
+fn parse_column<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Option<Vec<T>> {
+    use serde::de::{Deserializer as _, SeqAccess, Visitor};
+    struct ListVisitor<T>(usize, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(self.0);
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    let capacity = memchr::memchr_iter(b',', text).count() + 1;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let list = (&mut de)
+        .deserialize_seq(ListVisitor(capacity, std::marker::PhantomData))
+        .ok()?;
+    de.end().ok()?;
+    Some(list)
+}
+
+/// The fast parse of [`parse_run_file_fast`]; `None` when anything is amiss (the header too:
+/// the slow parse names the problem).
+fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
+    // Every value is parsed (or, for keys not read, checked) by serde_json from its own text
+    // below; the scan checks the grammar around them. So the fast parse takes exactly the
+    // files the one-pass parse takes.
+    let top = Fields::of_object(bytes)?;
+    let format: Option<String> = top.parse("format")?.unwrap_or(None);
+    let version: Option<u32> = top.parse("version")?.unwrap_or(None);
+    if format.as_deref() != Some(FORMAT_NAME) || version.unwrap_or(0) > FORMAT_VERSION {
+        return None;
+    }
+    let requests = Fields::of_object(top.get("requests")?)?;
+    const TOP: [&str; 13] = [
+        "format",
+        "version",
+        "inputs",
+        "notes",
+        "accounting",
+        "strings",
+        "users",
+        "agents",
+        "frames",
+        "traces",
+        "operations",
+        "specs",
+        "requests",
+    ];
+    if !top.others_are_json(&TOP) {
+        return None;
+    }
+    fn part<'a, T: Deserialize<'a>>(text: Option<&'a [u8]>, out: &mut Option<T>) {
+        *out = text.and_then(|t| serde_json::from_slice(t).ok());
+    }
+    fn column<'a, T: Deserialize<'a>>(text: Option<&'a [u8]>, out: &mut Option<Vec<T>>) {
+        *out = text.and_then(parse_column);
+    }
+    let (mut strings, mut users, mut agents, mut frames, mut traces, mut operations, mut specs) =
+        (None, None, None, None, None, None, None);
+    let (mut inputs, mut notes, mut accounting) = (None, None, None);
+    macro_rules! columns {
+        ($($name:ident),*) => {{
+            if !requests.others_are_json(&[$(stringify!($name)),*]) {
+                return None;
+            }
+            $(let mut $name = None;)*
+            rayon::scope(|s| {
+                s.spawn(|_| part(top.get("strings"), &mut strings));
+                s.spawn(|_| part(top.get("users"), &mut users));
+                s.spawn(|_| part(top.get("agents"), &mut agents));
+                s.spawn(|_| part(top.get("frames"), &mut frames));
+                s.spawn(|_| part(top.get("traces"), &mut traces));
+                s.spawn(|_| part(top.get("operations"), &mut operations));
+                s.spawn(|_| part(top.get("specs"), &mut specs));
+                s.spawn(|_| {
+                    inputs = top.parse("inputs");
+                    notes = top.parse("notes");
+                    accounting = top.parse("accounting");
+                });
+                $(s.spawn(|_| column(requests.get(stringify!($name)), &mut $name));)*
+            });
+            RequestColumns { $($name: $name?,)* }
+        }};
+    }
+    let requests = columns!(
+        audit_id,
+        verb,
+        uri,
+        user,
+        impersonated,
+        source_ips,
+        agent,
+        resource,
+        subresource,
+        namespace,
+        name,
+        api_group,
+        api_version,
+        code,
+        level,
+        stage,
+        stage_events,
+        received,
+        latency,
+        decision,
+        reason,
+        spec,
+        attribution,
+        endpoint,
+        input,
+        line
+    );
+    Some(RunFile {
+        // Absent lists and counts are empty, as `#[serde(default)]` makes them.
+        inputs: inputs?.unwrap_or_default(),
+        notes: notes?.unwrap_or_default(),
+        accounting: accounting?.unwrap_or_default(),
+        strings: strings?,
+        users: users?,
+        agents: agents?,
+        frames: frames?,
+        traces: traces?,
+        operations: operations?,
+        specs: specs?,
+        requests,
+    })
+}
+
+/// The fields of one JSON object, each value as its text, found by a scan that skips over
+/// values by their brackets and quotes without parsing them.
+struct Fields<'a> {
+    list: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of the object `text` is (nothing but white space around it); `None` when
+    /// the scan does not take it (an escaped or repeated key, say: the slow parse decides).
+    fn of_object(text: &'a [u8]) -> Option<Fields<'a>> {
+        let mut scan = Scan { b: text, i: 0 };
+        let mut list: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+        scan.expect(b'{')?;
+        if scan.peek()? == b'}' {
+            scan.i += 1;
+        } else {
+            loop {
+                let key = scan.key()?;
+                scan.expect(b':')?;
+                let value = scan.value()?;
+                if list.iter().any(|(k, _)| *k == key) {
+                    return None;
+                }
+                list.push((key, value));
+                match scan.peek()? {
+                    b',' => scan.i += 1,
+                    b'}' => {
+                        scan.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        scan.skip_space();
+        (scan.i == text.len()).then_some(Fields { list })
+    }
+
+    /// The text of field `key`.
+    fn get(&self, key: &str) -> Option<&'a [u8]> {
+        self.list
+            .iter()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|&(_, v)| v)
+    }
+
+    /// Field `key` parsed: `Some(None)` when it is absent, `None` when it does not parse.
+    fn parse<T: Deserialize<'a>>(&self, key: &str) -> Option<Option<T>> {
+        match self.get(key) {
+            None => Some(None),
+            Some(text) => serde_json::from_slice(text).ok().map(Some),
+        }
+    }
+
+    /// True when every field not named in `known` is JSON (the one-pass parse checks the
+    /// values it skips).
+    fn others_are_json(&self, known: &[&str]) -> bool {
+        self.list
+            .iter()
+            .filter(|(k, _)| !known.iter().any(|n| n.as_bytes() == *k))
+            .all(|(_, v)| serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok())
+    }
+}
+
+/// A position in JSON text, for [`Fields`].
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after white space, not taken.
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_space();
+        self.b.get(self.i).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.i += 1)
+    }
+
+    /// A key without escapes, quotes taken off.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.expect(b'"')?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i += end + 1;
+        rest.get(..end)
+    }
+
+    /// The text of the value here, skipped.
+    fn value(&mut self) -> Option<&'a [u8]> {
+        let start = {
+            self.peek()?;
+            self.i
+        };
+        match self.b.get(self.i)? {
+            b'[' => self.skip_nested(b'[', b']')?,
+            b'{' => self.skip_nested(b'{', b'}')?,
+            b'"' => self.skip_string()?,
+            _ => {
+                while let Some(c) = self.b.get(self.i) {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+            }
+        }
+        self.b.get(start..self.i)
+    }
+
+    /// Skips the string opening here.
+    fn skip_string(&mut self) -> Option<()> {
+        self.i += 1;
+        loop {
+            let at = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            let c = *self.b.get(self.i + at)?;
+            self.i += at + if c == b'"' { 1 } else { 2 };
+            if c == b'"' {
+                return Some(());
+            }
+        }
+    }
+
+    /// Skips the list or object opening here: only its own kind of bracket is counted (the
+    /// other kind nests inside it) and brackets in strings are skipped.
+    fn skip_nested(&mut self, open: u8, close: u8) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            let at = memchr::memchr3(b'"', open, close, self.b.get(self.i..)?)?;
+            self.i += at;
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.skip_string()?;
+                    continue;
+                }
+                c if c == open => depth += 1,
+                _ => depth = depth.checked_sub(1)?,
+            }
+            self.i += 1;
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
 }
 
 /// Checks the header of RUN.json bytes and parses them.
@@ -588,7 +1247,8 @@ pub fn validate(run: &Run) -> Result<(), String> {
             s("spec header string", *h)?;
         }
     }
-    for r in &run.requests {
+    // The requests are checked on rayon's threads; the first bad one in order is reported.
+    let request = |r: &Request| -> Result<(), String> {
         for id in r.string_ids() {
             s("request string", id)?;
         }
@@ -606,8 +1266,15 @@ pub fn validate(run: &Run) -> Result<(), String> {
         if !run.inputs.is_empty() {
             check("input", u32::from(r.input), run.inputs.len())?;
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    use rayon::prelude::*;
+    run.requests
+        .par_iter()
+        .with_min_len(4096)
+        .map(request)
+        .find_first(Result::is_err)
+        .unwrap_or(Ok(()))
 }
 
 #[cfg(test)]
@@ -673,6 +1340,140 @@ mod tests {
         let mut again = Vec::new();
         write_run_to(&back, &mut again).unwrap();
         assert!(again == bytes);
+    }
+
+    #[test]
+    fn parallel_writer_gives_the_bytes_of_one_serializer() {
+        let mut run = generated_run();
+        // Requests without a time, first and in the middle, so the received deltas cross chunk
+        // borders from a request before the last one.
+        for i in [0, 1, 5, 6, 7, 100] {
+            run.requests[i].received = NO_TIME;
+        }
+        // Text serde_json escapes, and text it leaves alone.
+        let odd = "a\"b\\c\nd\u{7f}é\u{1}\t/";
+        run.strings.intern(odd);
+        run.strings.intern("plain ünïcode ✓");
+        run.requests[2].audit_id = odd.into();
+        let mut sequential = Vec::new();
+        serde_json::to_writer(&mut sequential, &RunRef(&run)).unwrap();
+        for chunk in [1, 2, 7, 1000, CHUNK_ITEMS] {
+            let mut parallel = Vec::new();
+            write_run_chunked(&run, &mut parallel, chunk).unwrap();
+            assert!(parallel == sequential, "chunk {chunk}");
+        }
+        // An empty run too (empty lists).
+        let empty = Run::default();
+        let mut sequential = Vec::new();
+        serde_json::to_writer(&mut sequential, &RunRef(&empty)).unwrap();
+        let mut parallel = Vec::new();
+        write_run_to(&empty, &mut parallel).unwrap();
+        assert_eq!(
+            String::from_utf8(parallel).unwrap(),
+            String::from_utf8(sequential).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_parallel_parse_reads_what_one_parse_reads_and_fails_alike() {
+        let mut run = generated_run();
+        run.requests[4].audit_id = "with, a comma \"and\" escapes\n".into();
+        // Brackets and escaped quotes in strings must not end a list early.
+        run.strings.intern("]]}\\\"[{ \\");
+        run.notes.push("a note ] with } brackets".to_string());
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let fast = parse_tables(&bytes).expect("the fast parse takes a good file");
+        let slow = parse_run_file(&bytes, "RUN.json").unwrap();
+        let (fast, slow) = (
+            build_run(fast, "RUN.json").unwrap(),
+            build_run(slow, "RUN.json").unwrap(),
+        );
+        assert_eq!(fast.requests, slow.requests);
+        assert_eq!(fast.requests[4].audit_id, run.requests[4].audit_id);
+        assert_eq!(
+            (&fast.agents, &fast.frames, &fast.traces, &fast.specs),
+            (&slow.agents, &slow.frames, &slow.traces, &slow.specs)
+        );
+        assert_eq!(
+            (&fast.users, &fast.operations, &fast.inputs, &fast.notes),
+            (&slow.users, &slow.operations, &slow.inputs, &slow.notes)
+        );
+        assert!(fast.strings == slow.strings);
+
+        let text = String::from_utf8(bytes).unwrap();
+        let damaged = [
+            text.replacen("\"code\":[", "\"code\":[\"x\",", 1),
+            text.replacen("\"line\":[", "\"lines\":[", 1),
+            text.replacen("\"frames\":[[", "\"frames\":[[-1,", 1),
+            text.replacen("\"strings\":[", "\"strings\":[7,", 1),
+            text.replacen("\"version\":3,", "\"version\":99,", 1),
+            text.replacen("auditscope-run", "auditscope-walk", 1),
+            text.replacen("\"audit_id\":[", "\"audit_id\":[1,", 1),
+            text[..text.len() / 2].to_string(),
+            format!("{text} x"),
+            text.replacen("\"generator\":", "\"g\":[1 2],\"generator\":", 1),
+            text.replacen("\"notes\":", "\"notes\":[],\"notes\":", 1),
+            text.replacen("\"verb\":", "\"x\":tru,\"verb\":", 1),
+            text.replacen("\"verb\":", "\"verb\":[],\"verb\":", 1),
+            text.replacen("\"inputs\":", "\"inputs\":null,\"i\":", 1),
+            text.replacen("\"specs\":", "\"spec\":", 1),
+            text.replacen("]}}", "]}]", 1),
+            text.replacen("\"strings\":[\"\"", "\"strings\":[\"\\x\"", 1),
+        ];
+        // Unusual but good files: read by the one-pass parse when the scan declines them.
+        let unusual = [
+            serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            )
+            .unwrap(),
+            format!(" \n{text}\t\r\n"),
+            text.replacen("\"notes\":", "\"n\\u006ftes\":", 1),
+            text.replacen(
+                "\"verb\":",
+                "\"extra\":{\"a\":[1,{\"b\":\"]\"}]},\"verb\":",
+                1,
+            ),
+            text.replacen("\"inputs\":", "\"unknown\": -1.5e3 ,\"inputs\":", 1),
+        ];
+        for (i, u) in unusual.iter().enumerate() {
+            let back = read_run_from_slice(u.as_bytes(), "RUN.json").unwrap();
+            assert_eq!(back.requests, run.requests, "unusual {i}");
+            assert!(back.strings == run.strings, "unusual {i}");
+        }
+        assert!(parse_tables(unusual[0].as_bytes()).is_some());
+        assert!(parse_tables(unusual[2].as_bytes()).is_none());
+        assert!(parse_tables(unusual[3].as_bytes()).is_some());
+
+        for (i, d) in damaged.iter().enumerate() {
+            assert!(parse_tables(d.as_bytes()).is_none(), "case {i}");
+            let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
+            let Err(slow) = parse_run_file(d.as_bytes(), "RUN.json") else {
+                panic!("case {i} parses")
+            };
+            assert_eq!(fast.to_string(), slow.to_string(), "case {i}");
+        }
+    }
+
+    #[test]
+    fn the_first_bad_request_in_order_is_reported() {
+        let mut run = generated_run();
+        let n = run.requests.len();
+        assert!(n > 2_000, "{n} requests");
+        run.requests[n - 1].agent = 99_999;
+        run.requests[1_000].user = 9_999;
+        run.requests[1_001].verb = 9_999_999;
+        let users = run.users.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("user 9999 is out of range (table has {users})")
+        );
+        run.requests[1_000].user = 0;
+        let strings = run.strings.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("request string 9999999 is out of range (table has {strings})")
+        );
     }
 
     #[test]
