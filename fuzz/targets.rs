@@ -123,7 +123,25 @@ pub fn junit(data: &[u8]) {
 /// A RUN.json: reading validates every index, so a run that reads must also write, read back
 /// the same, and answer every report without panicking.
 pub fn run_json(data: &[u8]) {
-    let Ok(run) = read_run_from_slice(data, "fuzz.json") else {
+    // The fast parse (split at the top level, tables on several threads) must read exactly
+    // what the one-pass parse reads, and fail with the same message.
+    let fast = read_run_from_slice(data, "fuzz.json");
+    let one_pass = auditscope::run::format::read_run_one_pass(data, "fuzz.json");
+    match (&fast, &one_pass) {
+        (Ok(a), Ok(b)) => {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            write_run_to(a, &mut x).expect("write");
+            write_run_to(b, &mut y).expect("write");
+            assert!(x == y, "the fast and one-pass parses read different runs");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!(
+            "fast parse: {:?}; one-pass parse: {:?}",
+            fast.as_ref().err().map(|e| e.to_string()),
+            one_pass.as_ref().err().map(|e| e.to_string())
+        ),
+    }
+    let Ok(run) = fast else {
         return;
     };
     let mut out = Vec::new();

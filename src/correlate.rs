@@ -19,8 +19,8 @@ use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
 use crate::ingest::source::{IngestError, open_input};
 use crate::ingest::useragent;
 use crate::run::{
-    Agent, AgentText, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run,
-    Spec, SpecId, StrId, Trace, TraceId, User, UserId,
+    Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec, SpecId,
+    StrId, Trace, TraceId, User, UserId,
 };
 
 /// The inputs of one correlation, as the user named them.
@@ -597,18 +597,7 @@ impl Builder {
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
-        let s = &mut self.run.strings;
-        let mut agent = Agent {
-            text: AgentText::default(),
-            product: s.intern(parsed.product),
-            version: s.intern(parsed.version),
-            os: s.intern(parsed.os),
-            arch: s.intern(parsed.arch),
-            commit: s.intern(parsed.commit),
-            suffix: s.intern(parsed.suffix),
-            spec_text: parsed.spec.map_or(0, |t| s.intern(t)),
-            trace: None,
-        };
+        let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
         if let Some(trace) = parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::{Agent, Interner, Run, StrId};
-use crate::ingest::useragent::{SPEC_SEPARATOR, TRACE_MARKER};
+use crate::ingest::useragent::{ParsedAgent, SPEC_SEPARATOR, TRACE_MARKER};
 
 /// How an agent's text as logged is had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,24 @@ impl PartOrder {
             1 => Some(PartOrder::SpecFirst),
             2 => Some(PartOrder::TraceFirst),
             _ => None,
+        }
+    }
+}
+
+impl Agent {
+    /// The agent with the base parts and the spec text of `parsed`, interned into `strings`;
+    /// no trace yet, and its text not yet decided ([`Run::keep_agent_text`]).
+    pub fn with_parts(parsed: &ParsedAgent<'_>, strings: &mut Interner) -> Agent {
+        Agent {
+            text: AgentText::default(),
+            product: strings.intern(parsed.product),
+            version: strings.intern(parsed.version),
+            os: strings.intern(parsed.os),
+            arch: strings.intern(parsed.arch),
+            commit: strings.intern(parsed.commit),
+            suffix: strings.intern(parsed.suffix),
+            spec_text: parsed.spec.map_or(0, |t| strings.intern(t)),
+            trace: None,
         }
     }
 }
@@ -202,17 +220,7 @@ mod tests {
     fn agent_from(raw: &str) -> (Run, Agent) {
         let mut run = Run::default();
         let parsed = crate::ingest::useragent::parse(raw);
-        let s = &mut run.strings;
-        let mut agent = Agent {
-            product: s.intern(parsed.product),
-            version: s.intern(parsed.version),
-            os: s.intern(parsed.os),
-            arch: s.intern(parsed.arch),
-            commit: s.intern(parsed.commit),
-            suffix: s.intern(parsed.suffix),
-            spec_text: parsed.spec.map_or(0, |t| s.intern(t)),
-            ..Agent::default()
-        };
+        let mut agent = Agent::with_parts(&parsed, &mut run.strings);
         if let Some(trace) = parsed.trace {
             let mut frames = Vec::new();
             for f in &trace.frames {
