@@ -1,0 +1,655 @@
+//! `RUN.json`: the correlated run on disk. The schema is documented in `docs/run-format.md`.
+//!
+//! Repeated text is stored once in `strings`; every other table holds indexes into it.
+//! Requests are stored as columns (one array per field), which keeps the file small and
+//! fast to load: `received` is delta-encoded, and `completed` is stored as a latency.
+//!
+//! Here: the file's shape ([`RunFile`]), building a [`Run`] from it and checking every index
+//! ([`validate`]). `write` serializes a run, `read` parses a file (a fast parallel path, and
+//! the one-pass parse that names every problem), `scan` finds an object's fields for it.
+
+mod read;
+mod scan;
+mod write;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::*;
+
+pub use read::{read_run, read_run_from_slice, read_run_one_pass};
+pub use write::{write_run, write_run_to};
+
+/// The value of the `format` key, so a RUN.json is recognised as one.
+pub const FORMAT_NAME: &str = "auditscope-run";
+/// The schema version this build writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Why a RUN.json could not be read or written.
+#[derive(Debug, Error)]
+pub enum FormatError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a RUN.json (or damaged): {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path}: written by a newer auditscope (schema version {found}; this build reads up to {FORMAT_VERSION}): upgrade auditscope"
+    )]
+    TooNew { path: String, found: u32 },
+    #[error("{path}: not a RUN.json: the \"format\" key is {found:?}, expected \"{FORMAT_NAME}\"")]
+    NotARun { path: String, found: String },
+    #[error("{path}: inconsistent RUN.json: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The shape RUN.json is read into ([`RunRef`] writes the same shape without copying).
+/// `format`, `version` and `generator` are read by the header check alone.
+#[derive(Deserialize)]
+struct RunFile {
+    #[serde(default)]
+    inputs: Vec<InputInfo>,
+    #[serde(default)]
+    notes: Vec<String>,
+    #[serde(default)]
+    accounting: Accounting,
+    strings: Interner,
+    /// `[name, group, group, …]` per user.
+    users: Vec<Vec<StrId>>,
+    /// `[text, product, version, os, arch, commit, suffix, spec_text, trace + 1 (0 = none)]` per
+    /// agent kept whole; `[0, …, order, tail]` (11 numbers) for one kept as parts (see
+    /// [`AgentText`]).
+    agents: Vec<Vec<u32>>,
+    /// `[function, file, line]` per frame.
+    frames: Vec<[u32; 3]>,
+    /// `[truncated (0/1), frame, frame, …]` per trace, frames innermost first.
+    traces: Vec<Vec<u32>>,
+    operations: Vec<Operation>,
+    specs: Vec<Spec>,
+    requests: RequestColumns,
+}
+
+/// Requests stored column by column. Optional ids are stored as `id + 1`, with 0 for none.
+#[derive(Deserialize, Default)]
+struct RequestColumns {
+    /// Each in an allocation of its own length, as [`Request::audit_id`] keeps it.
+    audit_id: Vec<Box<str>>,
+    verb: Vec<StrId>,
+    uri: Vec<StrId>,
+    user: Vec<UserId>,
+    impersonated: Vec<u32>,
+    source_ips: Vec<StrId>,
+    agent: Vec<AgentId>,
+    resource: Vec<StrId>,
+    subresource: Vec<StrId>,
+    namespace: Vec<StrId>,
+    name: Vec<StrId>,
+    api_group: Vec<StrId>,
+    api_version: Vec<StrId>,
+    code: Vec<u16>,
+    level: Vec<u8>,
+    stage: Vec<u8>,
+    stage_events: Vec<u8>,
+    /// Microseconds since the previous request with a time (the first: since the epoch); null when unknown.
+    received: Vec<Option<i64>>,
+    /// `completed - received` in microseconds; null when either is unknown.
+    latency: Vec<Option<i64>>,
+    decision: Vec<u8>,
+    reason: Vec<StrId>,
+    spec: Vec<u32>,
+    attribution: Vec<u8>,
+    endpoint: Vec<u32>,
+    input: Vec<u16>,
+    line: Vec<u64>,
+}
+
+fn opt_to_u32(v: Option<u32>) -> u32 {
+    v.map_or(0, |x| x + 1)
+}
+
+fn u32_to_opt(v: u32) -> Option<u32> {
+    v.checked_sub(1)
+}
+
+impl RequestColumns {
+    fn len_checked(&self) -> Result<usize, String> {
+        let n = self.audit_id.len();
+        let lens = [
+            ("verb", self.verb.len()),
+            ("uri", self.uri.len()),
+            ("user", self.user.len()),
+            ("impersonated", self.impersonated.len()),
+            ("source_ips", self.source_ips.len()),
+            ("agent", self.agent.len()),
+            ("resource", self.resource.len()),
+            ("subresource", self.subresource.len()),
+            ("namespace", self.namespace.len()),
+            ("name", self.name.len()),
+            ("api_group", self.api_group.len()),
+            ("api_version", self.api_version.len()),
+            ("code", self.code.len()),
+            ("level", self.level.len()),
+            ("stage", self.stage.len()),
+            ("stage_events", self.stage_events.len()),
+            ("received", self.received.len()),
+            ("latency", self.latency.len()),
+            ("decision", self.decision.len()),
+            ("reason", self.reason.len()),
+            ("spec", self.spec.len()),
+            ("attribution", self.attribution.len()),
+            ("endpoint", self.endpoint.len()),
+            ("input", self.input.len()),
+            ("line", self.line.len()),
+        ];
+        for (name, len) in lens {
+            if len != n {
+                return Err(format!(
+                    "requests.{name} has {len} entries, requests.audit_id has {n}"
+                ));
+            }
+        }
+        Ok(n)
+    }
+
+    fn into_requests(mut self) -> Result<Vec<Request>, String> {
+        use rayon::prelude::*;
+        let n = self.len_checked()?;
+        // The times first, in order (each delta is from the one before); the requests are
+        // then built on rayon's threads.
+        let mut previous: i64 = 0;
+        for delta in self.received.iter_mut().flatten() {
+            previous = previous.wrapping_add(*delta);
+            *delta = previous;
+        }
+        let audit_ids = std::mem::take(&mut self.audit_id);
+        let columns = &self;
+        let out: Vec<Request> = audit_ids
+            .into_par_iter()
+            .with_min_len(4096)
+            .enumerate()
+            .map(|(i, audit_id)| columns.request(i, audit_id))
+            .collect();
+        debug_assert_eq!(out.len(), n);
+        Ok(out)
+    }
+
+    /// Request `i`, whose `received` has been made absolute; `i` is below the checked length.
+    fn request(&self, i: usize, audit_id: Box<str>) -> Request {
+        let received = self.received[i].unwrap_or(NO_TIME);
+        let completed = match (received, self.latency[i]) {
+            (NO_TIME, _) | (_, None) => NO_TIME,
+            (r, Some(l)) => r.wrapping_add(l),
+        };
+        Request {
+            audit_id,
+            verb: self.verb[i],
+            uri: self.uri[i],
+            user: self.user[i],
+            impersonated: u32_to_opt(self.impersonated[i]),
+            source_ips: self.source_ips[i],
+            agent: self.agent[i],
+            object: ObjectRef {
+                resource: self.resource[i],
+                subresource: self.subresource[i],
+                namespace: self.namespace[i],
+                name: self.name[i],
+                api_group: self.api_group[i],
+                api_version: self.api_version[i],
+            },
+            code: self.code[i],
+            level: Level::from_u8(self.level[i]),
+            stage: Stage::from_u8(self.stage[i]),
+            stage_events: self.stage_events[i],
+            received,
+            completed,
+            decision: Decision::from_u8(self.decision[i]),
+            reason: self.reason[i],
+            spec: u32_to_opt(self.spec[i]),
+            attribution: Attribution::from_u8(self.attribution[i]),
+            endpoint: u32_to_opt(self.endpoint[i]),
+            input: self.input[i],
+            line: self.line[i],
+        }
+    }
+}
+
+/// True when the bytes look like the start of a RUN.json (used to auto-detect inputs).
+pub fn looks_like_run(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(256)]);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact.starts_with(&format!("{{\"format\":\"{FORMAT_NAME}\""))
+}
+
+/// Builds the run from a parsed RUN.json, checking every index in it.
+fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
+    let invalid = |message: String| FormatError::Invalid {
+        path: path.to_string(),
+        message,
+    };
+    let requests = file.requests.into_requests().map_err(invalid)?;
+    let agents = file
+        .agents
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| agent_of_row(i, &a))
+        .collect::<Result<Vec<Agent>, String>>()
+        .map_err(invalid)?;
+    let run = Run {
+        strings: file.strings,
+        users: file
+            .users
+            .into_iter()
+            .map(|v| User {
+                name: v.first().copied().unwrap_or(0),
+                groups: v.get(1..).map(<[u32]>::to_vec).unwrap_or_default(),
+            })
+            .collect(),
+        agents,
+        frames: file
+            .frames
+            .into_iter()
+            .map(|f| Frame {
+                function: f[0],
+                file: f[1],
+                line: f[2],
+            })
+            .collect(),
+        traces: file
+            .traces
+            .into_iter()
+            .map(|t| Trace {
+                truncated: t.first().copied().unwrap_or(0) != 0,
+                frames: t.get(1..).map(<[u32]>::to_vec).unwrap_or_default(),
+            })
+            .collect(),
+        operations: file.operations,
+        specs: file.specs,
+        requests,
+        accounting: file.accounting,
+        inputs: file.inputs,
+        notes: file.notes,
+    };
+    validate(&run).map_err(invalid)?;
+    Ok(run)
+}
+
+/// An agent from its RUN.json row (see [`RunFile::agents`]).
+fn agent_of_row(i: usize, row: &[u32]) -> Result<Agent, String> {
+    let at = |k: usize| row.get(k).copied().unwrap_or(0);
+    let text = match row.len() {
+        9 => AgentText::Whole(at(0)),
+        // Version 2 kept a blanked string for the text in place 0: it is not needed.
+        11 => AgentText::Parts {
+            order: PartOrder::from_u32(at(9))
+                .ok_or_else(|| format!("agent {i} has unknown text form {}", at(9)))?,
+            tail: at(10),
+        },
+        n => return Err(format!("agent {i} has {n} numbers, expected 9 or 11")),
+    };
+    Ok(Agent {
+        text,
+        product: at(1),
+        version: at(2),
+        os: at(3),
+        arch: at(4),
+        commit: at(5),
+        suffix: at(6),
+        spec_text: at(7),
+        trace: u32_to_opt(at(8)),
+    })
+}
+
+/// Checks that every index in `run` points inside its table, so no later lookup can panic.
+pub fn validate(run: &Run) -> Result<(), String> {
+    let strings = run.strings.len() as u64;
+    let check = |what: &str, id: u32, len: usize| -> Result<(), String> {
+        if (id as u64) < len as u64 {
+            Ok(())
+        } else {
+            Err(format!("{what} {id} is out of range (table has {len})"))
+        }
+    };
+    let s = |what: &str, id: u32| check(what, id, strings as usize);
+    for u in &run.users {
+        s("user string", u.name)?;
+        for g in &u.groups {
+            s("group string", *g)?;
+        }
+    }
+    for a in &run.agents {
+        let text = match a.text {
+            AgentText::Whole(id) => id,
+            AgentText::Parts { tail, .. } => tail,
+        };
+        for id in [
+            text,
+            a.product,
+            a.version,
+            a.os,
+            a.arch,
+            a.commit,
+            a.suffix,
+            a.spec_text,
+        ] {
+            s("agent string", id)?;
+        }
+        if let Some(t) = a.trace {
+            check("trace", t, run.traces.len())?;
+        }
+    }
+    for f in &run.frames {
+        s("frame string", f.function)?;
+        s("frame string", f.file)?;
+    }
+    for t in &run.traces {
+        for f in &t.frames {
+            check("frame", *f, run.frames.len())?;
+        }
+    }
+    for sp in &run.specs {
+        s("spec string", sp.name)?;
+        s("spec string", sp.location)?;
+        for h in &sp.header {
+            s("spec header string", *h)?;
+        }
+    }
+    // The requests are checked on rayon's threads; the first bad one in order is reported.
+    let request = |r: &Request| -> Result<(), String> {
+        for id in r.string_ids() {
+            s("request string", id)?;
+        }
+        check("user", r.user, run.users.len())?;
+        if let Some(u) = r.impersonated {
+            check("user", u, run.users.len())?;
+        }
+        check("agent", r.agent, run.agents.len())?;
+        if let Some(sp) = r.spec {
+            check("spec", sp, run.specs.len())?;
+        }
+        if let Some(op) = r.endpoint {
+            check("operation", op, run.operations.len())?;
+        }
+        if !run.inputs.is_empty() {
+            check("input", u32::from(r.input), run.inputs.len())?;
+        }
+        Ok(())
+    };
+    use rayon::prelude::*;
+    run.requests
+        .par_iter()
+        .with_min_len(4096)
+        .map(request)
+        .find_first(Result::is_err)
+        .unwrap_or(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read::{parse_run_file, parse_tables};
+    use super::write::{CHUNK_ITEMS, RunRef, write_run_chunked};
+    use super::*;
+
+    /// A small generated run, correlated.
+    fn generated_run() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::synth::SynthOptions {
+            events: 6_000,
+            specs: 12,
+            ..crate::synth::SynthOptions::default()
+        };
+        let s = crate::synth::generate(&opts, dir.path()).unwrap();
+        let inputs = crate::correlate::Inputs {
+            audit: vec![s.audit_path.display().to_string()],
+            e2e_logs: vec![s.e2e_log_path.display().to_string()],
+            ..Default::default()
+        };
+        crate::correlate::correlate(&inputs, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn round_trip_gives_back_every_user_agent() {
+        let run = generated_run();
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let back = read_run_from_slice(&bytes, "RUN.json").unwrap();
+
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let rows = file["agents"].as_array().unwrap();
+        let as_parts = rows
+            .iter()
+            .filter(|r| r.as_array().unwrap().len() == 11)
+            .count();
+        assert!(
+            as_parts * 2 > run.agents.len(),
+            "{as_parts} of {} kept as parts",
+            run.agents.len()
+        );
+        assert!(
+            run.agents
+                .iter()
+                .any(|a| run.agent_text(a).ends_with("...TRUNCATED")
+                    && matches!(a.text, AgentText::Parts { .. }))
+        );
+
+        assert_eq!(back.agents, run.agents);
+        for a in &run.agents {
+            assert_eq!(back.agent_text(a), run.agent_text(a));
+        }
+        assert_eq!(back.requests, run.requests);
+        assert_eq!(back.users, run.users);
+        assert_eq!(back.frames, run.frames);
+        assert_eq!(back.traces, run.traces);
+        assert_eq!(back.specs, run.specs);
+        // Every string of the run keeps its id.
+        for (id, text) in run.strings.iter().enumerate() {
+            assert_eq!(back.str(id as u32), text, "string {id}");
+        }
+        // Writing the loaded run again gives the same bytes.
+        let mut again = Vec::new();
+        write_run_to(&back, &mut again).unwrap();
+        assert!(again == bytes);
+    }
+
+    #[test]
+    fn parallel_writer_gives_the_bytes_of_one_serializer() {
+        let mut run = generated_run();
+        // Requests without a time, first and in the middle, so the received deltas cross chunk
+        // borders from a request before the last one.
+        for i in [0, 1, 5, 6, 7, 100] {
+            run.requests[i].received = NO_TIME;
+        }
+        // Text serde_json escapes, and text it leaves alone.
+        let odd = "a\"b\\c\nd\u{7f}é\u{1}\t/";
+        run.strings.intern(odd);
+        run.strings.intern("plain ünïcode ✓");
+        run.requests[2].audit_id = odd.into();
+        let mut sequential = Vec::new();
+        serde_json::to_writer(&mut sequential, &RunRef(&run)).unwrap();
+        for chunk in [1, 2, 7, 1000, CHUNK_ITEMS] {
+            let mut parallel = Vec::new();
+            write_run_chunked(&run, &mut parallel, chunk).unwrap();
+            assert!(parallel == sequential, "chunk {chunk}");
+        }
+        // An empty run too (empty lists).
+        let empty = Run::default();
+        let mut sequential = Vec::new();
+        serde_json::to_writer(&mut sequential, &RunRef(&empty)).unwrap();
+        let mut parallel = Vec::new();
+        write_run_to(&empty, &mut parallel).unwrap();
+        assert_eq!(
+            String::from_utf8(parallel).unwrap(),
+            String::from_utf8(sequential).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_parallel_parse_reads_what_one_parse_reads_and_fails_alike() {
+        let mut run = generated_run();
+        run.requests[4].audit_id = "with, a comma \"and\" escapes\n".into();
+        // Brackets and escaped quotes in strings must not end a list early.
+        run.strings.intern("]]}\\\"[{ \\");
+        run.notes.push("a note ] with } brackets".to_string());
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let fast = parse_tables(&bytes).expect("the fast parse takes a good file");
+        let slow = parse_run_file(&bytes, "RUN.json").unwrap();
+        let (fast, slow) = (
+            build_run(fast, "RUN.json").unwrap(),
+            build_run(slow, "RUN.json").unwrap(),
+        );
+        assert_eq!(fast.requests, slow.requests);
+        assert_eq!(fast.requests[4].audit_id, run.requests[4].audit_id);
+        assert_eq!(
+            (&fast.agents, &fast.frames, &fast.traces, &fast.specs),
+            (&slow.agents, &slow.frames, &slow.traces, &slow.specs)
+        );
+        assert_eq!(
+            (&fast.users, &fast.operations, &fast.inputs, &fast.notes),
+            (&slow.users, &slow.operations, &slow.inputs, &slow.notes)
+        );
+        assert!(fast.strings == slow.strings);
+
+        let text = String::from_utf8(bytes).unwrap();
+        let damaged = [
+            text.replacen("\"code\":[", "\"code\":[\"x\",", 1),
+            text.replacen("\"line\":[", "\"lines\":[", 1),
+            text.replacen("\"frames\":[[", "\"frames\":[[-1,", 1),
+            text.replacen("\"strings\":[", "\"strings\":[7,", 1),
+            text.replacen("\"version\":3,", "\"version\":99,", 1),
+            text.replacen("auditscope-run", "auditscope-walk", 1),
+            text.replacen("\"audit_id\":[", "\"audit_id\":[1,", 1),
+            text[..text.len() / 2].to_string(),
+            format!("{text} x"),
+            text.replacen("\"generator\":", "\"g\":[1 2],\"generator\":", 1),
+            text.replacen("\"notes\":", "\"notes\":[],\"notes\":", 1),
+            text.replacen("\"verb\":", "\"x\":tru,\"verb\":", 1),
+            text.replacen("\"verb\":", "\"verb\":[],\"verb\":", 1),
+            text.replacen("\"inputs\":", "\"inputs\":null,\"i\":", 1),
+            text.replacen("\"specs\":", "\"spec\":", 1),
+            text.replacen("]}}", "]}]", 1),
+            text.replacen("\"strings\":[\"\"", "\"strings\":[\"\\x\"", 1),
+            // A key serde_json refuses: a raw control character in it.
+            text.replacen("\"accounting\":", "\"acc\tounting\":", 1),
+        ];
+        // Unusual but good files: read by the one-pass parse when the scan declines them.
+        let unusual = [
+            serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            )
+            .unwrap(),
+            format!(" \n{text}\t\r\n"),
+            text.replacen("\"notes\":", "\"n\\u006ftes\":", 1),
+            text.replacen(
+                "\"verb\":",
+                "\"extra\":{\"a\":[1,{\"b\":\"]\"}]},\"verb\":",
+                1,
+            ),
+            text.replacen("\"inputs\":", "\"unknown\": -1.5e3 ,\"inputs\":", 1),
+        ];
+        for (i, u) in unusual.iter().enumerate() {
+            let back = read_run_from_slice(u.as_bytes(), "RUN.json").unwrap();
+            assert_eq!(back.requests, run.requests, "unusual {i}");
+            assert!(back.strings == run.strings, "unusual {i}");
+        }
+        assert!(parse_tables(unusual[0].as_bytes()).is_some());
+        assert!(parse_tables(unusual[2].as_bytes()).is_none());
+        assert!(parse_tables(unusual[3].as_bytes()).is_some());
+
+        for (i, d) in damaged.iter().enumerate() {
+            assert!(parse_tables(d.as_bytes()).is_none(), "case {i}");
+            let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
+            let Err(slow) = parse_run_file(d.as_bytes(), "RUN.json") else {
+                panic!("case {i} parses")
+            };
+            assert_eq!(fast.to_string(), slow.to_string(), "case {i}");
+        }
+    }
+
+    #[test]
+    fn the_first_bad_request_in_order_is_reported() {
+        let mut run = generated_run();
+        let n = run.requests.len();
+        assert!(n > 2_000, "{n} requests");
+        run.requests[n - 1].agent = 99_999;
+        run.requests[1_000].user = 9_999;
+        run.requests[1_001].verb = 9_999_999;
+        let users = run.users.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("user 9999 is out of range (table has {users})")
+        );
+        run.requests[1_000].user = 0;
+        let strings = run.strings.len();
+        assert_eq!(
+            validate(&run).unwrap_err(),
+            format!("request string 9999999 is out of range (table has {strings})")
+        );
+    }
+
+    #[test]
+    fn agents_kept_whole_are_written_whole() {
+        let mut run = Run::default();
+        let raw = format!("odd agent {}", "x".repeat(200));
+        let raw_id = run.strings.intern(&raw);
+        let product = run.strings.intern("odd");
+        run.agents.push(Agent {
+            text: AgentText::Whole(raw_id),
+            product,
+            ..Agent::default()
+        });
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(file["agents"][0].as_array().unwrap().len(), 9);
+        let back = read_run_from_slice(&bytes, "RUN.json").unwrap();
+        assert_eq!(back.agent_text(&back.agents[0]), raw);
+    }
+
+    #[test]
+    fn version_2_agents_with_a_blanked_text_read_as_parts() {
+        // As version 2 wrote them: place 0 points at a string blanked to "".
+        let mut run = Run::default();
+        let product = run.strings.intern("e2e.test");
+        let spec = run.strings.intern("[sig-node] Pods should run");
+        let blank = run.strings.len() as u32;
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        file["version"] = 2.into();
+        file["strings"].as_array_mut().unwrap().push("".into());
+        file["agents"] = serde_json::json!([[blank, product, 0, 0, 0, 0, 0, spec, 0, 1, 0]]);
+        let back = read_run_from_slice(&serde_json::to_vec(&file).unwrap(), "RUN.json").unwrap();
+        assert_eq!(
+            back.agent_text(&back.agents[0]),
+            "e2e.test -- [sig-node] Pods should run"
+        );
+    }
+
+    #[test]
+    fn bad_agent_rows_are_errors_not_panics() {
+        let run = generated_run();
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let rows = file["agents"].as_array_mut().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| r.as_array().unwrap().len() == 11)
+            .unwrap();
+        row[9] = 7.into();
+        let damaged = serde_json::to_vec(&file).unwrap();
+        let err = read_run_from_slice(&damaged, "RUN.json").unwrap_err();
+        assert!(err.to_string().contains("unknown text form 7"), "{err}");
+
+        let mut file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        file["agents"][0] = serde_json::json!([0, 0, 0]);
+        let damaged = serde_json::to_vec(&file).unwrap();
+        let err = read_run_from_slice(&damaged, "RUN.json").unwrap_err();
+        assert!(err.to_string().contains("agent 0 has 3 numbers"), "{err}");
+    }
+}

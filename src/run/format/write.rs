@@ -1,0 +1,521 @@
+//! Writing RUN.json: the big tables cut into chunks that rayon's threads serialize at once.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::*;
+
+/// Writes `run` to `path` atomically: a temporary file beside it, renamed into place, so a
+/// failure never leaves a partial RUN.json behind.
+pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
+    let shown = path.display().to_string();
+    let io_err = |source| FormatError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "RUN.json".to_string());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp).map_err(io_err)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        write_run_to(run, &mut w).map_err(|source| FormatError::Json {
+            path: shown.clone(),
+            source,
+        })?;
+        w.flush().map_err(io_err)?;
+        w.into_inner()
+            .map_err(|e| io_err(e.into_error()))?
+            .sync_all()
+            .map_err(io_err)?;
+        std::fs::rename(&tmp, path).map_err(io_err)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Serializes `run` as RUN.json into any writer.
+///
+/// The big tables (strings, users, agents, frames, traces and each request column) are cut
+/// into chunks that rayon's threads serialize into buffers at once; the buffers are written
+/// in order, a group at a time so only a few megabytes are held. The bytes are the same as one
+/// serde_json serializer writing the whole run in one go (a test holds the two side by side).
+pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Error> {
+    write_run_chunked(run, w, CHUNK_ITEMS)
+}
+
+/// Items per chunk of a number column serialized on one thread (some tens of kilobytes); the
+/// tables of text and of rows take a quarter as many (a few hundred kilobytes).
+pub(super) const CHUNK_ITEMS: usize = 1 << 14;
+/// Chunks serialized at once before their buffers are written out: the memory held is a few
+/// megabytes.
+const GROUP_PIECES: usize = 8;
+
+/// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders).
+pub(super) fn write_run_chunked(
+    run: &Run,
+    w: &mut dyn Write,
+    chunk: usize,
+) -> Result<(), serde_json::Error> {
+    use rayon::prelude::*;
+    let pieces = run_pieces(run, chunk.max(1))?;
+    // One buffer per piece of a group, kept from group to group: fresh memory for every
+    // chunk would cost more in page faults than the serializing itself.
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
+    for group in pieces.chunks(GROUP_PIECES) {
+        group
+            .par_iter()
+            .zip(bufs.par_iter_mut())
+            .try_for_each(|(piece, buf)| {
+                buf.clear();
+                match piece {
+                    Piece::Text(_) => Ok(()),
+                    Piece::Job(job) => job(buf),
+                }
+            })?;
+        for (piece, buf) in group.iter().zip(&bufs) {
+            let bytes = match piece {
+                Piece::Text(text) => text.as_slice(),
+                Piece::Job(_) => buf.as_slice(),
+            };
+            w.write_all(bytes).map_err(serde_json::Error::io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Serializes part of a RUN.json into a buffer.
+type Job<'a> = Box<dyn Fn(&mut Vec<u8>) -> Result<(), serde_json::Error> + Send + Sync + 'a>;
+
+/// One part of a RUN.json, in file order.
+enum Piece<'a> {
+    /// Bytes known up front (keys, brackets, small values).
+    Text(Vec<u8>),
+    /// Bytes made on a worker thread.
+    Job(Job<'a>),
+}
+
+/// A RUN.json as a list of pieces, in the compact form serde_json writes: `{"key":value,…}`.
+struct Pieces<'a> {
+    list: Vec<Piece<'a>>,
+    chunk: usize,
+    /// Fields written so far in the innermost open object, for the commas.
+    fields: Vec<usize>,
+}
+
+impl<'a> Pieces<'a> {
+    fn text(&mut self, bytes: &[u8]) {
+        if let Some(Piece::Text(last)) = self.list.last_mut() {
+            last.extend_from_slice(bytes);
+        } else {
+            self.list.push(Piece::Text(bytes.to_vec()));
+        }
+    }
+
+    fn open(&mut self) {
+        self.text(b"{");
+        self.fields.push(0);
+    }
+
+    fn close(&mut self) {
+        self.text(b"}");
+        self.fields.pop();
+    }
+
+    /// `"key":` with the comma before it when needed. Keys are plain ASCII names, so they need
+    /// no escaping.
+    fn key(&mut self, key: &str) {
+        let first = self.fields.last().is_none_or(|&n| n == 0);
+        if let Some(n) = self.fields.last_mut() {
+            *n += 1;
+        }
+        let mut bytes = Vec::with_capacity(key.len() + 4);
+        if !first {
+            bytes.push(b',');
+        }
+        bytes.push(b'"');
+        bytes.extend_from_slice(key.as_bytes());
+        bytes.extend_from_slice(b"\":");
+        self.text(&bytes);
+    }
+
+    /// A small field, serialized here.
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        self.key(key);
+        let bytes = serde_json::to_vec(value)?;
+        self.text(&bytes);
+        Ok(())
+    }
+
+    /// A list of `n` items, chunks of which `write` serializes (items `range`, each but the
+    /// very first preceded by a comma).
+    fn list<F>(&mut self, key: &str, n: usize, write: F)
+    where
+        F: Fn(std::ops::Range<usize>, &mut Vec<u8>) -> Result<(), serde_json::Error>
+            + Send
+            + Sync
+            + 'a,
+    {
+        self.key(key);
+        self.text(b"[");
+        let write = std::sync::Arc::new(write);
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start + self.chunk);
+            let write = std::sync::Arc::clone(&write);
+            self.list
+                .push(Piece::Job(Box::new(move |buf| write(start..end, buf))));
+            start = end;
+        }
+        self.text(b"]");
+    }
+
+    /// A list whose item `i` is written by `write_item(i, buf)`, separated by commas.
+    fn each<F>(&mut self, key: &str, n: usize, write_item: F)
+    where
+        F: Fn(usize, &mut Vec<u8>) -> Result<(), serde_json::Error> + Send + Sync + 'a,
+    {
+        self.list(key, n, move |range, buf| {
+            for i in range {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_item(i, buf)?;
+            }
+            Ok(())
+        });
+    }
+
+    /// A list whose item `i` is `item(i)`.
+    fn items<T, F>(&mut self, key: &str, n: usize, item: F)
+    where
+        T: Serialize,
+        F: Fn(usize) -> T + Send + Sync + 'a,
+    {
+        self.each(key, n, move |i, buf| serde_json::to_writer(buf, &item(i)));
+    }
+
+    /// [`Pieces::items`] for the scalars of the big tables, written without a serializer.
+    fn scalars<T, F>(&mut self, key: &str, n: usize, item: F)
+    where
+        T: JsonScalar,
+        F: Fn(usize) -> T + Send + Sync + 'a,
+    {
+        self.each(key, n, move |i, buf| item(i).write_json(buf));
+    }
+}
+
+/// A value written straight into a buffer, as serde_json writes it (the big request columns
+/// and the string table are most of a RUN.json, and a serializer per number costs).
+trait JsonScalar {
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error>;
+}
+
+macro_rules! json_integer {
+    ($($t:ty),*) => {$(
+        impl JsonScalar for $t {
+            #[inline]
+            fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+                buf.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+                Ok(())
+            }
+        }
+    )*};
+}
+json_integer!(u8, u16, u32, u64, i64);
+
+impl<T: JsonScalar> JsonScalar for Option<T> {
+    #[inline]
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match self {
+            Some(v) => v.write_json(buf),
+            None => {
+                buf.extend_from_slice(b"null");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl JsonScalar for &str {
+    #[inline]
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        // serde_json escapes only control characters, '"' and '\\': text without them is
+        // written as it is.
+        if self.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            buf.reserve(self.len() + 2);
+            buf.push(b'"');
+            buf.extend_from_slice(self.as_bytes());
+            buf.push(b'"');
+            Ok(())
+        } else {
+            serde_json::to_writer(buf, self)
+        }
+    }
+}
+
+/// The pieces of `run`'s RUN.json, in the shape of [`RunFile`].
+fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Error> {
+    let mut p = Pieces {
+        list: Vec::new(),
+        chunk,
+        fields: Vec::new(),
+    };
+    p.open();
+    p.field("format", FORMAT_NAME)?;
+    p.field("version", &FORMAT_VERSION)?;
+    p.field(
+        "generator",
+        &format!("auditscope {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    p.field("inputs", &run.inputs)?;
+    p.field("notes", &run.notes)?;
+    p.field("accounting", &run.accounting)?;
+    // Text and rows are longer than numbers: smaller chunks keep the buffers alike.
+    p.chunk = (chunk / 4).max(1);
+    p.scalars("strings", run.strings.len(), |i| {
+        run.strings.get(i as StrId)
+    });
+    p.items("users", run.users.len(), |i| {
+        let u = &run.users[i];
+        Seq(move || std::iter::once(&u.name).chain(&u.groups))
+    });
+    p.items("agents", run.agents.len(), |i| agent_row(&run.agents[i]));
+    p.items("frames", run.frames.len(), |i| {
+        let f = &run.frames[i];
+        [f.function, f.file, f.line]
+    });
+    p.items("traces", run.traces.len(), |i| trace_row(&run.traces[i]));
+    p.field("operations", &run.operations)?;
+    p.field("specs", &run.specs)?;
+    p.key("requests");
+    p.open();
+    let rs = &run.requests[..];
+    p.scalars("audit_id", rs.len(), move |i| &*rs[i].audit_id);
+    p.chunk = chunk;
+    macro_rules! column {
+        ($name:literal, $f:expr) => {
+            p.scalars($name, rs.len(), move |i| ($f)(&rs[i]))
+        };
+    }
+    column!("verb", |r: &Request| r.verb);
+    column!("uri", |r: &Request| r.uri);
+    column!("user", |r: &Request| r.user);
+    column!("impersonated", |r: &Request| opt_to_u32(r.impersonated));
+    column!("source_ips", |r: &Request| r.source_ips);
+    column!("agent", |r: &Request| r.agent);
+    column!("resource", |r: &Request| r.object.resource);
+    column!("subresource", |r: &Request| r.object.subresource);
+    column!("namespace", |r: &Request| r.object.namespace);
+    column!("name", |r: &Request| r.object.name);
+    column!("api_group", |r: &Request| r.object.api_group);
+    column!("api_version", |r: &Request| r.object.api_version);
+    column!("code", |r: &Request| r.code);
+    column!("level", |r: &Request| r.level as u8);
+    column!("stage", |r: &Request| r.stage as u8);
+    column!("stage_events", |r: &Request| r.stage_events);
+    p.list("received", rs.len(), move |range, buf| {
+        // The delta is from the last request with a time before the chunk.
+        let mut previous = rs[..range.start]
+            .iter()
+            .rev()
+            .find(|r| r.received != NO_TIME)
+            .map_or(0, |r| r.received);
+        for i in range {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let r = &rs[i];
+            let delta = if r.received == NO_TIME {
+                None
+            } else {
+                let delta = r.received.wrapping_sub(previous);
+                previous = r.received;
+                Some(delta)
+            };
+            delta.write_json(buf)?;
+        }
+        Ok(())
+    });
+    column!("latency", |r: &Request| latency(r));
+    column!("decision", |r: &Request| r.decision as u8);
+    column!("reason", |r: &Request| r.reason);
+    column!("spec", |r: &Request| opt_to_u32(r.spec));
+    column!("attribution", |r: &Request| r.attribution as u8);
+    column!("endpoint", |r: &Request| opt_to_u32(r.endpoint));
+    column!("input", |r: &Request| r.input);
+    column!("line", |r: &Request| r.line);
+    p.close();
+    p.close();
+    Ok(p.list)
+}
+
+/// `completed - received`, as stored; `None` when either is unknown.
+fn latency(r: &Request) -> Option<i64> {
+    if r.received == NO_TIME || r.completed == NO_TIME {
+        None
+    } else {
+        Some(r.completed.wrapping_sub(r.received))
+    }
+}
+
+/// An agent's RUN.json row (see [`RunFile::agents`]).
+fn agent_row(a: &Agent) -> impl Serialize + use<> {
+    let (text, order_tail) = match a.text {
+        AgentText::Whole(id) => (id, None),
+        AgentText::Parts { order, tail } => (0, Some([order as u32, tail])),
+    };
+    let row = [
+        text,
+        a.product,
+        a.version,
+        a.os,
+        a.arch,
+        a.commit,
+        a.suffix,
+        a.spec_text,
+        opt_to_u32(a.trace),
+    ];
+    Seq(move || row.into_iter().chain(order_tail.into_iter().flatten()))
+}
+
+/// A trace's RUN.json row: `[truncated, frame, …]`.
+fn trace_row(t: &Trace) -> impl Serialize + '_ {
+    Seq(move || std::iter::once(u32::from(t.truncated)).chain(t.frames.iter().copied()))
+}
+
+/// A sequence serialized from an iterator made on demand.
+struct Seq<F>(F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// `run` in the shape of [`RunFile`], serialized by reference through one serializer: the
+/// reference the parallel writer is tested against.
+#[cfg(test)]
+pub(super) struct RunRef<'a>(pub(super) &'a Run);
+
+#[cfg(test)]
+impl Serialize for RunRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let run = self.0;
+        let mut st = s.serialize_struct("RunFile", 14)?;
+        st.serialize_field("format", FORMAT_NAME)?;
+        st.serialize_field("version", &FORMAT_VERSION)?;
+        st.serialize_field(
+            "generator",
+            &format!("auditscope {}", env!("CARGO_PKG_VERSION")),
+        )?;
+        st.serialize_field("inputs", &run.inputs)?;
+        st.serialize_field("notes", &run.notes)?;
+        st.serialize_field("accounting", &run.accounting)?;
+        st.serialize_field("strings", &Seq(|| run.strings.iter()))?;
+        st.serialize_field(
+            "users",
+            &Seq(|| {
+                run.users
+                    .iter()
+                    .map(|u| Seq(move || std::iter::once(&u.name).chain(&u.groups)))
+            }),
+        )?;
+        st.serialize_field("agents", &Seq(|| run.agents.iter().map(agent_row)))?;
+        st.serialize_field(
+            "frames",
+            &Seq(|| run.frames.iter().map(|f| [f.function, f.file, f.line])),
+        )?;
+        st.serialize_field("traces", &Seq(|| run.traces.iter().map(trace_row)))?;
+        st.serialize_field("operations", &run.operations)?;
+        st.serialize_field("specs", &run.specs)?;
+        st.serialize_field("requests", &ColumnsRef(&run.requests))?;
+        st.end()
+    }
+}
+
+/// Requests in the shape of [`RequestColumns`], one column at a time.
+#[cfg(test)]
+struct ColumnsRef<'a>(&'a [Request]);
+
+#[cfg(test)]
+impl Serialize for ColumnsRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let rs = self.0;
+        let mut st = s.serialize_struct("RequestColumns", 26)?;
+        macro_rules! column {
+            ($name:literal, $f:expr) => {
+                st.serialize_field($name, &Seq(|| rs.iter().map($f)))?
+            };
+        }
+        column!("audit_id", |r| &*r.audit_id);
+        column!("verb", |r| r.verb);
+        column!("uri", |r| r.uri);
+        column!("user", |r| r.user);
+        column!("impersonated", |r| opt_to_u32(r.impersonated));
+        column!("source_ips", |r| r.source_ips);
+        column!("agent", |r| r.agent);
+        column!("resource", |r| r.object.resource);
+        column!("subresource", |r| r.object.subresource);
+        column!("namespace", |r| r.object.namespace);
+        column!("name", |r| r.object.name);
+        column!("api_group", |r| r.object.api_group);
+        column!("api_version", |r| r.object.api_version);
+        column!("code", |r| r.code);
+        column!("level", |r| r.level as u8);
+        column!("stage", |r| r.stage as u8);
+        column!("stage_events", |r| r.stage_events);
+        st.serialize_field(
+            "received",
+            &Seq(|| {
+                rs.iter().scan(0i64, |previous, r| {
+                    Some(if r.received == NO_TIME {
+                        None
+                    } else {
+                        let delta = r.received.wrapping_sub(*previous);
+                        *previous = r.received;
+                        Some(delta)
+                    })
+                })
+            }),
+        )?;
+        column!(
+            "latency",
+            |r| if r.received == NO_TIME || r.completed == NO_TIME {
+                None
+            } else {
+                Some(r.completed.wrapping_sub(r.received))
+            }
+        );
+        column!("decision", |r| r.decision as u8);
+        column!("reason", |r| r.reason);
+        column!("spec", |r| opt_to_u32(r.spec));
+        column!("attribution", |r| r.attribution as u8);
+        column!("endpoint", |r| opt_to_u32(r.endpoint));
+        column!("input", |r| r.input);
+        column!("line", |r| r.line);
+        st.end()
+    }
+}
