@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     let width = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(160);
     let height = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(48);
 
+    auditscope::allocator::keep_freed_memory();
     let start = Instant::now();
     let run = read_run(std::path::Path::new(path))?;
     let loaded = start.elapsed();

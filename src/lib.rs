@@ -9,6 +9,7 @@
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
+pub mod allocator;
 pub mod cli;
 pub mod correlate;
 pub mod endpoints;

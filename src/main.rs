@@ -1,8 +1,9 @@
 // mimalloc: the parse threads allocate what the correlating thread frees, a pattern glibc's
-// allocator handles slowly (see BENCHMARKS.md).
+// allocator handles slowly (see BENCHMARKS.md); tuned in src/allocator.rs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    auditscope::allocator::keep_freed_memory();
     std::process::exit(auditscope::cli::main());
 }
