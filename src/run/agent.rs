@@ -50,6 +50,24 @@ impl PartOrder {
 }
 
 impl Agent {
+    /// Every string this agent refers to (its text or tail, then its parts), for validation.
+    pub fn string_ids(&self) -> [StrId; 8] {
+        let text = match self.text {
+            AgentText::Whole(id) => id,
+            AgentText::Parts { tail, .. } => tail,
+        };
+        [
+            text,
+            self.product,
+            self.version,
+            self.os,
+            self.arch,
+            self.commit,
+            self.suffix,
+            self.spec_text,
+        ]
+    }
+
     /// The agent with the base parts and the spec text of `parsed`, interned into `strings`;
     /// no trace yet, and its text not yet decided ([`Run::keep_agent_text`]).
     pub fn with_parts(parsed: &ParsedAgent<'_>, strings: &mut Interner) -> Agent {

@@ -322,20 +322,7 @@ pub fn validate(run: &Run) -> Result<(), String> {
         }
     }
     for a in &run.agents {
-        let text = match a.text {
-            AgentText::Whole(id) => id,
-            AgentText::Parts { tail, .. } => tail,
-        };
-        for id in [
-            text,
-            a.product,
-            a.version,
-            a.os,
-            a.arch,
-            a.commit,
-            a.suffix,
-            a.spec_text,
-        ] {
+        for id in a.string_ids() {
             s("agent string", id)?;
         }
         if let Some(t) = a.trace {
