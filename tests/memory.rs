@@ -11,9 +11,10 @@ use auditscope::synth::{SynthOptions, SynthSummary, generate};
 
 /// How much of the log's size correlate's memory may grow by: the target of 25% of the
 /// log. At test sizes the fixed costs (binary, endpoint table, the blocks in flight between the
-/// reader, parser and sink) dominate, so the growth between two sizes is checked, both large
-/// enough that the pipeline is full. Measured: 4-9% here; 18% of the log, fixed costs included,
-/// on the 1.32 GB benchmark log (see BENCHMARKS.md).
+/// reader, parser and sink, and the memory mimalloc keeps for reuse) dominate, so the growth
+/// between two sizes is checked, both past the point where those have filled up (between 40k
+/// and 160k events they still grow: 18-24% there). Measured: 6-11% here; 17% of the log,
+/// fixed costs included, on the 1.32 GB benchmark log (see BENCHMARKS.md).
 const MAX_GROWTH_PER_LOG_BYTE: f64 = 0.25;
 /// RUN.json bytes per request: the columns take ~100, the string table the rest.
 const MAX_RUN_BYTES_PER_REQUEST: u64 = 600;
@@ -61,8 +62,8 @@ fn correlate(s: &SynthSummary, out: &Path) -> Option<u64> {
 #[test]
 fn correlate_memory_grows_by_less_than_a_quarter_of_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let small = synth(40_000, &dir.path().join("small"));
-    let large = synth(160_000, &dir.path().join("large"));
+    let small = synth(160_000, &dir.path().join("small"));
+    let large = synth(320_000, &dir.path().join("large"));
     let small_run = dir.path().join("small.json");
     let large_run = dir.path().join("large.json");
     let small_kb = correlate(&small, &small_run);
