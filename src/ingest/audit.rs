@@ -214,8 +214,8 @@ pub struct AuditEvent<'a> {
     hashes: Option<(u64, u64)>,
 }
 
-/// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use: the
-/// string table's, so a hash computed here can be handed to it.
+/// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use (the
+/// string table's: fixed-seed foldhash, the same in every thread and every run).
 pub use crate::run::strings::hash_str;
 
 impl AuditEvent<'_> {

@@ -2,9 +2,7 @@
 //!
 //! A run holds a few hundred thousand distinct strings (paths, frames, spec names, user agent
 //! parts). They are stored one after another in large pages rather than one allocation each,
-//! and each string's hash is kept beside it, so the index grows without hashing any text again
-//! and a caller that already hashed a string (on the parallel parse stage) need not hash it
-//! again ([`Interner::intern_hashed`]).
+//! and each string's hash is kept beside it, so the index grows without hashing any text again.
 
 use hashbrown::HashTable;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
@@ -71,19 +69,12 @@ impl Interner {
 
     /// Returns the id of `s`, adding it if it is new.
     pub fn intern(&mut self, s: &str) -> StrId {
-        self.intern_hashed(s, hash_str(s))
-    }
-
-    /// [`Interner::intern`] for a string whose [`hash_str`] the caller already has.
-    pub fn intern_hashed(&mut self, s: &str, hash: u64) -> StrId {
-        debug_assert_eq!(hash, hash_str(s));
+        let hash = hash_str(s);
         if let Some(&id) = self.find(s, hash) {
             return id;
         }
         let id = self.push(s, hash);
-        let hashes = &self.hashes;
-        self.index
-            .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
+        self.file(id, hash);
         id
     }
 
@@ -118,13 +109,18 @@ impl Interner {
     /// may repeat a string); lookups then find its first id.
     fn push_listed(&mut self, s: &str) {
         let hash = hash_str(s);
-        let first = self.find(s, hash).is_some();
+        let first = self.find(s, hash).is_none();
         let id = self.push(s, hash);
-        if !first {
-            let hashes = &self.hashes;
-            self.index
-                .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
+        if first {
+            self.file(id, hash);
         }
+    }
+
+    /// Files string `id`, whose hash is `hash`, in the index.
+    fn file(&mut self, id: StrId, hash: u64) {
+        let hashes = &self.hashes;
+        self.index
+            .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
     }
 
     /// The id of `s` if it is in the table.
@@ -171,27 +167,6 @@ impl Interner {
             interner.intern("");
         }
         interner
-    }
-
-    /// Replaces the text of `id` (RUN.json readers restoring elided strings). The old text
-    /// stays in its page; the index files the new text if it is not present yet.
-    pub fn replace(&mut self, id: StrId, s: &str) {
-        if id as usize >= self.spans.len() {
-            return;
-        }
-        let hash = hash_str(s);
-        let found = self.find(s, hash).is_some();
-        // Append the text, then move its span into `id`'s place.
-        self.push(s, hash);
-        if let (Some(span), Some(h)) = (self.spans.pop(), self.hashes.pop()) {
-            self.spans[id as usize] = span;
-            self.hashes[id as usize] = h;
-        }
-        if !found {
-            let hashes = &self.hashes;
-            self.index
-                .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
-        }
     }
 }
 
@@ -261,15 +236,5 @@ mod tests {
         let json: Interner = serde_json::from_str(r#"["", "a\n", "b", "a\n"]"#).unwrap();
         assert_eq!(json, Interner::from_strings(["", "a\n", "b", "a\n"]));
         assert_eq!(json.lookup("a\n"), Some(1));
-    }
-
-    #[test]
-    fn replaced_text_is_found_under_its_new_text() {
-        let mut s = Interner::from_strings(["", "", "kept"]);
-        s.replace(1, "restored agent");
-        assert_eq!(s.get(1), "restored agent");
-        assert_eq!(s.lookup("restored agent"), Some(1));
-        assert_eq!(s.get(2), "kept");
-        assert_eq!(s.len(), 3);
     }
 }

@@ -1169,15 +1169,8 @@ impl Gen {
                 let uid = self.rv;
                 if verb == "list" {
                     // A list response carries its items (up to 16: e2e namespaces are small).
-                    objects.extend_from_slice(b"{\"kind\":\"");
-                    objects.extend_from_slice(rd.kind.as_bytes());
-                    objects.extend_from_slice(b"List\",\"apiVersion\":\"");
-                    if !rd.group.is_empty() {
-                        objects.extend_from_slice(rd.group.as_bytes());
-                        objects.push(b'/');
-                    }
-                    objects.extend_from_slice(rd.version.as_bytes());
-                    objects.extend_from_slice(b"\",\"metadata\":{\"resourceVersion\":\"");
+                    write::type_meta(&mut objects, rd, "List");
+                    objects.extend_from_slice(b",\"metadata\":{\"resourceVersion\":\"");
                     push_u64(&mut objects, uid);
                     objects.extend_from_slice(b"\"},\"items\":[");
                     let items = 1 + rng.below(16);

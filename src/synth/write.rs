@@ -189,6 +189,20 @@ pub(super) fn event(out: &mut Vec<u8>, req: &Req, stage: u8) {
     out.extend_from_slice(b"}\n");
 }
 
+/// Opens an object of `r`'s kind (with `kind_suffix`, e.g. `List`): `{"kind":…,"apiVersion":…`.
+pub(super) fn type_meta(out: &mut Vec<u8>, r: &Res, kind_suffix: &str) {
+    out.extend_from_slice(b"{\"kind\":\"");
+    out.extend_from_slice(r.kind.as_bytes());
+    out.extend_from_slice(kind_suffix.as_bytes());
+    out.extend_from_slice(b"\",\"apiVersion\":\"");
+    if !r.group.is_empty() {
+        out.extend_from_slice(r.group.as_bytes());
+        out.push(b'/');
+    }
+    out.extend_from_slice(r.version.as_bytes());
+    out.push(b'"');
+}
+
 /// Appends a small object body of resource `r`: a patch, a request object, or (with
 /// `meta`: uid seed and creation time) a response object.
 pub(super) fn body(
@@ -208,15 +222,8 @@ pub(super) fn body(
         out.extend_from_slice(b"}}");
         return;
     }
-    out.extend_from_slice(b"{\"kind\":\"");
-    out.extend_from_slice(r.kind.as_bytes());
-    out.extend_from_slice(b"\",\"apiVersion\":\"");
-    if !r.group.is_empty() {
-        out.extend_from_slice(r.group.as_bytes());
-        out.push(b'/');
-    }
-    out.extend_from_slice(r.version.as_bytes());
-    out.extend_from_slice(b"\",\"metadata\":{");
+    type_meta(out, r, "");
+    out.extend_from_slice(b",\"metadata\":{");
     if let Some(n) = name {
         out.extend_from_slice(b"\"name\":\"");
         esc(out, n);

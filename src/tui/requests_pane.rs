@@ -101,11 +101,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
             }
         };
         if pos == app.req_state.sel {
-            line = line.patch_style(if focused {
-                theme.selected
-            } else {
-                theme.selected_unfocused
-            });
+            line = line.patch_style(theme.selection(focused));
         }
         lines.push(line);
     }

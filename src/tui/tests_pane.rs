@@ -75,11 +75,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
         spans.extend(highlighted(&name, &q, base, &theme));
         let mut line = Line::from(spans);
         if pos == app.tests_state.sel {
-            line = line.patch_style(if focused {
-                theme.selected
-            } else {
-                theme.selected_unfocused
-            });
+            line = line.patch_style(theme.selection(focused));
         }
         lines.push(line);
     }

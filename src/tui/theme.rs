@@ -34,6 +34,15 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// The style of a pane's selected row: stronger while the pane has the focus.
+    pub fn selection(&self, focused: bool) -> Style {
+        if focused {
+            self.selected
+        } else {
+            self.selected_unfocused
+        }
+    }
+
     /// Colours.
     pub fn color() -> Theme {
         Theme {
