@@ -58,7 +58,10 @@ const PODS: &str = "[sig-node] Pods should get a host IP [NodeConformance] [Conf
 fn test_then_requests_then_backtrace() {
     let mut app = App::for_test(sample_run(), false);
     assert_eq!(spec_name(&app), PODS);
-    assert_eq!(app.bt_source, BtSource::Test(TestEntry::Spec(0)));
+    assert_eq!(
+        app.bt_source,
+        BtSource::Test(TestEntry::Spec(auditscope::run::SpecId(0)))
+    );
     assert_eq!(app.bt_requests, 7);
     assert_eq!(
         groups(&app),
@@ -86,7 +89,10 @@ fn test_then_requests_then_backtrace() {
         Some(ReqRow::Group { group, count: 2 }) => group,
         other => panic!("{other:?}"),
     };
-    assert_eq!(app.bt_source, BtSource::Group(TestEntry::Spec(1), g));
+    assert_eq!(
+        app.bt_source,
+        BtSource::Group(TestEntry::Spec(auditscope::run::SpecId(1)), g)
+    );
     assert_eq!(app.bt_requests, 2);
     key(&mut app, "Enter j");
     assert_eq!(

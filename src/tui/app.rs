@@ -372,7 +372,7 @@ impl App {
             TestEntry::Spec(s) => self
                 .run
                 .specs
-                .get(s as usize)
+                .get(s.index())
                 .map(|sp| self.run.str(sp.name))
                 .unwrap_or("?"),
         }
@@ -430,7 +430,7 @@ impl App {
             TestEntry::Spec(s) => self
                 .index
                 .spec_requests
-                .get(s as usize)
+                .get(s.index())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
         };
@@ -479,7 +479,7 @@ impl App {
                 }
                 spec_rows = (0..n_specs)
                     .map(|s| TestRow {
-                        entry: TestEntry::Spec(s as u32),
+                        entry: TestEntry::Spec(SpecId::from_index(s)),
                         hits: self.index.spec_requests[s].len() as u64,
                     })
                     .collect();
@@ -490,8 +490,8 @@ impl App {
                 for &r in &reqs {
                     let s = self.run.requests[r as usize]
                         .spec
-                        .filter(|&s| (s as usize) < n_specs)
-                        .map(|s| s as usize)
+                        .filter(|&s| s.index() < n_specs)
+                        .map(|s| s.index())
                         .unwrap_or(n_specs);
                     hits[s] += 1;
                 }
@@ -508,7 +508,7 @@ impl App {
                 spec_rows = (0..n_specs)
                     .filter(|&s| hits[s] > 0)
                     .map(|s| TestRow {
-                        entry: TestEntry::Spec(s as u32),
+                        entry: TestEntry::Spec(SpecId::from_index(s)),
                         hits: hits[s],
                     })
                     .collect();
@@ -517,7 +517,7 @@ impl App {
         let specs = &self.run.specs;
         let run = &self.run;
         let spec_of = |r: &TestRow| match r.entry {
-            TestEntry::Spec(s) => specs.get(s as usize),
+            TestEntry::Spec(s) => specs.get(s.index()),
             _ => None,
         };
         match self.sort {

@@ -34,7 +34,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &mut App) {
         let name = app.entry_name(row.entry).to_string();
         let (status, style, dur, dim) = match row.entry {
             TestEntry::Spec(s) => {
-                let spec = &app.run.specs[s as usize];
+                let spec = &app.run.specs[s.index()];
                 let st = match spec.status {
                     SpecStatus::Passed => theme.passed,
                     SpecStatus::Failed => theme.failed,
