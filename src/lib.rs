@@ -1,6 +1,7 @@
 //! auditscope: correlate a Kubernetes API server audit log with the e2e run that caused it.
 //!
 //! The modules follow the data's journey:
+//! - [`model`] holds the small shared types (typed ids, strings, operations);
 //! - [`ingest`] reads the raw inputs (audit events, e2e logs, JUnit, user agents);
 //! - [`endpoints`] maps a request to its OpenAPI operation;
 //! - [`correlate`] merges stage events into requests and ties each request to a spec;
@@ -17,6 +18,7 @@ pub mod correlate;
 pub mod endpoints;
 pub mod fasthash;
 pub mod ingest;
+pub mod model;
 pub mod report;
 pub mod run;
 pub mod synth;

@@ -72,7 +72,7 @@ fn test_then_requests_then_backtrace() {
     assert_eq!(spec_name(&app), PODS);
     assert_eq!(
         app.panes.backtrace.source,
-        BtSource::Test(TestEntry::Spec(0))
+        BtSource::Test(TestEntry::Spec(auditscope::run::SpecId(0)))
     );
     assert_eq!(app.panes.backtrace.requests, 7);
     assert_eq!(
@@ -103,7 +103,7 @@ fn test_then_requests_then_backtrace() {
     };
     assert_eq!(
         app.panes.backtrace.source,
-        BtSource::Group(TestEntry::Spec(1), g)
+        BtSource::Group(TestEntry::Spec(auditscope::run::SpecId(1)), g)
     );
     assert_eq!(app.panes.backtrace.requests, 2);
     key(&mut app, "Enter j");

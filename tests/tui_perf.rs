@@ -118,7 +118,9 @@ fn scan_baseline() {
         let mut x = 0u64;
         for r in &run.requests {
             x = x.wrapping_add(
-                r.spec.unwrap_or(0) as u64 + r.agent as u64 + r.endpoint.unwrap_or(0) as u64,
+                r.spec.map_or(0, |s| s.index() as u64)
+                    + r.agent as u64
+                    + r.endpoint.map_or(0, |o| o.index() as u64),
             );
         }
         eprintln!("scan: {:?} {x}", t.elapsed());

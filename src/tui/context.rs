@@ -54,7 +54,7 @@ impl Ctx {
             TestEntry::Spec(s) => self
                 .run
                 .specs
-                .get(s as usize)
+                .get(s.index())
                 .map(|sp| self.run.str(sp.name))
                 .unwrap_or("?"),
         }

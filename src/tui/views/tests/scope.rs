@@ -94,7 +94,7 @@ impl ScopeState {
             TestEntry::Spec(s) => ctx
                 .index
                 .spec_requests
-                .get(s as usize)
+                .get(s.index())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
         };

@@ -1,7 +1,7 @@
 //! The Tests pane: specs with status, duration and request count.
 
 use super::scope::ScopeState;
-use crate::run::{NO_TIME, SpecStatus};
+use crate::run::{NO_TIME, SpecId, SpecStatus};
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::{Ctx, TestEntry};
 use crate::tui::keymap::Action;
@@ -131,7 +131,7 @@ impl TestsPane {
                 }
                 (0..n_specs)
                     .map(|s| TestRow {
-                        entry: TestEntry::Spec(s as u32),
+                        entry: TestEntry::Spec(SpecId::from_index(s)),
                         hits: ctx.index.spec_requests[s].len() as u64,
                     })
                     .collect()
@@ -142,8 +142,8 @@ impl TestsPane {
                 for &r in &reqs {
                     let s = run.requests[r as usize]
                         .spec
-                        .filter(|&s| (s as usize) < n_specs)
-                        .map(|s| s as usize)
+                        .filter(|&s| s.index() < n_specs)
+                        .map(|s| s.index())
                         .unwrap_or(n_specs);
                     hits[s] += 1;
                 }
@@ -160,7 +160,7 @@ impl TestsPane {
                 (0..n_specs)
                     .filter(|&s| hits[s] > 0)
                     .map(|s| TestRow {
-                        entry: TestEntry::Spec(s as u32),
+                        entry: TestEntry::Spec(SpecId::from_index(s)),
                         hits: hits[s],
                     })
                     .collect()
@@ -187,7 +187,7 @@ impl TestsPane {
             .unwrap_or(self.rows.len());
         let spec_rows = &mut self.rows[first_spec..];
         let spec_of = |r: &TestRow| match r.entry {
-            TestEntry::Spec(s) => run.specs.get(s as usize),
+            TestEntry::Spec(s) => run.specs.get(s.index()),
             _ => None,
         };
         match self.sort {
@@ -223,7 +223,7 @@ impl TestsPane {
 
 fn entry_key(e: TestEntry) -> u32 {
     match e {
-        TestEntry::Spec(s) => s,
+        TestEntry::Spec(s) => s.0,
         _ => 0,
     }
 }
@@ -269,7 +269,7 @@ impl Component for TestsPane {
             let name = ctx.entry_name(row.entry, scoped);
             let (status, style, dur, dim) = match row.entry {
                 TestEntry::Spec(s) => {
-                    let spec = &ctx.run.specs[s as usize];
+                    let spec = &ctx.run.specs[s.index()];
                     let st = match spec.status {
                         SpecStatus::Passed => theme.passed,
                         SpecStatus::Failed => theme.failed,
