@@ -240,10 +240,15 @@ fn one_line(e: &anyhow::Error) -> String {
     message.replace('\n', " ")
 }
 
+/// True when the error is a closed stdout (`report … | head`). JSON reports fail through
+/// `serde_json::Error`, whose `source()` skips the `io::Error` it wraps, so that error is asked
+/// for its I/O kind directly.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            .map(io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind())
+            == Some(io::ErrorKind::BrokenPipe)
     })
 }
 

@@ -896,7 +896,7 @@ impl Reading<'_> {
                 LineOutcome::Last(content, items) => {
                     if let Some((first, mut joined)) = self.pending.take() {
                         joined.extend_from_slice(content);
-                        for item in decode::parse_value(&joined) {
+                        for item in decode::parse_content(&joined) {
                             self.deliver(&item, first, sink)?;
                         }
                     } else {

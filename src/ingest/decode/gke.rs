@@ -217,7 +217,14 @@ pub fn map_method<'a>(method: &str, resource_name: &str) -> Mapped<'a> {
     } else {
         format!("/apis/{group}/{version}")
     };
-    for s in segs {
+    // A create names the new object in `resourceName`, but was posted to the collection (a
+    // subresource create, like `pods/eviction`, goes to the object's subresource).
+    let path_len = if verb == "create" && tail.len() == 2 {
+        segs.len() - 1
+    } else {
+        segs.len()
+    };
+    for s in &segs[..path_len] {
         uri.push('/');
         uri.push_str(s);
     }
@@ -300,6 +307,22 @@ mod tests {
             ("default", "pods", "")
         );
         assert_eq!(map_method("io.k8s.get", "").uri, "/");
+        let m = map_method(
+            "io.k8s.core.v1.pods.create",
+            "core/v1/namespaces/ns/pods/web-0",
+        );
+        assert_eq!(m.uri, "/api/v1/namespaces/ns/pods");
+        assert_eq!(&*m.object.name, "web-0");
+        let m = map_method(
+            "io.k8s.core.v1.pods.eviction.create",
+            "core/v1/namespaces/ns/pods/web-0/eviction",
+        );
+        assert_eq!(m.uri, "/api/v1/namespaces/ns/pods/web-0/eviction");
+        let m = map_method(
+            "io.k8s.core.v1.namespaces.create",
+            "core/v1/namespaces/team-b",
+        );
+        assert_eq!(m.uri, "/api/v1/namespaces");
     }
 
     #[test]

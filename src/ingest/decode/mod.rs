@@ -103,7 +103,7 @@ pub fn parse_line(line: &[u8]) -> LineOutcome<'_> {
             if partial {
                 return LineOutcome::Part(content);
             }
-            return LineOutcome::Last(content, parse_value(content));
+            return LineOutcome::Last(content, parse_content(content));
         }
         if let Some(content) = cloudwatch::split_export_line(line) {
             return parse_json_line(content);
@@ -137,8 +137,12 @@ fn parse_json_line(line: &[u8]) -> LineOutcome<'_> {
     LineOutcome::Many(items)
 }
 
-/// Every item of one JSON value (for a CRI line's content, alone or joined).
-pub fn parse_value(bytes: &[u8]) -> Vec<Item<'_>> {
+/// Every item of a CRI line's content, alone or joined from its parts: a JSON value, or "not
+/// an audit event" when it is some other line the API server printed.
+pub fn parse_content(bytes: &[u8]) -> Vec<Item<'_>> {
+    if !matches!(first_byte(bytes), Some(b'{' | b'[')) {
+        return vec![Err(reasons::NOT_AN_EVENT)];
+    }
     let mut items = Vec::new();
     expand(bytes, &mut items, 0);
     items
