@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use auditscope::correlate::{Inputs, Options, correlate as correlate_run};
 use auditscope::ingest::audit::{ReadOptions, read_audit, read_audit_with_block_size};
+use auditscope::ingest::decode::{cloudwatch as cw, cri, gke};
 use auditscope::ingest::e2e::{E2eKind, sniff};
 use auditscope::ingest::{entries, ginkgo, junit as junit_reader, useragent as ua};
 use auditscope::run::format::{read_run_from_slice, write_run_to};
@@ -43,7 +44,13 @@ impl Drop for Scratch {
 /// Audit input (any number of lines, or a JSON document) through the public reader, once with
 /// the default block size and once with tiny blocks: both must see the same events.
 pub fn audit_line(data: &[u8]) {
-    let file = Scratch::new(data, "audit");
+    read_both_ways(data, "audit");
+}
+
+/// Reads `data` as an audit log with the default block size and with 7-byte blocks: the same
+/// events, the same accounting, and `lines = events + skipped`; then once with `--strict`.
+fn read_both_ways(data: &[u8], tag: &str) {
+    let file = Scratch::new(data, tag);
     let path = file.path();
     let opts = ReadOptions::default();
     let mut big = Vec::new();
@@ -76,6 +83,54 @@ pub fn audit_line(data: &[u8]) {
         ..ReadOptions::default()
     };
     let _ = read_audit(&path, &strict, &mut |_, _| {});
+}
+
+/// A GKE Cloud Logging entry: decoded directly (an event it gives is complete and timed), its
+/// `methodName`/`resourceName` mapping on the first two lines, and the whole input read as a
+/// log (an array from `gcloud logging read`, or entries one per line).
+pub fn gke_entry(data: &[u8]) {
+    if let Ok(ev) = gke::decode(data) {
+        assert_eq!(ev.stage(), Some(auditscope::run::Stage::ResponseComplete));
+        assert!(ev.received().is_some(), "a GKE event without a time");
+        assert!(!ev.audit_id.is_empty() && !ev.verb.is_empty());
+    }
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.lines();
+    let (method, resource) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    let mapped = gke::map_method(method, resource);
+    assert!(mapped.uri.starts_with('/'), "{:?}", mapped.uri);
+    read_both_ways(data, "gke");
+}
+
+/// CRI container log lines: each line split (the content is the line's end), and the input
+/// read as a log, `P` parts joined, the same in any block size.
+pub fn cri_log(data: &[u8]) {
+    for line in data.split(|&b| b == b'\n') {
+        if let Some((_, content)) = cri::split(line) {
+            assert!(line.ends_with(content) || line.ends_with(b"\r"));
+        }
+    }
+    read_both_ways(data, "cri");
+}
+
+/// CloudWatch shapes: S3 export lines split (the message is the line's end), and the input read
+/// as a log (`filter-log-events` output, subscription payloads, export lines).
+pub fn cloudwatch(data: &[u8]) {
+    for line in data.split(|&b| b == b'\n') {
+        if let Some(message) = cw::split_export_line(line) {
+            assert!(line.ends_with(message) && message.first() == Some(&b'{'));
+        }
+    }
+    read_both_ways(data, "cloudwatch");
+}
+
+/// Log shipper records (`{"log":…}`, `{"message":…}`): the input as a log, and the input
+/// wrapped as one record's `log` string.
+pub fn log_wrapper(data: &[u8]) {
+    read_both_ways(data, "wrapper");
+    let text = String::from_utf8_lossy(data);
+    let record = serde_json::json!({"log": text, "stream": "stdout"}).to_string();
+    read_both_ways(record.as_bytes(), "wrapped");
 }
 
 /// A user agent: parsing never panics, and every part it returns is a piece of the input.

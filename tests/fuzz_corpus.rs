@@ -57,3 +57,23 @@ fn run_json_corpus() {
 fn correlate_corpus() {
     assert!(replay("correlate", targets::correlate) >= 3);
 }
+
+#[test]
+fn gke_entry_corpus() {
+    assert!(replay("gke_entry", targets::gke_entry) >= 7);
+}
+
+#[test]
+fn cri_log_corpus() {
+    assert!(replay("cri_log", targets::cri_log) >= 3);
+}
+
+#[test]
+fn cloudwatch_corpus() {
+    assert!(replay("cloudwatch", targets::cloudwatch) >= 3);
+}
+
+#[test]
+fn log_wrapper_corpus() {
+    assert!(replay("log_wrapper", targets::log_wrapper) >= 5);
+}

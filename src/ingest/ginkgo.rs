@@ -138,18 +138,18 @@ pub fn parse_ginkgo(
         }
         // A header opens a block; before the first spec (ginkgo v1 prints the suite's
         // setup output in the same block) it may come anywhere.
-        if at_block_start || specs.iter().all(|s| s.suite_node) {
-            if let Some(h) = header_at(&lines, i - 1, kind) {
-                let mut spec = SpecRecord::named(h.name, i as u64);
-                spec.suite_node = is_suite_node(&spec.name);
-                spec.location = Some(short_location(&h.location));
-                spec.header = lines[i - 1..i - 1 + h.lines].to_vec();
-                i += h.lines - 1;
-                open = Some(specs.len());
-                specs.push(spec);
-                at_block_start = false;
-                continue;
-            }
+        if (at_block_start || specs.iter().all(|s| s.suite_node))
+            && let Some(h) = header_at(&lines, i - 1, kind)
+        {
+            let mut spec = SpecRecord::named(h.name, i as u64);
+            spec.suite_node = is_suite_node(&spec.name);
+            spec.location = Some(short_location(&h.location));
+            spec.header = lines[i - 1..i - 1 + h.lines].to_vec();
+            i += h.lines - 1;
+            open = Some(specs.len());
+            specs.push(spec);
+            at_block_start = false;
+            continue;
         }
         at_block_start = false;
         if open.is_none() && trimmed.contains("Running AfterSuite actions") {
@@ -185,15 +185,14 @@ pub fn parse_ginkgo(
         }
     }
     apply_fail_summary(&mut specs, &fail_names, &mut notes);
-    if let Some(o) = open {
-        if let Some(spec) = specs.get(o) {
-            if !spec.suite_node {
-                notes.push(format!(
-                    "log ends inside spec {:?} (line {}): status unknown",
-                    spec.name, spec.line
-                ));
-            }
-        }
+    if let Some(o) = open
+        && let Some(spec) = specs.get(o)
+        && !spec.suite_node
+    {
+        notes.push(format!(
+            "log ends inside spec {:?} (line {}): status unknown",
+            spec.name, spec.line
+        ));
     }
     let tests = specs.iter().filter(|s| !s.suite_node).count();
     let count = |st: SpecStatus| {
@@ -341,11 +340,10 @@ pub fn step_time(line: &str) -> Option<Micros> {
 fn find_year(lines: &[String]) -> Option<i32> {
     for line in lines {
         let t = line.trim();
-        if t.starts_with("STEP:") {
-            if let Some(us) = step_time(t) {
-                return chrono::DateTime::from_timestamp_micros(us)
-                    .map(|d| chrono::Datelike::year(&d));
-            }
+        if t.starts_with("STEP:")
+            && let Some(us) = step_time(t)
+        {
+            return chrono::DateTime::from_timestamp_micros(us).map(|d| chrono::Datelike::year(&d));
         }
         let b = t.as_bytes();
         if b.len() > 20
@@ -353,12 +351,10 @@ fn find_year(lines: &[String]) -> Option<i32> {
             && b[4] == b'/'
             && b[7] == b'/'
             && b[10] == b' '
+            && let Ok(y) = t[..4].parse::<i32>()
+            && (1970..=9999).contains(&y)
         {
-            if let Ok(y) = t[..4].parse::<i32>() {
-                if (1970..=9999).contains(&y) {
-                    return Some(y);
-                }
-            }
+            return Some(y);
         }
     }
     None
