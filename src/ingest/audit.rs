@@ -14,6 +14,11 @@
 //!   non-blank line and fits in the first block. Items are numbered 1, 2, … in document order and
 //!   that number stands in for the line number.
 //!
+//! - Lines in the wrappers platforms put around events (GKE Cloud Logging entries, CloudWatch,
+//!   log shippers' `{"log":…}`/`{"message":…}`, CRI container log lines whose `P` parts are
+//!   joined here, in order): each shape is one module of [`crate::ingest::decode`], and a file
+//!   may mix them.
+//!
 //! gzip is recognised by its magic bytes (several members allowed); `-` is stdin.
 //!
 //! # Speed
@@ -37,7 +42,10 @@
 //! - `unknown stage`: `stage` is not `RequestReceived`, `ResponseStarted`, `ResponseComplete` or
 //!   `Panic`;
 //! - `bad timestamp`: no `requestReceivedTimestamp` (nor v1beta1 `timestamp`), or a timestamp that
-//!   is not RFC 3339.
+//!   is not RFC 3339;
+//! - `not a Kubernetes API entry`: a Cloud Logging audit entry of another service;
+//! - `CRI partial line without its end`: CRI `P` parts not followed by their `F` line (counted
+//!   once, at the first part; a joined record also counts as one line).
 //!
 //! There is no line length limit. Invalid UTF-8 inside a line is replaced by U+FFFD and the event
 //! kept.
