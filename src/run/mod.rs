@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod format;
+pub mod steps;
 pub mod strings;
 pub mod time;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use agent::{AgentText, PartOrder};
+pub use steps::{Step, StepRef};
 pub use strings::{Interner, StrId};
 
 use crate::endpoints::Operation;
@@ -303,6 +305,9 @@ pub struct Spec {
     pub conformance: bool,
     /// True for entries that are not specs (the AfterSuite entry of `entries.log`).
     pub suite_node: bool,
+    /// The spec's `STEP:` lines in log order (see [`steps`]); empty when the log gave none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
 }
 
 /// One API request: every stage event with the same `auditID`, merged.
