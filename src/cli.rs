@@ -306,8 +306,8 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("name the function to look for: auditscope search RUN.json PATTERN");
             };
             let run = load_run(&source)?;
-            let index = crate::tui::RunIndex::build(&run);
-            let hits = crate::tui::search_frames(&index, &pattern, limit);
+            let index = crate::analysis::RunIndex::build(&run);
+            let hits = crate::analysis::search_frames(&index, &pattern, limit);
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
             if json {

@@ -372,7 +372,7 @@ fn add_mark_windows(run: &mut Run) {
         .specs
         .iter()
         .enumerate()
-        .map(|(i, s)| (name_key(run.str(s.name)), i as SpecId))
+        .map(|(i, s)| (name_key(run.str(s.name)), SpecId::from_index(i)))
         .collect();
     for (i, (start, name)) in marks.iter().enumerate() {
         let end = marks.get(i + 1).map_or(i64::MAX, |m| m.0);
@@ -388,9 +388,9 @@ fn add_mark_windows(run: &mut Run) {
                 conformance: name.contains("[Conformance]"),
                 ..Spec::default()
             });
-            (run.specs.len() - 1) as SpecId
+            SpecId::from_index(run.specs.len() - 1)
         });
-        if let Some(spec) = run.specs.get_mut(id as usize) {
+        if let Some(spec) = run.specs.get_mut(id.index()) {
             spec.window_start = *start;
             spec.window_end = end;
             if spec.start == NO_TIME {
@@ -410,7 +410,7 @@ fn attribute(run: &mut Run) {
     for (i, s) in run.specs.iter().enumerate() {
         by_name
             .entry(name_key(run.str(s.name)))
-            .or_insert(i as SpecId);
+            .or_insert(SpecId::from_index(i));
     }
     // Specs named only by user agents (no e2e description given) are created here.
     let mut agent_spec: Vec<Option<SpecId>> = Vec::with_capacity(run.agents.len());
@@ -433,7 +433,7 @@ fn attribute(run: &mut Run) {
                     window_end: NO_TIME,
                     ..Spec::default()
                 });
-                let id = (run.specs.len() - 1) as SpecId;
+                let id = SpecId::from_index(run.specs.len() - 1);
                 by_name.insert(key, id);
                 id
             }
@@ -448,7 +448,7 @@ fn attribute(run: &mut Run) {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.window_start != NO_TIME && s.window_end > s.window_start)
-        .map(|(i, s)| (s.window_start, s.window_end, i as SpecId))
+        .map(|(i, s)| (s.window_start, s.window_end, SpecId::from_index(i)))
         .collect();
     windows.sort();
     let mut next = 0usize;

@@ -184,10 +184,9 @@ impl EndpointKey {
     /// The operationId, or `verb path`.
     pub fn name<'r>(&'r self, run: &'r Run) -> &'r str {
         match self {
-            EndpointKey::Operation(op) => run
-                .operations
-                .get(*op as usize)
-                .map_or("", |o| o.id.as_str()),
+            EndpointKey::Operation(op) => {
+                run.operations.get(op.index()).map_or("", |o| o.id.as_str())
+            }
             EndpointKey::Unmatched(k) => k,
         }
     }
@@ -289,7 +288,7 @@ pub fn latency_report(
                 g.into_iter()
                     .map(|(s, p)| {
                         let name = s
-                            .and_then(|s| run.specs.get(s as usize))
+                            .and_then(|s| run.specs.get(s.index()))
                             .map_or(NO_SPEC, |s| run.str(s.name));
                         (name.to_string(), p)
                     })

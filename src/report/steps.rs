@@ -50,8 +50,7 @@ pub fn steps_report(
             continue;
         }
         let Some(spec) = req.spec else { continue };
-        let (Some(spec_def), Some(c)) =
-            (run.specs.get(spec as usize), counts.get_mut(spec as usize))
+        let (Some(spec_def), Some(c)) = (run.specs.get(spec.index()), counts.get_mut(spec.index()))
         else {
             continue;
         };
@@ -59,7 +58,7 @@ pub fn steps_report(
             .step_at(req.received)
             .unwrap_or(spec_def.steps.len());
         c[slot] += 1;
-        any[spec as usize] = true;
+        any[spec.index()] = true;
     }
     let mut rows: Vec<(i64, usize, SpecSteps)> = run
         .specs

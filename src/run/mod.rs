@@ -7,27 +7,21 @@
 pub mod agent;
 pub mod format;
 pub mod steps;
-pub mod strings;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::model::strings;
+pub use crate::model::{Interner, OpId, Operation, SpecId, StrId};
 pub use agent::{AgentText, PartOrder};
 pub use steps::{Step, StepRef};
-pub use strings::{Interner, StrId};
-
-use crate::endpoints::Operation;
 
 /// Microseconds since the Unix epoch, UTC. [`NO_TIME`] when unknown.
 pub type Micros = i64;
 /// The value of a [`Micros`] field that holds no time.
 pub const NO_TIME: Micros = i64::MIN;
 
-/// Index into [`Run::specs`].
-pub type SpecId = u32;
-/// Index into [`Run::operations`].
-pub type OpId = u32;
 /// Index into [`Run::users`].
 pub type UserId = u32;
 /// Index into [`Run::agents`].
@@ -464,12 +458,12 @@ impl Run {
 
     /// The spec a request belongs to, if any.
     pub fn spec_of(&self, req: &Request) -> Option<&Spec> {
-        req.spec.and_then(|s| self.specs.get(s as usize))
+        req.spec.and_then(|s| self.specs.get(s.index()))
     }
 
     /// The operation a request matched, if any.
     pub fn operation_of(&self, req: &Request) -> Option<&Operation> {
-        req.endpoint.and_then(|e| self.operations.get(e as usize))
+        req.endpoint.and_then(|e| self.operations.get(e.index()))
     }
 
     /// The user agent a request carried.

@@ -59,6 +59,6 @@ impl Run {
 
     /// The step a [`StepRef`] points to.
     pub fn step(&self, at: StepRef) -> Option<&Step> {
-        self.specs.get(at.spec as usize)?.steps.get(at.step)
+        self.specs.get(at.spec.index())?.steps.get(at.step)
     }
 }
