@@ -381,6 +381,7 @@ pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
         strict: source.strict,
         progress: true,
         openapi: source.openapi.clone(),
+        show_walk: true,
     };
     Ok(correlate::correlate(&inputs, &options)?)
 }
@@ -406,15 +407,11 @@ pub fn load_run(source: &SourceArgs) -> Result<Run> {
 
 /// True when `path` (plain or gzip) starts like a RUN.json.
 fn is_run_file(path: &str) -> bool {
-    use std::io::Read;
-    let Ok(opened) = crate::ingest::source::open_input(path) else {
-        return false;
-    };
-    let mut head = Vec::with_capacity(256);
-    if opened.reader.take(256).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    format::looks_like_run(&head)
+    !std::path::Path::new(path).is_dir()
+        && matches!(
+            crate::ingest::kind::detect(path),
+            Ok(crate::ingest::kind::InputKind::Run)
+        )
 }
 
 fn run_report(cmd: ReportCommand) -> Result<()> {
