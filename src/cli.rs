@@ -181,6 +181,21 @@ pub enum ReportCommand {
     Requests(ReportArgs),
     /// Per OpenAPI operation: hits, specs, conformance specs, first/last hit, by attribution; then unmatched paths.
     Endpoints(ReportArgs),
+    /// Latency per endpoint, spec or user agent: count, p50/p90/p99/max (ms, nearest rank),
+    /// slowest p99 first; then the slowest requests. Watches and streams are counted apart.
+    Latency {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// What to group by.
+        #[arg(long, value_enum, default_value_t = report::latency::LatencyBy::Endpoint)]
+        by: report::latency::LatencyBy,
+        /// List this many of the slowest requests.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        top: usize,
+    },
+    /// Per spec, its STEP: lines (text, start, location) and the requests received during each;
+    /// `outside_steps` counts the rest of the spec's requests.
+    Steps(ReportArgs),
     /// Endpoint coverage in the shape of APISnoop's coverage files (use `--format json`).
     Coverage {
         #[command(flatten)]
@@ -413,8 +428,11 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         | ReportCommand::Events(a)
         | ReportCommand::Summary(a)
         | ReportCommand::Requests(a)
-        | ReportCommand::Endpoints(a) => (a, &cmd),
-        ReportCommand::Tests { args, .. } | ReportCommand::Coverage { args, .. } => (args, &cmd),
+        | ReportCommand::Endpoints(a)
+        | ReportCommand::Steps(a) => (a, &cmd),
+        ReportCommand::Tests { args, .. }
+        | ReportCommand::Coverage { args, .. }
+        | ReportCommand::Latency { args, .. } => (args, &cmd),
     };
     // A bad filter is reported before any input is read.
     let filter: RequestFilter = args.filter.to_filter()?;
@@ -466,6 +484,26 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         }
         ReportCommand::Endpoints(_) => {
             let r = report::endpoints::endpoints_report(&run, &filter);
+            match format {
+                OutputFormat::Text => r.write_text(&mut out)?,
+                OutputFormat::Json => write_json(&mut out, &r)?,
+            }
+        }
+        ReportCommand::Steps(_) => {
+            let show = |s: &crate::run::Spec| {
+                filter
+                    .spec
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(run.str(s.name)))
+            };
+            let rows = report::steps::steps_report(&run, &show, &keep);
+            match format {
+                OutputFormat::Text => report::steps::write_text(&rows, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &rows)?,
+            }
+        }
+        ReportCommand::Latency { by, top, .. } => {
+            let r = report::latency::latency_report(&run, &keep, *by, *top);
             match format {
                 OutputFormat::Text => r.write_text(&mut out)?,
                 OutputFormat::Json => write_json(&mut out, &r)?,

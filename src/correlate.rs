@@ -301,6 +301,15 @@ fn add_specs(run: &mut Run, records: Vec<SpecRecord>) {
             window_end,
             conformance: rec.name.contains("[Conformance]"),
             suite_node: rec.suite_node,
+            steps: rec
+                .steps
+                .iter()
+                .map(|st| crate::run::Step {
+                    text: run.strings.intern(&st.text),
+                    start: st.start,
+                    location: st.location.as_deref().map_or(0, |l| run.strings.intern(l)),
+                })
+                .collect(),
         });
     }
 }

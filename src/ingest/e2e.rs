@@ -49,6 +49,22 @@ pub struct SpecRecord {
     pub suite_node: bool,
     /// 1-based line where the spec starts in its file.
     pub line: u64,
+    /// The spec's `STEP:` lines, in log order (ginkgo logs only).
+    pub steps: Vec<StepRecord>,
+}
+
+/// One `STEP:` line of a spec, as a ginkgo log prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepRecord {
+    /// The step's text (`By(…)`'s message), without its time and location.
+    pub text: String,
+    /// When the step began: the line's own time (ginkgo v2), or the next time logged in the
+    /// spec's output (ginkgo v1 prints none); [`NO_TIME`] when neither is known.
+    pub start: Micros,
+    /// `file.go:123` where the log gives it (ginkgo v2 with `-vv`).
+    pub location: Option<String>,
+    /// 1-based line of the `STEP:` in its file.
+    pub line: u64,
 }
 
 impl SpecRecord {
@@ -243,6 +259,9 @@ fn merge_into(target: &mut SpecRecord, other: SpecRecord) {
     }
     if target.header.is_empty() {
         target.header = other.header;
+    }
+    if target.steps.is_empty() {
+        target.steps = other.steps;
     }
 }
 
