@@ -80,3 +80,17 @@ mod tests {
         assert_eq!(spans[1].style, t.highlight);
     }
 }
+
+/// Splits `text` into spans with what `query` matched in it highlighted.
+pub fn highlighted_query(
+    text: &str,
+    query: &super::filter::Query,
+    base: Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let at = super::filter::highlight_positions(text, query);
+    if at.is_empty() {
+        return vec![Span::styled(text.to_string(), base)];
+    }
+    highlighted_at(text, &at, base, theme)
+}
