@@ -67,20 +67,6 @@ pub fn highlighted_at(
     spans
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn highlight_splits_on_char_positions() {
-        let t = Theme::mono();
-        let spans = highlighted("ünicode Pods", "pods", Style::new(), &t);
-        let texts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(texts, vec!["ünicode ", "Pods"]);
-        assert_eq!(spans[1].style, t.highlight);
-    }
-}
-
 /// Splits `text` into spans with what `query` matched in it highlighted.
 pub fn highlighted_query(
     text: &str,
@@ -93,4 +79,18 @@ pub fn highlighted_query(
         return vec![Span::styled(text.to_string(), base)];
     }
     highlighted_at(text, &at, base, theme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_splits_on_char_positions() {
+        let t = Theme::mono();
+        let spans = highlighted("ünicode Pods", "pods", Style::new(), &t);
+        let texts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(texts, vec!["ünicode ", "Pods"]);
+        assert_eq!(spans[1].style, t.highlight);
+    }
 }
