@@ -368,9 +368,9 @@ impl Component for RequestsPane {
             plural(self.groups.len(), "endpoint")
         );
         if self.hide_window {
-            title.push_str(", own only: window hidden)");
+            title.push_str(") · window hidden");
         } else if windowed > 0 {
-            title.push_str(&format!(", {windowed} by window)"));
+            title.push_str(&format!(") · {windowed} by window"));
         } else {
             title.push(')');
         }

@@ -413,10 +413,10 @@ impl Component for TestsPane {
         if fuzzy > 0 {
             title.push_str(&format!(" + {fuzzy} ≈"));
         }
-        title.push_str(&format!(") by {}", self.sort.name()));
         if self.hidden_skipped > 0 {
             title.push_str(&format!(" · {} skipped hidden", self.hidden_skipped));
         }
+        title.push_str(&format!(") by {}", self.sort.name()));
         if self.hide_window {
             title.push_str(" · own requests");
         }
