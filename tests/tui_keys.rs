@@ -397,8 +397,8 @@ fn copy_backtrace_and_request() {
         app.message.as_deref(),
         Some(
             format!(
-                "copied backtrace of create /api/v1/namespaces ({PODS}), one of 7 requests \
-                 through this node: {} bytes via OSC 52",
+                "copied backtrace: {} bytes via OSC 52 · create /api/v1/namespaces ({PODS}), \
+                 one of 7 requests through this node",
                 text.len()
             )
             .as_str()

@@ -380,11 +380,7 @@ impl TestsView {
             .and_then(|s| run.specs.get(s.index()))
             .map(|s| run.str(s.name))
             .unwrap_or("no test");
-        let mut what = format!(
-            "backtrace of {} {} ({test})",
-            run.str(r.verb),
-            run.str(r.uri)
-        );
+        let mut what = format!("{} {} ({test})", run.str(r.verb), run.str(r.uri));
         if !matches!(self.backtrace.source, BtSource::Request(_))
             && let Some(node) = self
                 .backtrace
@@ -397,7 +393,11 @@ impl TestsView {
                 node.count
             ));
         }
-        Outcome::Copy { what, text }
+        Outcome::Copy {
+            what: "backtrace".into(),
+            detail: Some(what),
+            text,
+        }
     }
 
     fn toggle_all(&mut self, ctx: &Ctx) -> Outcome {
@@ -537,6 +537,7 @@ impl Component for TestsView {
             Action::CopySpec => match self.selected_test() {
                 Some(TestEntry::Spec(s)) => Outcome::Copy {
                     what: "test name".into(),
+                    detail: None,
                     text: self.entry_name(ctx, TestEntry::Spec(s)).to_string(),
                 },
                 _ => Outcome::Message("select a test first".into()),
@@ -597,6 +598,7 @@ pub fn copy_request(ctx: &Ctx, req: u32) -> Outcome {
     match ctx.run.requests.get(req as usize) {
         Some(r) => Outcome::Copy {
             what: "request".into(),
+            detail: None,
             text: crate::tui::detail::event_string(&ctx.run, r),
         },
         None => Outcome::Done,
