@@ -5,13 +5,14 @@
 //! - [`endpoints`] maps a request to its OpenAPI operation;
 //! - [`correlate`] merges stage events into requests and ties each request to a spec;
 //! - [`run`] is the correlated run in memory and its `RUN.json` file format;
-//! - [`report`] prints answers for scripts;
+//! - [`report`] prints answers for scripts; [`diff`] compares two runs or releases;
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
 pub mod allocator;
 pub mod cli;
 pub mod correlate;
+pub mod diff;
 pub mod endpoints;
 pub mod fasthash;
 pub mod ingest;
