@@ -53,12 +53,12 @@ pub enum SideError {
     },
     /// A RUN.json or APISnoop file was named together with other files for one side.
     #[error(
-        "{path}: is a {kind} and makes a side on its own; name other inputs for the other side"
+        "{path}: is {kind} and makes a side on its own; name other inputs for the other side"
     )]
     NotAlone {
         /// The file.
         path: String,
-        /// What it was detected as.
+        /// What it was detected as (`a RUN.json`, `an APISnoop coverage file`).
         kind: &'static str,
     },
     /// A single file that is none of the three kinds.
@@ -195,8 +195,8 @@ pub fn load_side(
     let sniffed: Vec<Sniffed> = files.iter().map(|f| sniff(f)).collect();
     for (path, s) in files.iter().zip(&sniffed) {
         let kind = match s {
-            Sniffed::Run => "RUN.json",
-            Sniffed::Apisnoop => "APISnoop coverage file",
+            Sniffed::Run => "a RUN.json",
+            Sniffed::Apisnoop => "an APISnoop coverage file",
             Sniffed::Other => continue,
         };
         if files.len() > 1 {
