@@ -552,12 +552,16 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
         strict: args.strict,
         progress: true,
     };
+    let mut clock = correlate::StageClock::from_env();
     // The two sides are read at once: reading a RUN.json is mostly parsing.
     let (old, new) = rayon::join(
         || crate::diff::load_side(&old, "old", &opts),
         || crate::diff::load_side(&new, "new", &opts),
     );
-    let diff = crate::diff::compare(&old?, &new?);
+    let (old, new) = (old?, new?);
+    clock.lap("read both sides");
+    let diff = crate::diff::compare(&old, &new);
+    clock.lap("compare");
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match args.format {
@@ -565,6 +569,7 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
         OutputFormat::Json => write_json(&mut out, &diff)?,
     }
     out.flush().context("writing to stdout")?;
+    clock.lap("write");
     if args.gate {
         diff.gate()?;
     }

@@ -52,9 +52,7 @@ pub enum SideError {
         which: &'static str,
     },
     /// A RUN.json or APISnoop file was named together with other files for one side.
-    #[error(
-        "{path}: is {kind} and makes a side on its own; name other inputs for the other side"
-    )]
+    #[error("{path}: is {kind} and makes a side on its own; name other inputs for the other side")]
     NotAlone {
         /// The file.
         path: String,
@@ -173,6 +171,14 @@ fn sniff(path: &str) -> Sniffed {
     }
 }
 
+/// True when the file starts with gzip's magic bytes.
+fn is_gzip(path: &str) -> bool {
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == crate::ingest::source::GZIP_MAGIC)
+}
+
 /// The first key of the JSON object `head` starts with, if it starts with one.
 fn first_key(head: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(head);
@@ -208,9 +214,13 @@ pub fn load_side(
     }
     match sniffed[0] {
         Sniffed::Run => {
-            let bytes = read_to_vec(first)?;
-            let run = format::read_run_from_slice(&bytes, first)?;
-            drop(bytes);
+            let run = if is_gzip(first) {
+                let bytes = read_to_vec(first)?;
+                format::read_run_from_slice(&bytes, first)?
+            } else {
+                // Frees the file's text before the run is built from it (lower peak memory).
+                format::read_run(std::path::Path::new(first))?
+            };
             Side::from_run(&run, first.clone(), SideKind::Run, opts)
         }
         Sniffed::Apisnoop => {
