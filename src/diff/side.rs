@@ -241,6 +241,7 @@ pub fn load_side(
                 strict: opts.strict,
                 progress: opts.progress,
                 openapi: opts.openapi.clone(),
+                show_walk: opts.progress,
             };
             let run = match correlate::correlate(&inputs, &options) {
                 Ok(run) => run,
@@ -292,7 +293,7 @@ impl Side {
             };
             if let Some(spec) = req.spec
                 && counted
-                && let Some(slot) = per_spec.get_mut(spec as usize)
+                && let Some(slot) = per_spec.get_mut(spec.index())
                 && filter.matches(run, req)
             {
                 *slot += 1;
