@@ -244,6 +244,10 @@ pub struct DiffArgs {
     /// Also count requests attributed by time window as testing (as `report coverage --window`).
     #[arg(long)]
     pub window: bool,
+    /// List an endpoint as a latency regression when its p50 or p99 grew more than RATIO times
+    /// and by at least MIN milliseconds: `RATIO[x][,MIN[ms]]`.
+    #[arg(long, value_name = "RATIO[,MIN]", default_value = "1.5x,10ms")]
+    pub latency_threshold: crate::diff::LatencyThreshold,
     /// Another OpenAPI v2 spec for sides given as raw inputs.
     #[arg(long, value_name = "FILE")]
     pub openapi: Vec<String>,
@@ -595,7 +599,7 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
     );
     let (old, new) = (old?, new?);
     clock.lap("read both sides");
-    let diff = crate::diff::compare(&old, &new);
+    let diff = crate::diff::compare_with(&old, &new, args.latency_threshold);
     clock.lap("compare");
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -317,3 +317,88 @@ fn marks_for_the_explorer() {
         Some(EndpointMark::NoLongerTested)
     );
 }
+
+/// A run whose requests hit operations by id, each with the given latency in milliseconds.
+fn run_with_latencies(requests: &[(&str, &str, i64)]) -> auditscope::run::Run {
+    use auditscope::endpoints::EndpointTable;
+    use auditscope::run::{Request, Run, Stage};
+    let table = EndpointTable::embedded();
+    let mut run = Run {
+        operations: table.operations().to_vec(),
+        ..Run::default()
+    };
+    for (i, &(verb, op, ms)) in requests.iter().enumerate() {
+        let received = 1_700_000_000_000_000 + i as i64 * 1_000_000;
+        let request = Request {
+            audit_id: format!("id-{i}").into(),
+            verb: run.strings.intern(verb),
+            uri: run.strings.intern("/api/v1/x"),
+            code: 200,
+            stage: Stage::ResponseComplete,
+            stage_events: 1,
+            received,
+            completed: received + ms * 1000,
+            endpoint: table.find(op),
+            ..Request::default()
+        };
+        run.requests.push(request);
+    }
+    run
+}
+
+#[test]
+fn latency_regressions_beyond_the_threshold() {
+    use auditscope::diff::{LatencyThreshold, Side, compare_with};
+    let old = run_with_latencies(&[
+        ("get", "readCoreV1Namespace", 10),
+        ("get", "readCoreV1Namespace", 10),
+        ("get", "readCoreV1Namespace", 12),
+        ("list", "listCoreV1Node", 5),
+        ("get", "readCoreV1Node", 40),
+    ]);
+    let new = run_with_latencies(&[
+        // p50 10 → 30 ms: over 1.5× and 10 ms.
+        ("get", "readCoreV1Namespace", 30),
+        ("get", "readCoreV1Namespace", 30),
+        ("get", "readCoreV1Namespace", 31),
+        // 1.8× but only 4 ms more: not a regression by default.
+        ("list", "listCoreV1Node", 9),
+        // Faster.
+        ("get", "readCoreV1Node", 20),
+        // A watch lasts long by design and is never measured.
+        ("watch", "watchCoreV1NodeList", 60_000),
+        ("watch", "watchCoreV1NodeList", 60_000),
+    ]);
+    let opts = SideOptions::default();
+    let old = Side::from_run(&old, "old".into(), SideKind::Run, &opts).unwrap();
+    let new = Side::from_run(&new, "new".into(), SideKind::Run, &opts).unwrap();
+    let d = compare(&old, &new);
+    let l = d.latency.as_ref().unwrap();
+    assert_eq!(l.threshold, LatencyThreshold::default());
+    assert_eq!(l.regressions.len(), 1);
+    let r = &l.regressions[0];
+    assert_eq!(r.endpoint, "readCoreV1Namespace");
+    assert_eq!((r.count_old, r.count_new), (3, 3));
+    assert_eq!((r.p50_old_ms, r.p50_new_ms), (10.0, 30.0));
+    assert_eq!((r.p99_old_ms, r.p99_new_ms), (12.0, 31.0));
+    // A lower bar lists listCoreV1Node too, the larger p99 growth first.
+    let d = compare_with(&old, &new, "1.5x,1ms".parse().unwrap());
+    let names: Vec<&str> = d
+        .latency
+        .as_ref()
+        .unwrap()
+        .regressions
+        .iter()
+        .map(|r| r.endpoint.as_str())
+        .collect();
+    assert_eq!(names, ["readCoreV1Namespace", "listCoreV1Node"]);
+    let mut text = Vec::new();
+    auditscope::diff::write_text(&d, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains(
+        "latency regressions (p50 or p99 over 1.5× and at least 1 ms): 2\n  readCoreV1Namespace  p50 10.0 → 30.0 ms, p99 12.0 → 31.0 ms  (requests 3 → 3)\n  listCoreV1Node  p50 5.0 → 9.0 ms, p99 5.0 → 9.0 ms  (requests 1 → 1)\n"
+    ), "{text}");
+    // An APISnoop file has no latencies: none are compared.
+    let file = load_side(&[fixture(V133)], "old", &opts).unwrap();
+    assert!(compare(&file, &new).latency.is_none());
+}

@@ -9,14 +9,17 @@
 //!   `no_longer_tested` (with the tests that used to);
 //! - tests `added` / `removed` (a test is on a side when it tested at least one endpoint,
 //!   as in APISnoop's `tests` list) and `changed` (endpoints gained and lost);
-//! - the six coverage totals of each side.
+//! - the six coverage totals of each side;
+//! - endpoints whose p50 or p99 latency grew beyond a threshold (default 1.5× and at least
+//!   10 ms), from [`endpoint_latencies`](crate::report::latency::endpoint_latencies), when both
+//!   sides are runs.
 //!
 //! The explorer's `--baseline` marks use [`Diff::endpoint_mark`] and [`Diff::test_mark`].
 
 mod side;
 mod write;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use thiserror::Error;
@@ -25,6 +28,8 @@ pub use side::{Side, SideError, SideKind, SideOptions, load_side};
 pub use write::write_text;
 
 use crate::report::coverage::Coverage;
+use crate::report::latency::Percentiles;
+use crate::run::Micros;
 
 /// The six totals of a coverage file, under APISnoop's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -178,8 +183,125 @@ pub struct Diff {
     pub tests: TestChanges,
     /// The six coverage totals of each side.
     pub totals: TotalsPair,
+    /// Endpoints whose latency grew beyond the threshold; `null` when a side has no
+    /// latencies (an APISnoop file).
+    pub latency: Option<LatencyChanges>,
     /// Things the reader should know (filters that could not apply to a side, …).
     pub notes: Vec<String>,
+}
+
+/// When an endpoint's latency counts as a regression: its p50 or p99 in NEW is more than
+/// `ratio` times OLD's and at least `min_ms` more.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LatencyThreshold {
+    /// How many times slower (default 1.5).
+    pub ratio: f64,
+    /// And by at least this many milliseconds (default 10).
+    pub min_ms: f64,
+}
+
+impl Default for LatencyThreshold {
+    fn default() -> Self {
+        LatencyThreshold {
+            ratio: 1.5,
+            min_ms: 10.0,
+        }
+    }
+}
+
+impl std::str::FromStr for LatencyThreshold {
+    type Err = String;
+    /// `RATIO[x][,MIN[ms]]`: `2`, `2x`, `1.5x,25ms`, `3,50`. A missing minimum is 10 ms.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "{text:?} is not RATIO[x][,MIN[ms]] (e.g. \"1.5x,10ms\"), with RATIO ≥ 1 and MIN ≥ 0"
+            )
+        };
+        let (ratio, min) = match text.split_once(',') {
+            Some((r, m)) => (r, Some(m)),
+            None => (text, None),
+        };
+        let ratio: f64 = ratio
+            .trim()
+            .trim_end_matches(['x', 'X', '×'])
+            .parse()
+            .map_err(|_| bad())?;
+        let min_ms: f64 = match min {
+            Some(m) => m.trim().trim_end_matches("ms").parse().map_err(|_| bad())?,
+            None => LatencyThreshold::default().min_ms,
+        };
+        if !(ratio.is_finite() && ratio >= 1.0 && min_ms.is_finite() && min_ms >= 0.0) {
+            return Err(bad());
+        }
+        Ok(LatencyThreshold { ratio, min_ms })
+    }
+}
+
+impl LatencyThreshold {
+    /// True when `new` (µs) grew beyond the threshold from `old` (µs).
+    pub fn exceeded(&self, old: Micros, new: Micros) -> bool {
+        new as f64 > old as f64 * self.ratio && (new - old) as f64 >= self.min_ms * 1000.0
+    }
+}
+
+/// One endpoint whose latency regressed, with the counts behind each side's percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyRegression {
+    /// operationId, or `verb path` for requests no operation matched.
+    pub endpoint: String,
+    /// Requests measured in OLD and in NEW (watches and streams are never measured).
+    pub count_old: u64,
+    pub count_new: u64,
+    /// Nearest-rank p50 and p99 in milliseconds, OLD and NEW.
+    pub p50_old_ms: f64,
+    pub p50_new_ms: f64,
+    pub p99_old_ms: f64,
+    pub p99_new_ms: f64,
+}
+
+/// The latency comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyChanges {
+    /// The threshold used.
+    pub threshold: LatencyThreshold,
+    /// Endpoints on both sides whose p50 or p99 grew beyond it, the largest p99 growth first.
+    pub regressions: Vec<LatencyRegression>,
+}
+
+/// Compares the per-endpoint latencies of two sides (both must have them).
+fn latency_changes(
+    old: &HashMap<String, Percentiles>,
+    new: &HashMap<String, Percentiles>,
+    threshold: LatencyThreshold,
+) -> LatencyChanges {
+    let ms = |us: Micros| us as f64 / 1000.0;
+    let mut regressions: Vec<LatencyRegression> = new
+        .iter()
+        .filter_map(|(endpoint, n)| {
+            let o = old.get(endpoint)?;
+            (threshold.exceeded(o.p50, n.p50) || threshold.exceeded(o.p99, n.p99)).then(|| {
+                LatencyRegression {
+                    endpoint: endpoint.clone(),
+                    count_old: o.count,
+                    count_new: n.count,
+                    p50_old_ms: ms(o.p50),
+                    p50_new_ms: ms(n.p50),
+                    p99_old_ms: ms(o.p99),
+                    p99_new_ms: ms(n.p99),
+                }
+            })
+        })
+        .collect();
+    regressions.sort_by(|a, b| {
+        (b.p99_new_ms - b.p99_old_ms)
+            .total_cmp(&(a.p99_new_ms - a.p99_old_ms))
+            .then_with(|| a.endpoint.cmp(&b.endpoint))
+    });
+    LatencyChanges {
+        threshold,
+        regressions,
+    }
 }
 
 /// How the explorer marks an endpoint against a baseline.
@@ -287,9 +409,13 @@ impl Diff {
     }
 }
 
-/// Compares two sides by operationId.
+/// Compares two sides by operationId, with the default latency threshold.
 pub fn compare(old: &Side, new: &Side) -> Diff {
-    use std::collections::HashMap;
+    compare_with(old, new, LatencyThreshold::default())
+}
+
+/// Compares two sides by operationId; latency regressions are judged by `threshold`.
+pub fn compare_with(old: &Side, new: &Side, threshold: LatencyThreshold) -> Diff {
     let old_eps: HashMap<&str, &crate::report::coverage::CoverageEndpoint> = old
         .coverage
         .endpoints
@@ -387,6 +513,10 @@ pub fn compare(old: &Side, new: &Side) -> Diff {
                 .to_string(),
         );
     }
+    let latency = match (&old.latency, &new.latency) {
+        (Some(o), Some(n)) => Some(latency_changes(o, n, threshold)),
+        _ => None,
+    };
     Diff {
         old: info(old),
         new: info(new),
@@ -397,6 +527,7 @@ pub fn compare(old: &Side, new: &Side) -> Diff {
             old: Totals::of(&old.coverage),
             new: Totals::of(&new.coverage),
         },
+        latency,
         notes,
     }
 }
@@ -436,6 +567,26 @@ fn releases_differ(old: Option<&str>, new: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_threshold_parses_and_judges() {
+        let t: LatencyThreshold = "1.5x,10ms".parse().unwrap();
+        assert_eq!(t, LatencyThreshold::default());
+        let t: LatencyThreshold = "2".parse().unwrap();
+        assert_eq!((t.ratio, t.min_ms), (2.0, 10.0));
+        let t: LatencyThreshold = "3, 50".parse().unwrap();
+        assert_eq!((t.ratio, t.min_ms), (3.0, 50.0));
+        for bad in ["", "x", "0.5", "2,-1", "NaN", "2,ten"] {
+            assert!(bad.parse::<LatencyThreshold>().is_err(), "{bad}");
+        }
+        let t = LatencyThreshold::default();
+        // 1.5× and at least 10 ms: both must hold.
+        assert!(t.exceeded(20_000, 30_001));
+        assert!(!t.exceeded(20_000, 30_000));
+        assert!(!t.exceeded(1_000, 9_000));
+        assert!(t.exceeded(0, 10_000));
+        assert!(!t.exceeded(30_000, 20_000));
+    }
 
     #[test]
     fn releases_compare_by_minor() {

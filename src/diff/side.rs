@@ -13,6 +13,7 @@ use crate::correlate::{self, CorrelateError, Inputs};
 use crate::ingest::source::{IngestError, open_input, read_to_vec};
 use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
 use crate::report::filter::{FilterArgs, FilterError};
+use crate::report::latency::{Percentiles, endpoint_latencies};
 use crate::run::format::{self, FormatError};
 use crate::run::{Attribution, Run};
 
@@ -120,6 +121,9 @@ pub struct Side {
     /// Requests per test, counted as coverage counts them (by user agent, or also by window);
     /// `None` for an APISnoop file, which has no requests.
     pub requests: Option<HashMap<String, u64>>,
+    /// Per endpoint (operationId, or `verb path` when unmatched), the latency percentiles of
+    /// the requests the filters keep; `None` for an APISnoop file.
+    pub latency: Option<HashMap<String, Percentiles>>,
     /// Things to tell the reader about this side (filters that could not apply, …).
     pub notes: Vec<String>,
 }
@@ -305,6 +309,12 @@ impl Side {
                 *requests.entry(run.str(spec.name).to_string()).or_default() += n;
             }
         }
+        let keep = |r: &crate::run::Request| filter.matches(run, r);
+        let (by_endpoint, _) = endpoint_latencies(run, &keep);
+        let latency = by_endpoint
+            .into_iter()
+            .map(|(k, p)| (k.name(run).to_string(), p))
+            .collect();
         restrict(&mut coverage, &opts.filter)?;
         Ok(Side {
             source,
@@ -313,6 +323,7 @@ impl Side {
             coverage,
             eligible: Some(eligible),
             requests: Some(requests),
+            latency: Some(latency),
             notes: Vec::new(),
         })
     }
@@ -352,6 +363,7 @@ impl Side {
             coverage,
             eligible: None,
             requests: None,
+            latency: None,
             notes,
         })
     }

@@ -64,6 +64,30 @@ pub fn write_text(d: &Diff, w: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    if let Some(l) = &d.latency {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "latency regressions (p50 or p99 over {}× and at least {} ms): {}",
+            l.threshold.ratio,
+            l.threshold.min_ms,
+            l.regressions.len()
+        )?;
+        for r in &l.regressions {
+            writeln!(
+                w,
+                "  {}  p50 {:.1} → {:.1} ms, p99 {:.1} → {:.1} ms  (requests {} → {})",
+                escape_control(&r.endpoint),
+                r.p50_old_ms,
+                r.p50_new_ms,
+                r.p99_old_ms,
+                r.p99_new_ms,
+                r.count_old,
+                r.count_new
+            )?;
+        }
+    }
+
     writeln!(w)?;
     write_totals(w, &d.totals.old, &d.totals.new)?;
     if !d.notes.is_empty() {
