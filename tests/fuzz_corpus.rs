@@ -77,3 +77,8 @@ fn cloudwatch_corpus() {
 fn log_wrapper_corpus() {
     assert!(replay("log_wrapper", targets::log_wrapper) >= 5);
 }
+
+#[test]
+fn filter_query_corpus() {
+    assert!(replay("filter_query", targets::filter_query) >= 12);
+}
