@@ -6,6 +6,7 @@
 //! - [`correlate`] merges stage events into requests and ties each request to a spec;
 //! - [`run`] is the correlated run in memory and its `RUN.json` file format;
 //! - [`report`] prints answers for scripts;
+//! - [`export`] writes runs as Parquet or NDJSON tables for query engines;
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
@@ -13,6 +14,7 @@ pub mod allocator;
 pub mod cli;
 pub mod correlate;
 pub mod endpoints;
+pub mod export;
 pub mod fasthash;
 pub mod ingest;
 pub mod report;
