@@ -43,7 +43,7 @@ impl Builder {
             ..Spec::default()
         };
         self.run.specs.push(spec);
-        (self.run.specs.len() - 1) as SpecId
+        SpecId::from_index(self.run.specs.len() - 1)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -77,7 +77,7 @@ fn embedded_table_counts() {
     assert_eq!(count(&|o| o.level == "alpha"), 79);
     assert_eq!(count(&|o| o.level == "beta"), 188);
     assert_eq!(count(&|o| o.level == "stable"), 800);
-    let pod = &ops[t.find("readCoreV1NamespacedPod").unwrap() as usize];
+    let pod = &ops[t.find("readCoreV1NamespacedPod").unwrap().index()];
     assert_eq!(
         (
             pod.method.as_str(),
@@ -100,12 +100,16 @@ fn embedded_table_counts() {
     );
     let crb = &ops[t
         .find("createRbacAuthorizationV1ClusterRoleBinding")
-        .unwrap() as usize];
+        .unwrap()
+        .index()];
     assert_eq!(
         (crb.group.as_str(), crb.category.as_str()),
         ("rbac.authorization.k8s.io", "rbacAuthorization")
     );
-    let scale = &ops[t.find("readAppsV1NamespacedDeploymentScale").unwrap() as usize];
+    let scale = &ops[t
+        .find("readAppsV1NamespacedDeploymentScale")
+        .unwrap()
+        .index()];
     assert_eq!(
         (
             scale.group.as_str(),
@@ -116,11 +120,13 @@ fn embedded_table_counts() {
     );
     let beta = &ops[t
         .find("listAdmissionregistrationV1beta1MutatingAdmissionPolicy")
-        .unwrap() as usize];
+        .unwrap()
+        .index()];
     assert_eq!(beta.level, "beta");
     let oidc = &ops[t
         .find("getServiceAccountIssuerOpenIDConfiguration")
-        .unwrap() as usize];
+        .unwrap()
+        .index()];
     assert_eq!((oidc.category.as_str(), oidc.has_gvk), ("WellKnown", false));
 }
 

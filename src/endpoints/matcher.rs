@@ -6,8 +6,7 @@ use std::hash::BuildHasherDefault;
 use crate::fasthash::{FxHasher, FxMap};
 
 use super::EndpointTable;
-use crate::run::OpId;
-use crate::run::strings::{Interner, StrId};
+use crate::model::{Interner, OpId, StrId};
 
 /// An HTTP method an OpenAPI operation can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -22,44 +22,9 @@ mod tsv;
 
 pub use matcher::{CachedMatcher, Method};
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::run::OpId;
-
-/// One OpenAPI operation (an "endpoint" in APISnoop's words).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Operation {
-    /// `operationId`, e.g. `readCoreV1NamespacedPod`.
-    pub id: String,
-    /// HTTP method in upper case (`GET`, `POST`, …).
-    pub method: String,
-    /// Path template, e.g. `/api/v1/namespaces/{namespace}/pods/{name}`.
-    pub path: String,
-    /// `x-kubernetes-action` (`get`, `list`, `watch`, `connect`, …), empty when absent.
-    pub action: String,
-    /// API group (`""` for the legacy core group).
-    pub group: String,
-    /// API version (`v1`, `v1beta1`, …); from the path when the spec names no kind.
-    pub version: String,
-    /// The kind the operation is about; when the spec names none, the type of its response.
-    pub kind: String,
-    /// `stable`, `beta` or `alpha`, from the version.
-    pub level: String,
-    /// The group as APISnoop names it: the first tag's part before `_` (`core`, `apps`,
-    /// `rbacAuthorization`, `WellKnown`, …).
-    pub category: String,
-    /// The spec marks the operation deprecated (flag, or "deprecated" in its description,
-    /// which is how the legacy `watch*` operations are marked).
-    pub deprecated: bool,
-    /// The operation's description in the spec (APISnoop's coverage file repeats it).
-    #[serde(default)]
-    pub description: String,
-    /// True when group/version/kind came from `x-kubernetes-group-version-kind`; false when
-    /// they were derived (APISnoop reports `null` for those).
-    #[serde(default)]
-    pub has_gvk: bool,
-}
+pub use crate::model::{OpId, Operation};
 
 /// Why an endpoint table could not be built.
 #[derive(Debug, Error)]
@@ -136,7 +101,7 @@ impl EndpointTable {
     }
 
     fn push(&mut self, op: Operation) {
-        let id = self.ops.len() as OpId;
+        let id = OpId::from_index(self.ops.len());
         if let Some(method) = Method::parse(&op.method) {
             self.trie.insert(&op.path, method, id);
         }
@@ -155,12 +120,15 @@ impl EndpointTable {
 
     /// The operation with id `op`.
     pub fn get(&self, op: OpId) -> Option<&Operation> {
-        self.ops.get(op as usize)
+        self.ops.get(op.index())
     }
 
     /// The first operation whose `operationId` is `id`.
     pub fn find(&self, id: &str) -> Option<OpId> {
-        self.ops.iter().position(|o| o.id == id).map(|i| i as OpId)
+        self.ops
+            .iter()
+            .position(|o| o.id == id)
+            .map(OpId::from_index)
     }
 
     /// Number of operations.

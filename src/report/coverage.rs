@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use super::filter::RequestFilter;
 use crate::endpoints::Operation;
-use crate::run::{Attribution, Run, SpecId};
+use crate::run::{Attribution, OpId, Run, SpecId};
 
 /// One operation in the coverage file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +138,7 @@ fn level_rank(level: &str) -> u8 {
 
 /// Builds the coverage document of `run` (see the module doc for what counts).
 pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) -> Coverage {
-    let mut specs_per_op: HashMap<u32, BTreeSet<SpecId>> = HashMap::new();
+    let mut specs_per_op: HashMap<OpId, BTreeSet<SpecId>> = HashMap::new();
     for req in &run.requests {
         let counted = match req.attribution {
             Attribution::Ua => true,
@@ -149,7 +149,7 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
             continue;
         };
         if !counted
-            || run.specs.get(spec as usize).is_none_or(|s| s.suite_node)
+            || run.specs.get(spec.index()).is_none_or(|s| s.suite_node)
             || !filter.matches(run, req)
         {
             continue;
@@ -158,10 +158,10 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
     }
     let spec_name = |s: SpecId| {
         run.specs
-            .get(s as usize)
+            .get(s.index())
             .map(|s| run.str(s.name).to_string())
     };
-    let is_conf = |s: &SpecId| run.specs.get(*s as usize).is_some_and(|s| s.conformance);
+    let is_conf = |s: &SpecId| run.specs.get(s.index()).is_some_and(|s| s.conformance);
     // APISnoop writes null where the spec has no x-kubernetes-group-version-kind.
     let opt = |s: &str, known: bool| known.then(|| s.to_string());
     let mut all_specs: BTreeSet<SpecId> = BTreeSet::new();
@@ -185,7 +185,7 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
         new_tested_conformance_eligible_endpoints: 0,
     };
     for (i, op) in run.operations.iter().enumerate() {
-        let specs = specs_per_op.get(&(i as u32));
+        let specs = specs_per_op.get(&OpId::from_index(i));
         let tested = specs.is_some_and(|s| !s.is_empty());
         let conf_tested = specs.is_some_and(|s| s.iter().any(is_conf));
         if let Some(specs) = specs {
@@ -228,7 +228,7 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
     let mut tests: Vec<CoverageTest> = all_specs
         .into_iter()
         .filter_map(|s| {
-            let spec = run.specs.get(s as usize)?;
+            let spec = run.specs.get(s.index())?;
             let location = run.str(spec.location);
             let file = location.rsplit_once(':').map_or(location, |(f, _)| f);
             Some(CoverageTest {

@@ -84,10 +84,7 @@ pub fn endpoints_report(run: &Run, filter: &RequestFilter) -> EndpointsReport {
             continue;
         }
         requests += 1;
-        let Some(op) = req
-            .endpoint
-            .filter(|&o| (o as usize) < run.operations.len())
-        else {
+        let Some(op) = req.endpoint.filter(|&o| o.index() < run.operations.len()) else {
             *unmatched.entry(unmatched_key(run, req)).or_default() += 1;
             continue;
         };
@@ -119,11 +116,11 @@ pub fn endpoints_report(run: &Run, filter: &RequestFilter) -> EndpointsReport {
     let mut endpoints: Vec<EndpointRow> = per_op
         .into_iter()
         .filter_map(|(op, acc)| {
-            let o = run.operations.get(op as usize)?;
+            let o = run.operations.get(op.index())?;
             let conformance_specs = acc
                 .specs
                 .iter()
-                .filter(|&&s| run.specs.get(s as usize).is_some_and(|s| s.conformance))
+                .filter(|&&s| run.specs.get(s.index()).is_some_and(|s| s.conformance))
                 .count() as u64;
             Some(EndpointRow {
                 endpoint: o.id.clone(),

@@ -106,7 +106,7 @@ impl RequestFilter {
         if let Some(re) = &self.spec {
             let name = req
                 .spec
-                .and_then(|s| run.specs.get(s as usize))
+                .and_then(|s| run.specs.get(s.index()))
                 .map(|s| run.str(s.name));
             match name {
                 Some(name) if re.is_match(name) => {}
@@ -114,7 +114,7 @@ impl RequestFilter {
             }
         }
         if let Some(re) = &self.endpoint {
-            let op = req.endpoint.and_then(|o| run.operations.get(o as usize));
+            let op = req.endpoint.and_then(|o| run.operations.get(o.index()));
             let ok = match op {
                 Some(op) => re.is_match(&op.id),
                 None => re.is_match(&unmatched_key(run, req)),

@@ -58,7 +58,7 @@ pub fn hits(run: &Run, keep: &dyn Fn(&Request) -> bool) -> Vec<HitsBlock> {
         .map(|(start, i)| {
             let spec = &run.specs[i];
             let mut counts: Vec<(String, u64)> = per_spec
-                .remove(&(i as SpecId))
+                .remove(&(SpecId::from_index(i)))
                 .unwrap_or_default()
                 .into_iter()
                 .collect();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::run::{Attribution, NO_TIME, Request, Run, Spec, time};
+use crate::run::{Attribution, NO_TIME, OpId, Request, Run, Spec, time};
 use crate::text::escape_control;
 
 use super::verb_path_key;
@@ -37,7 +37,7 @@ pub fn tests(
     struct Acc {
         by_attr: BTreeMap<&'static str, u64>,
         keys: HashSet<String>,
-        ops: BTreeMap<u32, u64>,
+        ops: BTreeMap<OpId, u64>,
         unmatched: u64,
     }
     let mut acc: Vec<Acc> = run
@@ -55,7 +55,7 @@ pub fn tests(
         if !keep(req) {
             continue;
         }
-        let Some(a) = acc.get_mut(spec as usize) else {
+        let Some(a) = acc.get_mut(spec.index()) else {
             continue;
         };
         *a.by_attr.entry(req.attribution.as_str()).or_default() += 1;
@@ -78,7 +78,7 @@ pub fn tests(
             let mut operations: Vec<(String, u64)> = a
                 .ops
                 .into_iter()
-                .filter_map(|(op, n)| run.operations.get(op as usize).map(|o| (o.id.clone(), n)))
+                .filter_map(|(op, n)| run.operations.get(op.index()).map(|o| (o.id.clone(), n)))
                 .collect();
             operations.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
             let start = if s.start != NO_TIME {

@@ -6,26 +6,22 @@
 
 pub mod agent;
 pub mod format;
-pub mod strings;
+pub mod steps;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::model::strings;
+pub use crate::model::{Interner, OpId, Operation, SpecId, StrId};
 pub use agent::{AgentText, PartOrder};
-pub use strings::{Interner, StrId};
-
-use crate::endpoints::Operation;
+pub use steps::{Step, StepRef};
 
 /// Microseconds since the Unix epoch, UTC. [`NO_TIME`] when unknown.
 pub type Micros = i64;
 /// The value of a [`Micros`] field that holds no time.
 pub const NO_TIME: Micros = i64::MIN;
 
-/// Index into [`Run::specs`].
-pub type SpecId = u32;
-/// Index into [`Run::operations`].
-pub type OpId = u32;
 /// Index into [`Run::users`].
 pub type UserId = u32;
 /// Index into [`Run::agents`].
@@ -303,6 +299,9 @@ pub struct Spec {
     pub conformance: bool,
     /// True for entries that are not specs (the AfterSuite entry of `entries.log`).
     pub suite_node: bool,
+    /// The spec's `STEP:` lines in log order (see [`steps`]); empty when the log gave none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
 }
 
 /// One API request: every stage event with the same `auditID`, merged.
@@ -459,12 +458,12 @@ impl Run {
 
     /// The spec a request belongs to, if any.
     pub fn spec_of(&self, req: &Request) -> Option<&Spec> {
-        req.spec.and_then(|s| self.specs.get(s as usize))
+        req.spec.and_then(|s| self.specs.get(s.index()))
     }
 
     /// The operation a request matched, if any.
     pub fn operation_of(&self, req: &Request) -> Option<&Operation> {
-        req.endpoint.and_then(|e| self.operations.get(e as usize))
+        req.endpoint.and_then(|e| self.operations.get(e.index()))
     }
 
     /// The user agent a request carried.

@@ -86,7 +86,7 @@ pub fn detail_lines(run: &Run, req: &Request, endpoint: &str, theme: &Theme) -> 
     field(
         "spec",
         req.spec
-            .and_then(|sp| run.specs.get(sp as usize))
+            .and_then(|sp| run.specs.get(sp.index()))
             .map(|sp| s(sp.name))
             .unwrap_or_else(|| "(no test)".into()),
     );

@@ -48,7 +48,7 @@ impl RunBuilder {
             path: path.into(),
             ..Default::default()
         });
-        (self.run.operations.len() - 1) as OpId
+        OpId::from_index(self.run.operations.len() - 1)
     }
 
     /// Adds a spec that ran `[start, start + secs)`.
@@ -65,7 +65,7 @@ impl RunBuilder {
             window_end: end,
             ..Default::default()
         });
-        (self.run.specs.len() - 1) as SpecId
+        SpecId::from_index(self.run.specs.len() - 1)
     }
 
     /// Adds a user.
@@ -207,7 +207,7 @@ pub fn sample_run() -> Run {
         T0 + 20_000_000,
         1.0,
     );
-    b.run.specs[s_suite as usize].suite_node = true;
+    b.run.specs[s_suite.index()].suite_node = true;
     let _ = s_skip;
 
     let e2e = b.user(

@@ -209,9 +209,9 @@ impl RequestColumns {
             completed,
             decision: Decision::from_u8(self.decision[i]),
             reason: self.reason[i],
-            spec: u32_to_opt(self.spec[i]),
+            spec: u32_to_opt(self.spec[i]).map(SpecId),
             attribution: Attribution::from_u8(self.attribution[i]),
-            endpoint: u32_to_opt(self.endpoint[i]),
+            endpoint: u32_to_opt(self.endpoint[i]).map(OpId),
             input: self.input[i],
             line: self.line[i],
         }
@@ -344,6 +344,10 @@ pub fn validate(run: &Run) -> Result<(), String> {
         for h in &sp.header {
             s("spec header string", *h)?;
         }
+        for st in &sp.steps {
+            s("step string", st.text)?;
+            s("step string", st.location)?;
+        }
     }
     // The requests are checked on rayon's threads; the first bad one in order is reported.
     let request = |r: &Request| -> Result<(), String> {
@@ -356,10 +360,10 @@ pub fn validate(run: &Run) -> Result<(), String> {
         }
         check("agent", r.agent, run.agents.len())?;
         if let Some(sp) = r.spec {
-            check("spec", sp, run.specs.len())?;
+            check("spec", sp.0, run.specs.len())?;
         }
         if let Some(op) = r.endpoint {
-            check("operation", op, run.operations.len())?;
+            check("operation", op.0, run.operations.len())?;
         }
         if !run.inputs.is_empty() {
             check("input", u32::from(r.input), run.inputs.len())?;

@@ -355,9 +355,11 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     column!("latency", |r: &Request| latency(r));
     column!("decision", |r: &Request| r.decision as u8);
     column!("reason", |r: &Request| r.reason);
-    column!("spec", |r: &Request| opt_to_u32(r.spec));
+    column!("spec", |r: &Request| opt_to_u32(r.spec.map(|s| s.0)));
     column!("attribution", |r: &Request| r.attribution as u8);
-    column!("endpoint", |r: &Request| opt_to_u32(r.endpoint));
+    column!("endpoint", |r: &Request| opt_to_u32(
+        r.endpoint.map(|o| o.0)
+    ));
     column!("input", |r: &Request| r.input);
     column!("line", |r: &Request| r.line);
     p.close();
@@ -511,9 +513,9 @@ impl Serialize for ColumnsRef<'_> {
         );
         column!("decision", |r| r.decision as u8);
         column!("reason", |r| r.reason);
-        column!("spec", |r| opt_to_u32(r.spec));
+        column!("spec", |r| opt_to_u32(r.spec.map(|s| s.0)));
         column!("attribution", |r| r.attribution as u8);
-        column!("endpoint", |r| opt_to_u32(r.endpoint));
+        column!("endpoint", |r| opt_to_u32(r.endpoint.map(|o| o.0)));
         column!("input", |r| r.input);
         column!("line", |r| r.line);
         st.end()

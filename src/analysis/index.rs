@@ -5,7 +5,7 @@
 //! strings or the requests of the current selection.
 
 use crate::fasthash::FxMap;
-use crate::run::{FrameId, Run, SpecId, StrId, TraceId};
+use crate::run::{FrameId, OpId, Run, SpecId, StrId, TraceId};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use serde::Serialize;
@@ -20,7 +20,7 @@ pub struct EndpointGroup {
     /// `operationId`, or `verb path` with the query stripped.
     pub label: String,
     /// The operation, when the requests matched one.
-    pub op: Option<u32>,
+    pub op: Option<OpId>,
     /// Every request of the run in this group, in time order.
     pub requests: Vec<u32>,
 }
@@ -100,15 +100,19 @@ impl RunIndex {
         let mut op_group: Vec<u32> = vec![NONE; run.operations.len()];
         let mut raw: Vec<u32> = Vec::new();
         for (i, req) in run.requests.iter().enumerate() {
-            req_spec.push(req.spec.filter(|&s| (s as usize) < n_specs).unwrap_or(NONE));
+            req_spec.push(
+                req.spec
+                    .filter(|&s| s.index() < n_specs)
+                    .map_or(NONE, |s| s.0),
+            );
             req_trace.push(agent_trace.get(req.agent as usize).copied().unwrap_or(NONE));
-            match req.endpoint.filter(|&op| (op as usize) < op_group.len()) {
+            match req.endpoint.filter(|&op| op.index() < op_group.len()) {
                 Some(op) => {
-                    let slot = &mut op_group[op as usize];
+                    let slot = &mut op_group[op.index()];
                     if *slot == NONE {
                         *slot = groups.len() as u32;
                         groups.push(EndpointGroup {
-                            label: run.operations[op as usize].id.clone(),
+                            label: run.operations[op.index()].id.clone(),
                             op: Some(op),
                             requests: Vec::new(),
                         });
@@ -168,10 +172,11 @@ impl RunIndex {
         let trace_specs: Vec<Vec<SpecId>> = trace_requests
             .iter()
             .map(|reqs| {
-                let mut specs: Vec<u32> = reqs
+                let mut specs: Vec<SpecId> = reqs
                     .iter()
                     .map(|&r| req_spec[r as usize])
                     .filter(|&s| s != NONE)
+                    .map(SpecId)
                     .collect();
                 specs.sort_unstable();
                 specs.dedup();
@@ -229,7 +234,7 @@ impl RunIndex {
         let mut count = 0;
         for &t in self.frame_traces.get(frame as usize).into_iter().flatten() {
             for &s in self.trace_specs.get(t as usize).into_iter().flatten() {
-                if let Some(b) = seen.get_mut(s as usize)
+                if let Some(b) = seen.get_mut(s.index())
                     && !*b
                 {
                     *b = true;
