@@ -229,7 +229,7 @@ impl<'t, 'r> TextCache<'t, 'r> {
             }
             Text::Str(id) => Self::cached(&mut self.strings, id, || Self::bytes(table.run.str(id))),
             Text::Agent(id) => Self::cached(&mut self.agents, id, || Self::bytes(&table.text(t))),
-            Text::Op(id) => Self::cached(&mut self.ops, id, || Self::bytes(&table.text(t))),
+            Text::Op(id) => Self::cached(&mut self.ops, id.0, || Self::bytes(&table.text(t))),
         }
     }
 }

@@ -94,7 +94,7 @@ impl<'r> Table<'r> {
                 .map_or(Cow::Borrowed(""), |a| run.agent_text(a)),
             Text::Op(id) => Cow::Borrowed(
                 run.operations
-                    .get(id as usize)
+                    .get(id.index())
                     .map_or("", |o| o.id.as_str()),
             ),
         }
@@ -165,7 +165,7 @@ pub fn requests(run: &Run) -> Table<'_> {
             rs[i].uri
         ))),
         col!("operation_id", Text, true, move |i| match rs[i].endpoint {
-            Some(op) if (op as usize) < run.operations.len() => Cell::Text(Text::Op(op)),
+            Some(op) if op.index() < run.operations.len() => Cell::Text(Text::Op(op)),
             _ => Cell::Null,
         }),
         col!("code", Int, true, move |i| match rs[i].code {
@@ -215,9 +215,14 @@ pub fn requests(run: &Run) -> Table<'_> {
         col!("attribution", Text, false, move |i| Cell::Text(Text::Word(
             rs[i].attribution.as_str()
         ))),
-        // The spec's step (`STEP:` line of the e2e log) the request was made in; not yet in
-        // the run model, so always null for now.
-        col!("step", Text, true, move |_| Cell::Null),
+        // The spec's step (`STEP:` line of the e2e log) the request was received in.
+        col!("step", Text, true, move |i| match run
+            .step_of(&rs[i])
+            .and_then(|at| run.step(at))
+        {
+            Some(step) => Cell::Text(Text::Str(step.text)),
+            None => Cell::Null,
+        }),
         col!("frames", Frames, false, move |i| Cell::Frames(
             run.trace_of(&rs[i]).map_or(&[][..], |t| &t.frames[..])
         )),
@@ -250,7 +255,7 @@ pub fn specs(run: &Run) -> Table<'_> {
             Attribution::Window => 1,
             Attribution::Ambiguous | Attribution::None => continue,
         };
-        if let Some(c) = r.spec.and_then(|s| counts.get_mut(s as usize)) {
+        if let Some(c) = r.spec.and_then(|s| counts.get_mut(s.index())) {
             c[slot] += 1;
         }
     }
@@ -313,7 +318,7 @@ pub fn operations(run: &Run) -> Table<'_> {
         }
     }
     for r in &run.requests {
-        if let Some(f) = r.endpoint.and_then(|op| flags.get_mut(op as usize)) {
+        if let Some(f) = r.endpoint.and_then(|op| flags.get_mut(op.index())) {
             f.3 += 1;
         }
     }
@@ -321,7 +326,7 @@ pub fn operations(run: &Run) -> Table<'_> {
     let flags_a = flags.clone();
     let columns = vec![
         col!("operation_id", Text, false, move |i| Cell::Text(Text::Op(
-            i as OpId
+            OpId::from_index(i)
         ))),
         col!("method", Text, false, move |i| Cell::Text(Text::Plain(
             &ops[i].method
