@@ -92,11 +92,9 @@ impl<'r> Table<'r> {
                 .agents
                 .get(id as usize)
                 .map_or(Cow::Borrowed(""), |a| run.agent_text(a)),
-            Text::Op(id) => Cow::Borrowed(
-                run.operations
-                    .get(id.index())
-                    .map_or("", |o| o.id.as_str()),
-            ),
+            Text::Op(id) => {
+                Cow::Borrowed(run.operations.get(id.index()).map_or("", |o| o.id.as_str()))
+            }
         }
     }
 
@@ -216,13 +214,15 @@ pub fn requests(run: &Run) -> Table<'_> {
             rs[i].attribution.as_str()
         ))),
         // The spec's step (`STEP:` line of the e2e log) the request was received in.
-        col!("step", Text, true, move |i| match run
-            .step_of(&rs[i])
-            .and_then(|at| run.step(at))
-        {
-            Some(step) => Cell::Text(Text::Str(step.text)),
-            None => Cell::Null,
-        }),
+        col!(
+            "step",
+            Text,
+            true,
+            move |i| match run.step_of(&rs[i]).and_then(|at| run.step(at)) {
+                Some(step) => Cell::Text(Text::Str(step.text)),
+                None => Cell::Null,
+            }
+        ),
         col!("frames", Frames, false, move |i| Cell::Frames(
             run.trace_of(&rs[i]).map_or(&[][..], |t| &t.frames[..])
         )),
