@@ -480,7 +480,7 @@ fn duckdb_over_the_export_gives_the_reports_numbers() {
             let of_run = |name: &str| -> Vec<BTreeMap<String, Value>> {
                 query_rows(&result, name)
                     .into_iter()
-                    .filter(|r| r["run"] == Value::from(id.as_str()))
+                    .filter(|r| r["run"] == id.as_str())
                     .collect()
             };
             // report summary: requests by attribution.
