@@ -57,3 +57,8 @@ fn run_json_corpus() {
 fn correlate_corpus() {
     assert!(replay("correlate", targets::correlate) >= 3);
 }
+
+#[test]
+fn diff_side_corpus() {
+    assert!(replay("diff_side", targets::diff_side) >= 4);
+}
