@@ -215,7 +215,10 @@ pub fn diff_side(data: &[u8]) {
     if let Ok(side) = load_side(&[file.path()], "old", &opts) {
         let d = compare(&side, &side);
         let e = &d.endpoints;
-        assert!(e.added.is_empty() && e.removed.is_empty(), "a side differs from itself");
+        assert!(
+            e.added.is_empty() && e.removed.is_empty(),
+            "a side differs from itself"
+        );
         assert!(e.newly_tested.is_empty() && e.no_longer_tested.is_empty());
         assert!(d.tests.added.is_empty() && d.tests.removed.is_empty());
         assert!(d.tests.changed.is_empty());
