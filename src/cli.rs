@@ -517,7 +517,11 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
                     .as_ref()
                     .is_none_or(|re| re.is_match(run.str(s.name)))
             };
-            let rows = report::tests::tests(&run, &show, &keep);
+            let mut rows = report::tests::tests(&run, &show, &keep);
+            if filter.narrows_requests() {
+                // Only the specs that hit what the request filters ask for.
+                rows.retain(|r| r.requests.values().any(|&n| n > 0));
+            }
             match format {
                 OutputFormat::Text => report::tests::write_text(&rows, *operations, &mut out)?,
                 OutputFormat::Json => write_json(&mut out, &rows)?,
