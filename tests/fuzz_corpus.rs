@@ -79,6 +79,11 @@ fn log_wrapper_corpus() {
 }
 
 #[test]
+fn diff_side_corpus() {
+    assert!(replay("diff_side", targets::diff_side) >= 4);
+}
+
+#[test]
 fn filter_query_corpus() {
     assert!(replay("filter_query", targets::filter_query) >= 12);
 }

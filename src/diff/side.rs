@@ -10,7 +10,7 @@ use std::io::Read;
 use thiserror::Error;
 
 use crate::correlate::{self, CorrelateError, Inputs};
-use crate::ingest::source::{IngestError, open_input, read_to_vec};
+use crate::ingest::source::{IngestError, classify_read_error, open_input};
 use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
 use crate::report::filter::{FilterArgs, FilterError};
 use crate::report::latency::{Percentiles, endpoint_latencies};
@@ -175,12 +175,18 @@ fn sniff(path: &str) -> Sniffed {
     }
 }
 
-/// True when the file starts with gzip's magic bytes.
-fn is_gzip(path: &str) -> bool {
-    let mut magic = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| magic == crate::ingest::source::GZIP_MAGIC)
+/// Reads the whole (decompressed) file into `buffer`, replacing what it held.
+fn read_into(path: &str, buffer: &mut Vec<u8>) -> Result<(), IngestError> {
+    buffer.clear();
+    let mut opened = open_input(path)?;
+    if let Some(size) = opened.size_on_disk {
+        buffer.reserve(usize::try_from(size).unwrap_or(0));
+    }
+    opened
+        .reader
+        .read_to_end(buffer)
+        .map_err(|source| classify_read_error(path, opened.gzip, source))?;
+    Ok(())
 }
 
 /// The first key of the JSON object `head` starts with, if it starts with one.
@@ -198,6 +204,30 @@ pub fn load_side(
     files: &[String],
     which: &'static str,
     opts: &SideOptions,
+) -> Result<Side, SideError> {
+    load_side_into(files, which, opts, &mut Vec::new())
+}
+
+/// Reads both sides of a comparison, one after the other through one buffer: the second
+/// RUN.json is read into memory the first already touched (on this VM, faulting in fresh
+/// pages took half the time of a diff of two 900k-request runs).
+pub fn load_sides(
+    old: &[String],
+    new: &[String],
+    opts: &SideOptions,
+) -> Result<(Side, Side), SideError> {
+    let mut buffer = Vec::new();
+    let old = load_side_into(old, "old", opts, &mut buffer)?;
+    let new = load_side_into(new, "new", opts, &mut buffer)?;
+    Ok((old, new))
+}
+
+/// [`load_side`], reading a RUN.json or APISnoop file into `buffer` (cleared first).
+fn load_side_into(
+    files: &[String],
+    which: &'static str,
+    opts: &SideOptions,
+    buffer: &mut Vec<u8>,
 ) -> Result<Side, SideError> {
     let Some(first) = files.first() else {
         return Err(SideError::Empty { which });
@@ -218,19 +248,14 @@ pub fn load_side(
     }
     match sniffed[0] {
         Sniffed::Run => {
-            let run = if is_gzip(first) {
-                let bytes = read_to_vec(first)?;
-                format::read_run_from_slice(&bytes, first)?
-            } else {
-                // Frees the file's text before the run is built from it (lower peak memory).
-                format::read_run(std::path::Path::new(first))?
-            };
+            read_into(first, buffer)?;
+            let run = format::read_run_from_slice(buffer, first)?;
             Side::from_run(&run, first.clone(), SideKind::Run, opts)
         }
         Sniffed::Apisnoop => {
-            let bytes = read_to_vec(first)?;
+            read_into(first, buffer)?;
             let coverage: Coverage =
-                serde_json::from_slice(&bytes).map_err(|source| SideError::Apisnoop {
+                serde_json::from_slice(buffer).map_err(|source| SideError::Apisnoop {
                     path: first.clone(),
                     source,
                 })?;
