@@ -111,6 +111,7 @@ pub fn e2e_log(data: &[u8]) {
     let _ = entries::parse_entries("fuzz.log", data);
     for line in text.lines().take(64) {
         let _ = ginkgo::step_time(line);
+        let _ = ginkgo::parse_step(line, 1);
         let _ = auditscope::ingest::e2e::strip_ansi(line);
     }
 }

@@ -186,6 +186,21 @@ pub enum ReportCommand {
     Requests(ReportArgs),
     /// Per OpenAPI operation: hits, specs, conformance specs, first/last hit, by attribution; then unmatched paths.
     Endpoints(ReportArgs),
+    /// Latency per endpoint, spec or user agent: count, p50/p90/p99/max (ms, nearest rank),
+    /// slowest p99 first; then the slowest requests. Watches and streams are counted apart.
+    Latency {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// What to group by.
+        #[arg(long, value_enum, default_value_t = report::latency::LatencyBy::Endpoint)]
+        by: report::latency::LatencyBy,
+        /// List this many of the slowest requests.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        top: usize,
+    },
+    /// Per spec, its STEP: lines (text, start, location) and the requests received during each;
+    /// `outside_steps` counts the rest of the spec's requests.
+    Steps(ReportArgs),
     /// Endpoint coverage counted as APISnoop counts it, in the shape of its coverage files
     /// (use `--format json`). Several RUN.json files of one release are merged.
     Coverage {
@@ -307,8 +322,8 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("name the function to look for: auditscope search RUN.json PATTERN");
             };
             let run = load_run(&source)?;
-            let index = crate::tui::RunIndex::build(&run);
-            let hits = crate::tui::search_frames(&index, &pattern, limit);
+            let index = crate::analysis::RunIndex::build(&run);
+            let hits = crate::analysis::search_frames(&index, &pattern, limit);
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
             if json {
@@ -383,6 +398,7 @@ pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
         progress: true,
         openapi: source.openapi.clone(),
         release: source.release,
+        show_walk: true,
     };
     Ok(correlate::correlate(&inputs, &options)?)
 }
@@ -463,15 +479,11 @@ fn coverage_rules(
 
 /// True when `path` (plain or gzip) starts like a RUN.json.
 fn is_run_file(path: &str) -> bool {
-    use std::io::Read;
-    let Ok(opened) = crate::ingest::source::open_input(path) else {
-        return false;
-    };
-    let mut head = Vec::with_capacity(256);
-    if opened.reader.take(256).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    format::looks_like_run(&head)
+    !std::path::Path::new(path).is_dir()
+        && matches!(
+            crate::ingest::kind::detect(path),
+            Ok(crate::ingest::kind::InputKind::Run)
+        )
 }
 
 fn run_report(cmd: ReportCommand) -> Result<()> {
@@ -483,8 +495,11 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         | ReportCommand::Events(a)
         | ReportCommand::Summary(a)
         | ReportCommand::Requests(a)
-        | ReportCommand::Endpoints(a) => (a, &cmd),
-        ReportCommand::Tests { args, .. } | ReportCommand::Coverage { args, .. } => (args, &cmd),
+        | ReportCommand::Endpoints(a)
+        | ReportCommand::Steps(a) => (a, &cmd),
+        ReportCommand::Tests { args, .. }
+        | ReportCommand::Coverage { args, .. }
+        | ReportCommand::Latency { args, .. } => (args, &cmd),
     };
     // A bad filter is reported before any input is read.
     let filter: RequestFilter = args.filter.to_filter()?;
@@ -573,6 +588,26 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         }
         ReportCommand::Endpoints(_) => {
             let r = report::endpoints::endpoints_report(&run, &filter);
+            match format {
+                OutputFormat::Text => r.write_text(&mut out)?,
+                OutputFormat::Json => write_json(&mut out, &r)?,
+            }
+        }
+        ReportCommand::Steps(_) => {
+            let show = |s: &crate::run::Spec| {
+                filter
+                    .spec
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(run.str(s.name)))
+            };
+            let rows = report::steps::steps_report(&run, &show, &keep);
+            match format {
+                OutputFormat::Text => report::steps::write_text(&rows, &mut out)?,
+                OutputFormat::Json => write_json(&mut out, &rows)?,
+            }
+        }
+        ReportCommand::Latency { by, top, .. } => {
+            let r = report::latency::latency_report(&run, &keep, *by, *top);
             match format {
                 OutputFormat::Text => r.write_text(&mut out)?,
                 OutputFormat::Json => write_json(&mut out, &r)?,

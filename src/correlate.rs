@@ -16,7 +16,8 @@ use thiserror::Error;
 use crate::endpoints::{CachedMatcher, Catalog, EndpointTable, Release, ReleaseEvidence};
 use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
 use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
-use crate::ingest::source::{IngestError, open_input};
+use crate::ingest::kind::{self, InputKind};
+use crate::ingest::source::IngestError;
 use crate::ingest::useragent;
 use crate::run::{
     Agent, Attribution, Decision, Frame, FrameId, NO_TIME, ObjectRef, Request, Run, Spec, SpecId,
@@ -61,6 +62,8 @@ pub struct Options {
     /// The Kubernetes release whose table to match against (`--release`); detected from
     /// the inputs when `None` (see [`crate::endpoints::choose_release`]).
     pub release: Option<Release>,
+    /// Print on stderr what a folder walk took and left (see [`kind::walk`]).
+    pub show_walk: bool,
 }
 
 /// Why a correlation failed.
@@ -126,11 +129,29 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
             .iter()
             .map(|p| (p.clone(), Some(E2eKind::Junit))),
     );
+    let mut walked = Vec::new();
     for path in &inputs.auto {
-        match detect(path)? {
-            Detected::Audit => audit.push(path.clone()),
-            Detected::E2e(kind) => e2e_inputs.push((path.clone(), Some(kind))),
-            Detected::Run => return Err(CorrelateError::RunGiven { path: path.clone() }),
+        if path != "-" && std::path::Path::new(path).is_dir() {
+            let walk = kind::walk(path)?;
+            if opts.show_walk {
+                for line in walk.describe() {
+                    eprintln!("auditscope: {}", crate::text::escape_control(&line));
+                }
+            }
+            for t in &walk.taken {
+                match t.kind {
+                    InputKind::Audit => audit.push(t.path.clone()),
+                    InputKind::E2e(kind) => e2e_inputs.push((t.path.clone(), Some(kind))),
+                    InputKind::Run => {}
+                }
+            }
+            walked.push(walk.summary());
+            continue;
+        }
+        match kind::detect(path)? {
+            InputKind::Audit => audit.push(path.clone()),
+            InputKind::E2e(kind) => e2e_inputs.push((path.clone(), Some(kind))),
+            InputKind::Run => return Err(CorrelateError::RunGiven { path: path.clone() }),
         }
     }
     if audit.is_empty() {
@@ -164,6 +185,7 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     }
     clock.lap("read audit");
     let mut run = builder.finish();
+    run.notes.extend(walked);
     clock.lap("sort requests");
 
     let year_hint = run
@@ -296,31 +318,6 @@ fn expected_requests(audit: &[String]) -> usize {
     (bytes / 1_500).min(50_000_000) as usize
 }
 
-enum Detected {
-    Audit,
-    E2e(E2eKind),
-    Run,
-}
-
-/// Looks at the first bytes of an input to tell what it is.
-fn detect(path: &str) -> Result<Detected, IngestError> {
-    use std::io::Read;
-    let opened = open_input(path)?;
-    let mut head = Vec::with_capacity(64 * 1024);
-    opened
-        .reader
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .map_err(|e| crate::ingest::source::classify_read_error(path, opened.gzip, e))?;
-    if crate::run::format::looks_like_run(&head) {
-        return Ok(Detected::Run);
-    }
-    Ok(match e2e::sniff(&head) {
-        Some(kind) => Detected::E2e(kind),
-        None => Detected::Audit,
-    })
-}
-
 /// `entries.log` gives only start times: each spec's window ends where the next entry starts.
 /// The last entry (the AfterSuite message) closes the last spec and opens no window itself.
 fn close_entry_windows(specs: &mut [SpecRecord]) {
@@ -378,6 +375,15 @@ fn add_specs(run: &mut Run, records: Vec<SpecRecord>) {
             window_end,
             conformance: rec.name.contains("[Conformance]"),
             suite_node: rec.suite_node,
+            steps: rec
+                .steps
+                .iter()
+                .map(|st| crate::run::Step {
+                    text: run.strings.intern(&st.text),
+                    start: st.start,
+                    location: st.location.as_deref().map_or(0, |l| run.strings.intern(l)),
+                })
+                .collect(),
         });
     }
 }

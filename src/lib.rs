@@ -6,11 +6,13 @@
 //! - [`endpoints`] maps a request to its OpenAPI operation;
 //! - [`correlate`] merges stage events into requests and ties each request to a spec;
 //! - [`run`] is the correlated run in memory and its `RUN.json` file format;
+//! - [`analysis`] derives indexes and call trees from a run (for the explorer and `search`);
 //! - [`report`] prints answers for scripts;
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
 pub mod allocator;
+pub mod analysis;
 pub mod cli;
 pub mod correlate;
 pub mod endpoints;

@@ -30,24 +30,36 @@ fn key(app: &mut App, k: &str) {
 }
 
 fn spec_name(app: &App) -> String {
-    app.selected_test()
-        .map(|t| app.entry_name(t).to_string())
+    app.panes
+        .selected_test()
+        .map(|t| app.panes.entry_name(&app.ctx, t).to_string())
         .unwrap_or_default()
 }
 
 fn groups(app: &App) -> Vec<(String, usize)> {
-    app.groups
+    app.panes
+        .requests
+        .groups
         .iter()
-        .map(|gs| (app.group_label(gs.group).to_string(), gs.len as usize))
+        .map(|gs| (app.ctx.group_label(gs.group).to_string(), gs.len as usize))
         .collect()
 }
 
 fn test_rows(app: &App) -> Vec<(String, u64)> {
-    app.tests_view
+    app.panes
+        .tests
+        .view
         .iter()
         .map(|&i| {
-            let r = app.tests[i as usize];
-            (app.entry_name(r.entry).chars().take(20).collect(), r.hits)
+            let r = app.panes.tests.rows[i as usize];
+            (
+                app.panes
+                    .entry_name(&app.ctx, r.entry)
+                    .chars()
+                    .take(20)
+                    .collect(),
+                r.hits,
+            )
         })
         .collect()
 }
@@ -59,10 +71,10 @@ fn test_then_requests_then_backtrace() {
     let mut app = App::for_test(sample_run(), false);
     assert_eq!(spec_name(&app), PODS);
     assert_eq!(
-        app.bt_source,
+        app.panes.backtrace.source,
         BtSource::Test(TestEntry::Spec(auditscope::run::SpecId(0)))
     );
-    assert_eq!(app.bt_requests, 7);
+    assert_eq!(app.panes.backtrace.requests, 7);
     assert_eq!(
         groups(&app),
         vec![
@@ -84,41 +96,43 @@ fn test_then_requests_then_backtrace() {
         ]
     );
     key(&mut app, "Tab");
-    assert_eq!(app.focus, Pane::Requests);
-    let g = match app.selected_req_row() {
+    assert_eq!(app.panes.focus, Pane::Requests);
+    let g = match app.panes.requests.selected() {
         Some(ReqRow::Group { group, count: 2 }) => group,
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        app.bt_source,
+        app.panes.backtrace.source,
         BtSource::Group(TestEntry::Spec(auditscope::run::SpecId(1)), g)
     );
-    assert_eq!(app.bt_requests, 2);
+    assert_eq!(app.panes.backtrace.requests, 2);
     key(&mut app, "Enter j");
     assert_eq!(
-        app.selected_req_row(),
+        app.panes.requests.selected(),
         Some(ReqRow::Request { req: 8, group: g })
     );
-    assert_eq!(app.bt_source, BtSource::Request(8));
+    assert_eq!(app.panes.backtrace.source, BtSource::Request(8));
     // One trace of seven frames, all open.
-    assert_eq!(app.tree.rows.len(), 7);
+    assert_eq!(app.panes.backtrace.tree.rows.len(), 7);
     key(&mut app, "Enter");
     assert_eq!(app.overlay, Overlay::Detail { req: 8, scroll: 0 });
     key(&mut app, "q");
     assert_eq!(app.overlay, Overlay::None);
     assert!(!app.quit);
     key(&mut app, "Tab");
-    assert_eq!(app.focus, Pane::Backtrace);
-    assert_eq!(app.bt_source, BtSource::Request(8));
+    assert_eq!(app.panes.focus, Pane::Backtrace);
+    assert_eq!(app.panes.backtrace.source, BtSource::Request(8));
     // Collapse the root, then reopen everything.
     key(&mut app, "h");
-    assert_eq!(app.tree.rows.len(), 1);
+    assert_eq!(app.panes.backtrace.tree.rows.len(), 1);
     key(&mut app, "E");
-    assert_eq!(app.tree.rows.len(), 7);
+    assert_eq!(app.panes.backtrace.tree.rows.len(), 7);
     key(&mut app, "o");
-    assert!(app.tree_options.caller_first);
+    assert!(app.panes.backtrace.options.caller_first);
     assert_eq!(
-        app.node_text(app.tree.nodes[app.tree.roots[0] as usize].key),
+        app.ctx.node_text(
+            app.panes.backtrace.tree.nodes[app.panes.backtrace.tree.roots[0] as usize].key
+        ),
         "runtime.goexit()"
     );
     key(&mut app, "q");
@@ -129,15 +143,15 @@ fn test_then_requests_then_backtrace() {
 fn endpoint_to_tests_and_back_through_history() {
     let mut app = App::for_test(sample_run(), false);
     key(&mut app, "Tab j j");
-    let row = app.selected_req_row();
+    let row = app.panes.requests.selected();
     let g = match row {
         Some(ReqRow::Group { group, .. }) => group,
         other => panic!("{other:?}"),
     };
-    assert_eq!(app.group_label(g), "createCoreV1NamespacedPod");
+    assert_eq!(app.ctx.group_label(g), "createCoreV1NamespacedPod");
     key(&mut app, "t");
-    assert_eq!(app.scope, Some(Scope::Endpoint(g)));
-    assert_eq!(app.focus, Pane::Tests);
+    assert_eq!(app.panes.scope.scope, Some(Scope::Endpoint(g)));
+    assert_eq!(app.panes.focus, Pane::Tests);
     assert_eq!(
         test_rows(&app),
         vec![
@@ -154,56 +168,62 @@ fn endpoint_to_tests_and_back_through_history() {
     assert_eq!(app.history_depth(), (1, 0));
 
     key(&mut app, "Backspace");
-    assert_eq!(app.scope, None);
-    assert_eq!(app.focus, Pane::Requests);
-    assert_eq!(app.selected_req_row(), row);
+    assert_eq!(app.panes.scope.scope, None);
+    assert_eq!(app.panes.focus, Pane::Requests);
+    assert_eq!(app.panes.requests.selected(), row);
     assert_eq!(app.history_depth(), (0, 1));
 
     key(&mut app, "]");
-    assert_eq!(app.scope, Some(Scope::Endpoint(g)));
-    assert_eq!(app.focus, Pane::Tests);
+    assert_eq!(app.panes.scope.scope, Some(Scope::Endpoint(g)));
+    assert_eq!(app.panes.focus, Pane::Tests);
     key(&mut app, "C-o");
-    assert_eq!(app.scope, None);
-    assert_eq!(app.selected_req_row(), row);
+    assert_eq!(app.panes.scope.scope, None);
+    assert_eq!(app.panes.requests.selected(), row);
 
     // The other jump: every caller of the endpoint, across all tests.
     key(&mut app, "b");
-    assert_eq!(app.focus, Pane::Backtrace);
-    assert_eq!(app.bt_source, BtSource::Test(TestEntry::All));
-    assert_eq!(app.bt_requests, 3);
-    let root = &app.tree.nodes[app.tree.roots[0] as usize];
+    assert_eq!(app.panes.focus, Pane::Backtrace);
+    assert_eq!(app.panes.backtrace.source, BtSource::Test(TestEntry::All));
+    assert_eq!(app.panes.backtrace.requests, 3);
+    let root = &app.panes.backtrace.tree.nodes[app.panes.backtrace.tree.roots[0] as usize];
     assert_eq!(root.count, 3);
     // rest.Do -> (*pods).Create -> CreateSync, then the two tests' functions.
-    assert_eq!(app.tree.children(2).len(), 2);
+    assert_eq!(app.panes.backtrace.tree.children(2).len(), 2);
     key(&mut app, "Esc");
-    assert_eq!(app.scope, None);
+    assert_eq!(app.panes.scope.scope, None);
 }
 
 #[test]
 fn frame_to_requests_and_tests() {
     let mut app = App::for_test(sample_run(), false);
     key(&mut app, "Tab Tab / func17 Enter");
-    assert!(!app.typing);
-    assert_eq!(app.filters[2], "func17");
+    assert!(!app.typing());
+    assert_eq!(app.panes.backtrace.filter, "func17");
     // Tab to Requests put the first endpoint (readCoreV1NamespacedPod: 4 requests, two
     // traces sharing their first three frames) in the Backtrace; the filter keeps the
     // matching frame and its ancestors.
     let texts: Vec<&str> = app
+        .panes
+        .backtrace
         .tree
         .rows
         .iter()
-        .map(|r| app.node_text(app.tree.nodes[r.node as usize].key))
+        .map(|r| {
+            app.ctx
+                .node_text(app.panes.backtrace.tree.nodes[r.node as usize].key)
+        })
         .collect();
     assert_eq!(texts.len(), 3, "{texts:?}");
     key(&mut app, "n");
-    let n = app.selected_node().unwrap();
+    let n = app.panes.backtrace.selected_node().unwrap();
     assert_eq!(
-        app.node_text(app.tree.nodes[n as usize].key),
+        app.ctx
+            .node_text(app.panes.backtrace.tree.nodes[n as usize].key),
         "k8s.io/kubernetes/test/e2e/common.glob..func17.1()"
     );
     key(&mut app, "u");
-    assert_eq!(app.focus, Pane::Requests);
-    assert!(matches!(app.scope, Some(Scope::Frame(_))));
+    assert_eq!(app.panes.focus, Pane::Requests);
+    assert!(matches!(app.panes.scope.scope, Some(Scope::Frame(_))));
     assert_eq!(
         groups(&app),
         vec![
@@ -225,15 +245,15 @@ fn frame_to_requests_and_tests() {
     );
     // The filter is gone after the jump, and back restores it... to the unfiltered place.
     key(&mut app, "[");
-    assert_eq!(app.scope, None);
-    assert_eq!(app.focus, Pane::Backtrace);
+    assert_eq!(app.panes.scope.scope, None);
+    assert_eq!(app.panes.focus, Pane::Backtrace);
 }
 
 #[test]
 fn sort_cycles_start_name_requests() {
     let mut app = App::for_test(sample_run(), false);
     let names = |app: &App| -> Vec<String> { test_rows(app).into_iter().map(|r| r.0).collect() };
-    assert_eq!(app.sort, SortKey::Start);
+    assert_eq!(app.panes.tests.sort, SortKey::Start);
     assert_eq!(
         names(&app),
         vec![
@@ -244,7 +264,7 @@ fn sort_cycles_start_name_requests() {
         ]
     );
     key(&mut app, "s");
-    assert_eq!(app.sort, SortKey::Name);
+    assert_eq!(app.panes.tests.sort, SortKey::Name);
     assert_eq!(
         names(&app),
         vec![
@@ -257,13 +277,13 @@ fn sort_cycles_start_name_requests() {
     // The selection follows the test, not the row.
     assert_eq!(spec_name(&app), PODS);
     key(&mut app, "s");
-    assert_eq!(app.sort, SortKey::Requests);
+    assert_eq!(app.panes.tests.sort, SortKey::Requests);
     assert_eq!(
         test_rows(&app).into_iter().map(|r| r.1).collect::<Vec<_>>(),
         vec![7, 6, 0, 0]
     );
     key(&mut app, "s");
-    assert_eq!(app.sort, SortKey::Start);
+    assert_eq!(app.panes.tests.sort, SortKey::Start);
     assert_eq!(app.message.as_deref(), Some("tests sorted by start"));
 }
 
@@ -271,43 +291,43 @@ fn sort_cycles_start_name_requests() {
 fn search_filters_steps_and_clears() {
     let mut app = App::for_test(sample_run(), false);
     key(&mut app, "/ sig");
-    assert!(app.typing);
-    assert_eq!(app.tests_view.len(), 3);
+    assert!(app.typing());
+    assert_eq!(app.panes.tests.view.len(), 3);
     // While typing, letters go to the filter, not to the keymap (no quit on q).
     key(&mut app, "q");
-    assert_eq!(app.tests_view.len(), 0);
+    assert_eq!(app.panes.tests.view.len(), 0);
     assert!(!app.quit);
     key(&mut app, "Backspace Enter");
-    assert!(!app.typing);
-    assert_eq!(app.tests_view.len(), 3);
-    assert_eq!(app.tests_state.sel, 0);
+    assert!(!app.typing());
+    assert_eq!(app.panes.tests.view.len(), 3);
+    assert_eq!(app.panes.tests.state.sel, 0);
     key(&mut app, "n");
-    assert_eq!(app.tests_state.sel, 1);
+    assert_eq!(app.panes.tests.state.sel, 1);
     key(&mut app, "N N");
-    assert_eq!(app.tests_state.sel, 2);
+    assert_eq!(app.panes.tests.state.sel, 2);
     assert!(spec_name(&app).starts_with("[sig-storage]"));
     key(&mut app, "Esc");
-    assert_eq!(app.filters[0], "");
-    assert_eq!(app.tests_view.len(), 4);
+    assert_eq!(app.panes.tests.filter, "");
+    assert_eq!(app.panes.tests.view.len(), 4);
     assert!(spec_name(&app).starts_with("[sig-storage]"));
 
     // Requests pane: match group labels and URIs.
     key(&mut app, "g Tab / list");
-    assert_eq!(app.req_view.len(), 1);
+    assert_eq!(app.panes.requests.view.len(), 1);
     key(&mut app, "Esc");
-    assert!(!app.typing);
-    assert_eq!(app.req_view.len(), 4);
+    assert!(!app.typing());
+    assert_eq!(app.panes.requests.view.len(), 4);
 }
 
 #[test]
 fn all_requests_and_no_test() {
     let mut app = App::for_test(sample_run(), false);
     key(&mut app, "a");
-    assert!(app.show_all);
-    assert_eq!(app.selected_test(), Some(TestEntry::All));
-    assert_eq!(app.bt_requests, 15);
+    assert!(app.panes.tests.show_all);
+    assert_eq!(app.panes.selected_test(), Some(TestEntry::All));
+    assert_eq!(app.panes.backtrace.requests, 15);
     key(&mut app, "j");
-    assert_eq!(app.selected_test(), Some(TestEntry::NoTest));
+    assert_eq!(app.panes.selected_test(), Some(TestEntry::NoTest));
     assert_eq!(
         groups(&app),
         vec![
@@ -318,17 +338,17 @@ fn all_requests_and_no_test() {
             ("listCoreV1Namespace".into(), 1)
         ]
     );
-    assert_eq!(app.tree.untraced, 2);
-    assert!(app.tree.rows.is_empty());
+    assert_eq!(app.panes.backtrace.tree.untraced, 2);
+    assert!(app.panes.backtrace.tree.rows.is_empty());
     let started = App::for_test(sample_run(), true);
-    assert_eq!(started.tests.len(), 6);
+    assert_eq!(started.panes.tests.rows.len(), 6);
 }
 
 #[test]
 fn copy_backtrace_and_request() {
     let mut app = App::for_test(sample_run(), false);
     key(&mut app, "y");
-    let text = app.backtrace_text().unwrap();
+    let text = app.panes.backtrace_text(&app.ctx).unwrap();
     assert_eq!(
         text.lines().take(3).collect::<Vec<_>>(),
         vec![
@@ -342,7 +362,7 @@ fn copy_backtrace_and_request() {
         app.message.as_deref(),
         Some(format!("copied backtrace: {} bytes via OSC 52", text.len()).as_str())
     );
-    let Sink::Buffer(bytes) = &app.clipboard.sink else {
+    let Sink::Buffer(bytes) = &app.ctx.clipboard.sink else {
         panic!()
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(&text);
@@ -379,14 +399,15 @@ fn frame_search_overlay_jumps() {
     assert_eq!((hits[0].requests, hits[0].tests), (2, 2));
     key(&mut app, "Enter");
     assert_eq!(app.overlay, Overlay::None);
-    assert_eq!(app.focus, Pane::Backtrace);
-    let n = app.selected_node().unwrap();
+    assert_eq!(app.panes.focus, Pane::Backtrace);
+    let n = app.panes.backtrace.selected_node().unwrap();
     assert_eq!(
-        app.node_text(app.tree.nodes[n as usize].key),
+        app.ctx
+            .node_text(app.panes.backtrace.tree.nodes[n as usize].key),
         "k8s.io/kubernetes/test/e2e/framework.CreateTestingNS()"
     );
     key(&mut app, "Backspace");
-    assert_eq!(app.scope, None);
+    assert_eq!(app.panes.scope.scope, None);
 }
 
 #[test]

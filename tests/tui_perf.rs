@@ -88,10 +88,10 @@ fn keys_on_900k_requests() {
 #[test]
 #[ignore]
 fn pieces_on_900k_requests() {
-    use auditscope::tui::tree::{CallTree, TreeOptions};
+    use auditscope::analysis::tree::{CallTree, TreeOptions};
     let run = big_run(900_000, 7_000);
     let t = Instant::now();
-    let index = auditscope::tui::RunIndex::build(&run);
+    let index = auditscope::analysis::RunIndex::build(&run);
     eprintln!("index: {:?}", t.elapsed());
     let traces: Vec<(u32, u64)> = (0..run.traces.len() as u32)
         .map(|t| (t, index.trace_requests[t as usize].len() as u64))
@@ -125,7 +125,7 @@ fn scan_baseline() {
         }
         eprintln!("scan: {:?} {x}", t.elapsed());
         let t = Instant::now();
-        let index = auditscope::tui::RunIndex::build(&run);
+        let index = auditscope::analysis::RunIndex::build(&run);
         eprintln!("index: {:?} {}", t.elapsed(), index.groups.len());
     }
 }

@@ -55,6 +55,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
+use crate::ingest::decode::{self, Item, LineOutcome, first_byte, parse_line};
 use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
 use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
 
@@ -70,6 +71,11 @@ pub mod reasons {
     pub const UNKNOWN_STAGE: &str = "unknown stage";
     /// A missing receive time or a timestamp that is not RFC 3339.
     pub const BAD_TIMESTAMP: &str = "bad timestamp";
+    /// A Cloud Logging audit entry of a service other than the Kubernetes API (`k8s.io`),
+    /// e.g. GKE's own `container.googleapis.com`.
+    pub const OTHER_SERVICE: &str = "not a Kubernetes API entry";
+    /// CRI `P` (partial) lines not followed by their `F` line.
+    pub const UNFINISHED_PARTS: &str = "CRI partial line without its end";
 }
 
 /// The block size the reader cuts the input into (at line boundaries).
@@ -81,9 +87,6 @@ const PARSE_TASKS: usize = 8;
 
 /// How many lines' events are collected together (see [`ParsedLines::pieces`]); about 64 KB.
 const PIECE_LINES: usize = 96;
-
-/// How deep containers may nest (hits inside a response inside an array …).
-const MAX_DEPTH: u32 = 6;
 
 /// A user as an audit event names it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -333,12 +336,12 @@ impl AuditEvent<'_> {
     }
 
     /// True when the object carries any of the fields only an audit event has.
-    fn looks_like_event(&self) -> bool {
+    pub(crate) fn looks_like_event(&self) -> bool {
         !self.audit_id.is_empty() || !self.stage.is_empty() || !self.verb.is_empty()
     }
 
     /// Checks the event and caches its times; `Err` holds the skip reason.
-    fn validate(&mut self) -> Result<(), &'static str> {
+    pub(crate) fn validate(&mut self) -> Result<(), &'static str> {
         if self.audit_id.is_empty() || self.stage.is_empty() || self.verb.is_empty() {
             return Err(reasons::NOT_AN_EVENT);
         }
@@ -390,7 +393,7 @@ fn first_non_empty<'s>(a: &'s str, b: &'s str) -> Option<&'s str> {
 
 /// A string that borrows from the input when it holds no escapes (serde's `Cow` impl always
 /// copies, and `Option<Cow>`/`Vec<Cow>` cannot use `#[serde(borrow)]` directly).
-struct CowStr<'a>(Cow<'a, str>);
+pub(crate) struct CowStr<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -415,7 +418,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
 }
 
 /// A string field; `null` or absent reads as empty.
-fn cow_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
+pub(crate) fn cow_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a, str>, D::Error> {
     Ok(Option::<CowStr<'a>>::deserialize(d)?.map_or(Cow::Borrowed(""), |c| c.0))
 }
 
@@ -424,143 +427,6 @@ fn cow_vec<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'a, str>>,
     Ok(Option::<Vec<CowStr<'a>>>::deserialize(d)?
         .map(|v| v.into_iter().map(|c| c.0).collect())
         .unwrap_or_default())
-}
-
-/// The objects that carry events rather than being one. Every field is looked into in turn.
-#[derive(Deserialize)]
-struct Container<'a> {
-    /// `EventList.items`.
-    #[serde(borrow, default)]
-    items: Option<&'a RawValue>,
-    /// Azure Event Hubs batch.
-    #[serde(borrow, default)]
-    records: Option<&'a RawValue>,
-    /// Azure record: `properties.log` is the event as a string.
-    #[serde(borrow, default)]
-    properties: Option<&'a RawValue>,
-    /// OpenSearch search response (`hits.hits`).
-    #[serde(borrow, default)]
-    hits: Option<&'a RawValue>,
-    /// OpenSearch hit.
-    #[serde(rename = "_source", borrow, default)]
-    source: Option<&'a RawValue>,
-    /// OpenSearch `_source`: the event as a string.
-    #[serde(rename = "Body.value", borrow, default)]
-    body_value: Option<&'a RawValue>,
-    /// Azure `properties`: the event as a string.
-    #[serde(borrow, default)]
-    log: Option<&'a RawValue>,
-}
-
-/// What one line (or item) gave: an event or a skip reason.
-type Item<'a> = Result<AuditEvent<'a>, &'static str>;
-
-/// Reads every event in `bytes` (one JSON value, possibly a container) into `out`.
-fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
-    match serde_json::from_slice::<AuditEvent<'a>>(bytes) {
-        Ok(mut ev) => {
-            if ev.looks_like_event() || ev.kind == "Event" {
-                out.push(ev.validate().map(|()| ev));
-                return;
-            }
-        }
-        Err(e) if e.classify() == serde_json::error::Category::Data => {}
-        Err(_) => {
-            // Not JSON as it stands: maybe invalid UTF-8 that a replacement fixes.
-            if std::str::from_utf8(bytes).is_err() {
-                let fixed = String::from_utf8_lossy(bytes).into_owned();
-                let mut tmp = Vec::new();
-                expand(fixed.as_bytes(), &mut tmp, depth);
-                out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
-            } else {
-                out.push(Err(reasons::INVALID_JSON));
-            }
-            return;
-        }
-    }
-    if depth >= MAX_DEPTH {
-        out.push(Err(reasons::NOT_AN_EVENT));
-        return;
-    }
-    let before = out.len();
-    if first_byte(bytes) == Some(b'[') {
-        if let Ok(list) = serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
-            for raw in list {
-                expand(raw.get().as_bytes(), out, depth + 1);
-            }
-            return;
-        }
-    } else if first_byte(bytes) == Some(b'"') {
-        // An event carried as a JSON string (`Body.value`, `properties.log`).
-        if depth > 0
-            && let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes)
-        {
-            match s {
-                Cow::Borrowed(b) => expand(b.as_bytes(), out, depth + 1),
-                Cow::Owned(o) => {
-                    let mut tmp = Vec::new();
-                    expand(o.as_bytes(), &mut tmp, depth + 1);
-                    out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
-                }
-            }
-            return;
-        }
-    } else if let Ok(c) = serde_json::from_slice::<Container<'a>>(bytes) {
-        let parts = [
-            c.items,
-            c.records,
-            c.hits,
-            c.source,
-            c.properties,
-            c.body_value,
-            c.log,
-        ];
-        let mut found = false;
-        for raw in parts.into_iter().flatten() {
-            found = true;
-            expand(raw.get().as_bytes(), out, depth + 1);
-        }
-        if found {
-            return;
-        }
-    }
-    out.truncate(before);
-    out.push(Err(reasons::NOT_AN_EVENT));
-}
-
-fn first_byte(bytes: &[u8]) -> Option<u8> {
-    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
-}
-
-/// Parses one line: the fast path is a single event borrowing from the line.
-fn parse_line(line: &[u8]) -> LineOutcome<'_> {
-    // Validating the whole line once is much cheaper than serde_json validating each string
-    // it borrows; lines with invalid UTF-8 take the byte path below, as before.
-    let parsed = match std::str::from_utf8(line) {
-        Ok(text) => serde_json::from_str::<AuditEvent<'_>>(text),
-        Err(_) => serde_json::from_slice::<AuditEvent<'_>>(line),
-    };
-    if let Ok(mut ev) = parsed
-        && (ev.looks_like_event() || ev.kind == "Event")
-    {
-        return LineOutcome::One(ev.validate().map(|()| ev));
-    }
-    let mut items = Vec::new();
-    expand(line, &mut items, 0);
-    if items.len() == 1
-        && let Some(one) = items.pop()
-    {
-        return LineOutcome::One(one);
-    }
-    LineOutcome::Many(items)
-}
-
-/// What one line gave: usually one item, several for a container line.
-// The common case stays inline: boxing it would cost an allocation per event.
-#[allow(clippy::large_enum_variant)]
-enum LineOutcome<'a> {
-    One(Item<'a>),
-    Many(Vec<Item<'a>>),
 }
 
 /// How to read an input.
@@ -612,6 +478,7 @@ pub fn read_audit_with_block_size(
         strict: opts.strict,
         accounting: Accounting::default(),
         bytes: 0,
+        pending: None,
     };
     let recv = |rx: &Receiver<io::Result<Block>>| -> Result<Option<Block>, IngestError> {
         match rx.recv() {
@@ -656,7 +523,7 @@ pub fn read_audit_with_block_size(
             // The reader may have enough buffers already; then this one is simply freed.
             let _ = recycle.try_send(block.into_owner().into_buffer());
         }
-        Ok(())
+        reader.flush_parts(sink)
     })();
     progress.finish();
     result?;
@@ -910,6 +777,10 @@ fn is_document(first: &Block) -> bool {
         // A single line that is the whole input: number its items, not its line.
         return first.eof && lines.next().is_none();
     }
+    if decode::cri::split(head).is_some() || decode::cloudwatch::split_export_line(head).is_some() {
+        // CRI log lines and CloudWatch S3 export lines: a timestamp before each event.
+        return false;
+    }
     // A broken first line in a JSON-lines log: the following lines stand alone.
     !lines
         .filter(|l| first_byte(l) == Some(b'{'))
@@ -976,6 +847,8 @@ struct Reading<'p> {
     strict: bool,
     accounting: Accounting,
     bytes: u64,
+    /// CRI `P` parts waiting for their `F` line: the first part's line number, the content.
+    pending: Option<(u64, Vec<u8>)>,
 }
 
 impl Reading<'_> {
@@ -1007,7 +880,7 @@ impl Reading<'_> {
         Ok(())
     }
 
-    /// Hands parsed lines to the sink, in order.
+    /// Hands parsed lines to the sink, in order, joining CRI `P` parts with their `F` line.
     fn deliver_lines(
         &mut self,
         pieces: &[Vec<(LineOutcome<'_>, u64)>],
@@ -1015,13 +888,48 @@ impl Reading<'_> {
     ) -> Result<(), IngestError> {
         for (outcome, n) in pieces.iter().flatten() {
             match outcome {
+                LineOutcome::Part(content) => {
+                    let pending = self.pending.get_or_insert_with(|| (*n, Vec::new()));
+                    pending.1.extend_from_slice(content);
+                    continue;
+                }
+                LineOutcome::Last(content, items) => {
+                    if let Some((first, mut joined)) = self.pending.take() {
+                        joined.extend_from_slice(content);
+                        for item in decode::parse_value(&joined) {
+                            self.deliver(&item, first, sink)?;
+                        }
+                    } else {
+                        for item in items {
+                            self.deliver(item, *n, sink)?;
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            self.flush_parts(sink)?;
+            match outcome {
                 LineOutcome::One(item) => self.deliver(item, *n, sink)?,
                 LineOutcome::Many(items) => {
                     for item in items {
                         self.deliver(item, *n, sink)?;
                     }
                 }
+                LineOutcome::Part(_) | LineOutcome::Last(..) => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Accounts for CRI parts that no `F` line finished (at a line of another shape, or at
+    /// the end of the input) as one skipped line.
+    fn flush_parts(
+        &mut self,
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        if let Some((first, _)) = self.pending.take() {
+            self.deliver(&Err(reasons::UNFINISHED_PARTS), first, sink)?;
         }
         Ok(())
     }
@@ -1048,13 +956,14 @@ impl Reading<'_> {
             // Not one JSON document after all: read it line by line, from the bytes as they
             // were (as the JSON-lines path would have), not the UTF-8-repaired copy.
             let parsed = parse_lines(original, 1);
-            return self.deliver_lines(&parsed.pieces, sink);
+            self.deliver_lines(&parsed.pieces, sink)?;
+            return self.flush_parts(sink);
         };
         let items: Vec<Item<'_>> = values
             .par_iter()
             .flat_map_iter(|v| {
                 let mut out = Vec::new();
-                expand(v.get().as_bytes(), &mut out, 0);
+                decode::expand(v.get().as_bytes(), &mut out, 0);
                 out
             })
             .collect();

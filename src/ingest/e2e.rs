@@ -49,6 +49,22 @@ pub struct SpecRecord {
     pub suite_node: bool,
     /// 1-based line where the spec starts in its file.
     pub line: u64,
+    /// The spec's `STEP:` lines, in log order (ginkgo logs only).
+    pub steps: Vec<StepRecord>,
+}
+
+/// One `STEP:` line of a spec, as a ginkgo log prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepRecord {
+    /// The step's text (`By(…)`'s message), without its time and location.
+    pub text: String,
+    /// When the step began: the line's own time (ginkgo v2), or the next time logged in the
+    /// spec's output (ginkgo v1 prints none); [`NO_TIME`] when neither is known.
+    pub start: Micros,
+    /// `file.go:123` where the log gives it (ginkgo v2 with `-vv`).
+    pub location: Option<String>,
+    /// 1-based line of the `STEP:` in its file.
+    pub line: u64,
 }
 
 impl SpecRecord {
@@ -77,75 +93,9 @@ pub struct E2eInput {
     pub server_version: Option<String>,
 }
 
-/// Guesses the kind from the first bytes (decompressed; 64 KiB is plenty). `None` if it is
-/// none of them (an audit log, for instance).
-pub fn sniff(head: &[u8]) -> Option<E2eKind> {
-    let text = String::from_utf8_lossy(head);
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with("<?xml") || trimmed.starts_with("<testsuite") {
-        return Some(E2eKind::Junit);
-    }
-    if trimmed.starts_with('{') {
-        let first = trimmed.lines().next().unwrap_or("");
-        return is_entries_line(first).then_some(E2eKind::Entries);
-    }
-    let mut v2_hint = false;
-    let mut ginkgo = false;
-    for raw in trimmed.lines() {
-        let line = strip_ansi(raw);
-        let line = line.trim();
-        if line.starts_with("Random Seed:") {
-            ginkgo = true;
-            if line.contains("Will randomize") {
-                return Some(E2eKind::GinkgoV1);
-            }
-            if line.contains("will randomize") {
-                v2_hint = true;
-            }
-        }
-        if line.starts_with("Running Suite:") || line.starts_with("Will run ") {
-            ginkgo = true;
-            // ginkgo v2 names the suite's path: `Running Suite: Kubernetes e2e suite - /usr/local/bin`.
-            if line.starts_with("Running Suite:") && line.contains(" - ") {
-                v2_hint = true;
-            }
-        }
-        if line.contains("[SLOW TEST:") {
-            return Some(E2eKind::GinkgoV1);
-        }
-        if line.starts_with("STEP: ") && (line.contains(" @ ") || ends_with_step_date(line)) {
-            v2_hint = true;
-        }
-    }
-    // An excerpt without the suite banner is still a v2 log when its STEP lines carry dates.
-    match (ginkgo, v2_hint) {
-        (_, true) => Some(E2eKind::GinkgoV2),
-        (true, false) => Some(E2eKind::GinkgoV1),
-        _ => None,
-    }
-}
-
-/// True when a JSON line is an `entries.log` entry: an object whose keys are `timestamp` and
-/// `lines` (an audit event also has a `timestamp` in v1beta1, but never `lines`).
-fn is_entries_line(line: &str) -> bool {
-    match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(serde_json::Value::Object(map)) => {
-            map.get("timestamp").is_some_and(|v| v.is_string())
-                && map.get("lines").is_some_and(|v| v.is_array())
-                && !map.contains_key("auditID")
-        }
-        // A line cut by the sniff window: judge by its keys.
-        _ => {
-            line.starts_with("{\"timestamp\"")
-                && line.contains("\"lines\":")
-                && !line.contains("\"auditID\"")
-        }
-    }
-}
-
-fn ends_with_step_date(line: &str) -> bool {
-    crate::ingest::ginkgo::step_time(line).is_some()
-}
+/// Guesses an e2e input's kind from its first bytes; see [`crate::ingest::kind`], where every
+/// input kind is decided.
+pub use crate::ingest::kind::sniff_e2e as sniff;
 
 /// Reads one e2e input. `year_hint` is the year to use when the file's timestamps carry none
 /// (ginkgo v1 `Jun  5 03:31:07.599` lines): a year found in the file itself wins; `notes`
@@ -330,6 +280,9 @@ fn merge_into(target: &mut SpecRecord, other: SpecRecord) {
     }
     if target.header.is_empty() {
         target.header = other.header;
+    }
+    if target.steps.is_empty() {
+        target.steps = other.steps;
     }
 }
 

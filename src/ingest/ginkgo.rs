@@ -8,7 +8,9 @@
 //! only, so a summary never counts it twice. Its window runs from the first to the last
 //! timestamp in its output.
 
-use crate::ingest::e2e::{E2eKind, SpecRecord, micros_from_parts, normalize_name, strip_ansi};
+use crate::ingest::e2e::{
+    E2eKind, SpecRecord, StepRecord, micros_from_parts, normalize_name, strip_ansi,
+};
 use crate::ingest::entries::{fraction_micros, short_location};
 use crate::ingest::junit::is_suite_node;
 use crate::run::{Micros, NO_TIME, SpecStatus};
@@ -159,7 +161,27 @@ pub fn parse_ginkgo(
             open = Some(specs.len());
             specs.push(spec);
         }
-        let Some(t) = clock.time_of(trimmed) else {
+        let mut step_start = None;
+        if let Some(mut step) = parse_step(trimmed, i as u64) {
+            if step.start == NO_TIME
+                && kind == E2eKind::GinkgoV2
+                && let Some((rest, next)) = step_continuation(&lines, i)
+            {
+                // The message went on over more lines; its time ends the last of them.
+                if !rest.text.is_empty() {
+                    step.text.push('\n');
+                    step.text.push_str(&rest.text);
+                }
+                step.start = rest.start;
+                step.location = rest.location;
+                i = next;
+            }
+            step_start = (step.start != NO_TIME).then_some(step.start);
+            if let Some(spec) = open.and_then(|o| specs.get_mut(o)) {
+                spec.steps.push(step);
+            }
+        }
+        let Some(t) = step_start.or_else(|| clock.time_of(trimmed)) else {
             continue;
         };
         let target = match open {
@@ -181,6 +203,13 @@ pub fn parse_ginkgo(
             }
             if spec.end == NO_TIME || t > spec.end {
                 spec.end = t;
+            }
+            // ginkgo v1 prints no time on a STEP: the step had begun by the next time logged.
+            for step in spec.steps.iter_mut().rev() {
+                if step.start != NO_TIME {
+                    break;
+                }
+                step.start = t;
             }
         }
     }
@@ -315,6 +344,68 @@ fn clock_time(s: &str) -> Option<(u32, u32, u32, u32)> {
         None => 0,
     };
     Some((h, m, sec, us))
+}
+
+/// A `STEP:` line (ANSI colours already stripped, leading space trimmed): its text, its time
+/// (ginkgo v2: `STEP: text 02/01/23 17:08:03.431` or `STEP: text @ 10/14/25 02:19:56.986`) and
+/// its location (ginkgo v2 `-vv`: `STEP: text - test/e2e/x.go:12 @ …`). A ginkgo v1 line
+/// (`STEP: text`) has neither: its start is [`NO_TIME`] until the caller fills it in.
+pub fn parse_step(line: &str, line_no: u64) -> Option<StepRecord> {
+    let rest = line.strip_prefix("STEP:")?.trim();
+    let (body, start) = match step_time(rest) {
+        Some(t) => {
+            let mut parts = rest.rsplitn(3, ' ');
+            let _time = parts.next();
+            let _date = parts.next();
+            (parts.next().unwrap_or(""), t)
+        }
+        None => (rest, NO_TIME),
+    };
+    let body = body.trim_end();
+    let body = if body == "@" {
+        ""
+    } else {
+        body.strip_suffix(" @").unwrap_or(body)
+    };
+    let (text, location) = match body.rsplit_once(" - ") {
+        Some((text, loc)) if is_location(loc.trim()) => {
+            (text.trim_end(), Some(short_location(loc.trim())))
+        }
+        _ => (body, None),
+    };
+    Some(StepRecord {
+        text: text.to_string(),
+        start,
+        location,
+        line: line_no,
+    })
+}
+
+/// How many lines a step message may span before its time.
+const MAX_STEP_LINES: usize = 8;
+
+/// A ginkgo v2 step whose message spans lines (it ended in a newline, or holds one): the rest
+/// of the message, up to the line that ends with the step's time, as one step record (its text
+/// the following lines joined by `\n`), and the index of the line after it. `None` when no such
+/// line comes before the next step, separator or hook.
+fn step_continuation(lines: &[String], from: usize) -> Option<(StepRecord, usize)> {
+    let mut text: Vec<String> = Vec::new();
+    for (k, line) in lines.iter().enumerate().skip(from).take(MAX_STEP_LINES) {
+        let t = line.trim();
+        if t.starts_with("STEP:") || is_separator(t) || HOOKS.iter().any(|h| t.starts_with(h)) {
+            return None;
+        }
+        if step_time(t).is_some() {
+            let mut last = parse_step(&format!("STEP: {t}"), k as u64 + 1)?;
+            if !last.text.is_empty() {
+                text.push(std::mem::take(&mut last.text));
+            }
+            last.text = text.join("\n");
+            return Some((last, k + 1));
+        }
+        text.push(line.trim_end().to_string());
+    }
+    None
 }
 
 /// The time at the end of a ginkgo v2 `STEP:` line: `… 02/01/23 17:08:03.431` or

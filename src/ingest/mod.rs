@@ -1,9 +1,11 @@
 //! Reading raw inputs: audit events, e2e logs, JUnit files and user agents.
 
 pub mod audit;
+pub mod decode;
 pub mod e2e;
 pub mod entries;
 pub mod ginkgo;
 pub mod junit;
+pub mod kind;
 pub mod source;
 pub mod useragent;

@@ -9,6 +9,8 @@ pub mod endpoints;
 pub mod events;
 pub mod filter;
 pub mod hits;
+pub mod latency;
+pub mod steps;
 pub mod summary;
 pub mod tests;
 

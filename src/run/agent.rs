@@ -124,6 +124,13 @@ impl Run {
         }
     }
 
+    /// The agent's base `name/version (os/arch) kubernetes/commit[/suffix]`, without the spec
+    /// text and backtrace it may carry: what groups requests by client.
+    pub fn agent_base(&self, a: &Agent) -> String {
+        let (pieces, n) = base_pieces(&self.strings, a);
+        pieces[..n].concat()
+    }
+
     /// How the agent `a` (parts filled in, `text` not yet) keeps its text `raw`: as parts when
     /// they give most of it back exactly, else whole. New strings go into the run's table.
     pub fn keep_agent_text(&mut self, a: &Agent, raw: &str, scratch: &mut String) -> AgentText {

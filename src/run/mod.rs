@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod format;
+pub mod steps;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ pub use crate::model::release::{ReleaseSource, RunRelease};
 pub use crate::model::strings;
 pub use crate::model::{Interner, OpId, Operation, Release, SpecId, StrId};
 pub use agent::{AgentText, PartOrder};
+pub use steps::{Step, StepRef};
 
 /// Microseconds since the Unix epoch, UTC. [`NO_TIME`] when unknown.
 pub type Micros = i64;
@@ -298,6 +300,9 @@ pub struct Spec {
     pub conformance: bool,
     /// True for entries that are not specs (the AfterSuite entry of `entries.log`).
     pub suite_node: bool,
+    /// The spec's `STEP:` lines in log order (see [`steps`]); empty when the log gave none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
 }
 
 /// One API request: every stage event with the same `auditID`, merged.

@@ -1,6 +1,6 @@
 //! The `?` overlay: every binding of the keymap, by pane.
 
-use super::keymap::{Keymap, PaneScope};
+use super::keymap::{Keymap, Mode, PaneScope};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,7 +16,11 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         (PaneScope::Requests, "Requests"),
         (PaneScope::Backtrace, "Backtrace"),
     ] {
-        let list: Vec<_> = keymap.bindings.iter().filter(|b| b.pane == scope).collect();
+        let list: Vec<_> = keymap
+            .bindings
+            .iter()
+            .filter(|b| b.pane == scope && b.mode == Mode::Normal)
+            .collect();
         if list.is_empty() {
             continue;
         }
@@ -25,6 +29,22 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         }
         out.push(Line::styled(heading, theme.title));
         for b in list {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:<22}", b.key_names.join(" ")), theme.highlight),
+                Span::raw(b.description.clone()),
+            ]));
+        }
+    }
+    for (mode, heading) in [
+        (Mode::Filter, "While typing a filter (other keys are typed)"),
+        (
+            Mode::FrameSearch,
+            "In the function search (other keys are typed)",
+        ),
+    ] {
+        out.push(Line::raw(""));
+        out.push(Line::styled(heading, theme.title));
+        for b in keymap.mode_bindings(mode) {
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<22}", b.key_names.join(" ")), theme.highlight),
                 Span::raw(b.description.clone()),

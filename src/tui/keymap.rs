@@ -82,11 +82,17 @@ pub enum Action {
     Quit,
     /// The `force_quit` action (see `assets/keymap.toml`).
     ForceQuit,
+    /// The `accept` action of the typing modes: keep what was typed.
+    Accept,
+    /// The `cancel` action of the typing modes: drop what was typed.
+    Cancel,
+    /// The `delete_char` action of the typing modes.
+    DeleteChar,
 }
 
 impl Action {
     /// Every action with its name in the keymap file.
-    pub const NAMES: [(&'static str, Action); 34] = [
+    pub const NAMES: [(&'static str, Action); 37] = [
         ("down", Action::Down),
         ("up", Action::Up),
         ("top", Action::Top),
@@ -121,6 +127,9 @@ impl Action {
         ("escape", Action::Escape),
         ("quit", Action::Quit),
         ("force_quit", Action::ForceQuit),
+        ("accept", Action::Accept),
+        ("cancel", Action::Cancel),
+        ("delete_char", Action::DeleteChar),
     ];
 
     /// Looks an action up by its keymap name.
@@ -129,6 +138,39 @@ impl Action {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, a)| *a)
+    }
+
+    /// The action's name in the keymap file.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
+/// What the keys are for at the moment: browsing, or typing into a prompt. A key bound in
+/// a typing mode does its action there; any other printable key is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Browsing the panes.
+    #[default]
+    Normal,
+    /// Typing a pane's filter (`/`).
+    Filter,
+    /// Typing into the global function search (`F`).
+    FrameSearch,
+}
+
+impl Mode {
+    /// The mode's name in the keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Normal => "normal",
+            Mode::Filter => "filter",
+            Mode::FrameSearch => "frame_search",
+        }
     }
 }
 
@@ -143,6 +185,8 @@ pub enum PaneScope {
     Requests,
     /// The Backtrace pane.
     Backtrace,
+    /// The Endpoints view.
+    Endpoints,
 }
 
 /// One binding: an action, its keys and what it does.
@@ -150,6 +194,8 @@ pub enum PaneScope {
 pub struct Binding {
     /// What the keys do.
     pub action: Action,
+    /// The mode the keys work in.
+    pub mode: Mode,
     /// The keys as written in the file (for display).
     pub key_names: Vec<String>,
     /// The keys, parsed.
@@ -191,6 +237,8 @@ struct FileBinding {
     #[serde(default)]
     pane: Option<String>,
     #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
     hint: Option<String>,
     #[serde(default)]
     description: Option<String>,
@@ -208,7 +256,7 @@ struct KeymapFile {
 pub struct Keymap {
     /// Every binding, in file order.
     pub bindings: Vec<Binding>,
-    lookup: HashMap<(KeyCode, KeyModifiers), Action>,
+    lookup: HashMap<(Mode, KeyCode, KeyModifiers), Action>,
 }
 
 /// Parses a key name such as `j`, `Ctrl-d`, `Shift-Tab`, `Enter`.
@@ -346,11 +394,23 @@ impl Keymap {
                 Some("tests") => Some(PaneScope::Tests),
                 Some("requests") => Some(PaneScope::Requests),
                 Some("backtrace") => Some(PaneScope::Backtrace),
+                Some("endpoints") => Some(PaneScope::Endpoints),
                 Some(other) => {
                     return Err(err(format!("action {}: unknown pane {other:?}", fb.action)));
                 }
             };
-            if let Some(existing) = bindings.iter_mut().find(|b| b.action == action) {
+            let mode = match fb.mode.as_deref() {
+                None | Some("normal") => Mode::Normal,
+                Some("filter") => Mode::Filter,
+                Some("frame_search") => Mode::FrameSearch,
+                Some(other) => {
+                    return Err(err(format!("action {}: unknown mode {other:?}", fb.action)));
+                }
+            };
+            if let Some(existing) = bindings
+                .iter_mut()
+                .find(|b| b.action == action && b.mode == mode)
+            {
                 existing.keys = keys;
                 existing.key_names = fb.keys;
                 if let Some(p) = pane {
@@ -365,6 +425,7 @@ impl Keymap {
             } else {
                 bindings.push(Binding {
                     action,
+                    mode,
                     key_names: fb.keys,
                     keys,
                     pane: pane.unwrap_or(PaneScope::All),
@@ -376,37 +437,42 @@ impl Keymap {
         let mut lookup = HashMap::new();
         for b in &bindings {
             for k in &b.keys {
-                let key = normalize(k.code, k.modifiers);
-                if let Some(other) = lookup.insert(key, b.action)
+                let (code, mods) = normalize(k.code, k.modifiers);
+                if let Some(other) = lookup.insert((b.mode, code, mods), b.action)
                     && other != b.action
                 {
-                    let name = Action::NAMES
-                        .iter()
-                        .find(|(_, a)| *a == other)
-                        .map(|(n, _)| *n)
-                        .unwrap_or("?");
-                    let this = Action::NAMES
-                        .iter()
-                        .find(|(_, a)| *a == b.action)
-                        .map(|(n, _)| *n)
-                        .unwrap_or("?");
-                    return Err(err(format!("key {k:?} is bound to both {name} and {this}")));
+                    return Err(err(format!(
+                        "key {k:?} is bound to both {} and {}",
+                        other.name(),
+                        b.action.name()
+                    )));
                 }
             }
         }
         Ok(Keymap { bindings, lookup })
     }
 
-    /// The action bound to a key, if any.
+    /// The action bound to a key while browsing, if any.
     pub fn action(&self, key: &KeyEvent) -> Option<Action> {
-        self.lookup
-            .get(&normalize(key.code, key.modifiers))
-            .copied()
+        self.action_in(Mode::Normal, key)
     }
 
-    /// The binding of an action.
+    /// The action bound to a key in `mode`, if any.
+    pub fn action_in(&self, mode: Mode, key: &KeyEvent) -> Option<Action> {
+        let (code, mods) = normalize(key.code, key.modifiers);
+        self.lookup.get(&(mode, code, mods)).copied()
+    }
+
+    /// The binding of an action while browsing.
     pub fn binding(&self, action: Action) -> Option<&Binding> {
-        self.bindings.iter().find(|b| b.action == action)
+        self.bindings
+            .iter()
+            .find(|b| b.action == action && b.mode == Mode::Normal)
+    }
+
+    /// The bindings of a typing mode, in file order.
+    pub fn mode_bindings(&self, mode: Mode) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| b.mode == mode)
     }
 
     /// The first key name of an action, for hints (`?` when unbound).
@@ -419,9 +485,11 @@ impl Keymap {
 
     /// The hint bindings for a pane, in file order.
     pub fn hints(&self, pane: PaneScope) -> impl Iterator<Item = &Binding> {
-        self.bindings
-            .iter()
-            .filter(move |b| b.hint.is_some() && (b.pane == PaneScope::All || b.pane == pane))
+        self.bindings.iter().filter(move |b| {
+            b.mode == Mode::Normal
+                && b.hint.is_some()
+                && (b.pane == PaneScope::All || b.pane == pane)
+        })
     }
 }
 
@@ -432,7 +500,13 @@ mod tests {
     #[test]
     fn defaults_parse_and_dispatch() {
         let km = Keymap::parse(DEFAULT_KEYMAP, Path::new("x"), None).unwrap();
-        assert_eq!(km.bindings.len(), Action::NAMES.len());
+        // Every action is bound in some mode.
+        for (name, a) in Action::NAMES {
+            assert!(km.bindings.iter().any(|b| b.action == a), "{name} unbound");
+        }
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(km.action_in(Mode::Filter, &esc), Some(Action::Cancel));
+        assert_eq!(km.action_in(Mode::FrameSearch, &esc), Some(Action::Cancel));
         let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(km.action(&k('j')), Some(Action::Down));
         assert_eq!(

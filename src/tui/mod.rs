@@ -1,37 +1,38 @@
 //! `auditscope explore`: the terminal explorer.
 //!
-//! Three panes, **Tests | Requests | Backtrace**, linked: a test filters the requests, a
-//! request or endpoint fills the backtrace. State and its update function are in [`app`];
-//! each pane draws itself from the state; [`index`] holds everything derived from the run
-//! once, so a key touches only distinct strings or the rows in view.
+//! Each view is a folder under [`views`] and a [`component::Component`]: it owns its state,
+//! handles its keys and draws itself. [`app`] holds what they share ([`context::Ctx`]: the
+//! run, its indexes from [`crate::analysis`], the keymap), the overlays, the typing modes
+//! and the jump [`history`]. Everything derived from the run is built once, so a key
+//! touches only distinct strings or the rows in view.
 
 pub mod app;
-pub mod backtrace_pane;
 pub mod clipboard;
+pub mod component;
+pub mod context;
 pub mod detail;
 pub mod help;
-pub mod index;
+pub mod history;
 pub mod keymap;
-pub mod requests_pane;
 pub mod search;
 #[doc(hidden)]
 pub mod testing;
-pub mod tests_pane;
 pub mod theme;
-pub mod tree;
+pub mod views;
 pub mod widgets;
 
+pub use crate::analysis::{FrameHit, RunIndex, index, tree};
 pub use app::App;
 pub use clipboard::ClipboardMode;
-pub use index::{FrameHit, RunIndex};
 
 use app::{AppOptions, Overlay};
+use component::Component;
 use crossterm::event::{self, Event, KeyEvent, KeyEventKind, MouseEventKind};
-use keymap::{Action, Keymap, PaneScope};
+use keymap::{Action, Keymap, Mode};
 use ratatui::Frame;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use std::path::PathBuf;
@@ -50,44 +51,15 @@ pub struct ExploreOptions {
     pub keymap_path: Option<PathBuf>,
 }
 
-/// Global function search across every backtrace (also `auditscope search`).
-pub fn search_frames(index: &RunIndex, pattern: &str, limit: usize) -> Vec<FrameHit> {
-    index::search_frames(index, pattern, limit)
-}
-
-/// Below this width the panes stack vertically.
-pub const STACK_BELOW: u16 = 100;
+pub use crate::analysis::search_frames;
+pub use views::tests::STACK_BELOW;
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
     let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let stacked = area.width < STACK_BELOW;
-    let weights = |p: app::Pane| if stacked && app.focus == p { 2 } else { 1 };
-    let constraints = if stacked {
-        vec![
-            Constraint::Fill(weights(app::Pane::Tests)),
-            Constraint::Fill(weights(app::Pane::Requests)),
-            Constraint::Fill(weights(app::Pane::Backtrace)),
-        ]
-    } else {
-        vec![
-            Constraint::Percentage(30),
-            Constraint::Percentage(32),
-            Constraint::Percentage(38),
-        ]
-    };
-    let panes = Layout::default()
-        .direction(if stacked {
-            Direction::Vertical
-        } else {
-            Direction::Horizontal
-        })
-        .constraints(constraints)
-        .split(main);
-    tests_pane::draw(f, panes[0], app);
-    requests_pane::draw(f, panes[1], app);
-    backtrace_pane::draw(f, panes[2], app);
+    app.panes.draw(f, main, &app.ctx, true);
     draw_status(f, status, app);
 
     let overlay_area = if stacked {
@@ -97,23 +69,26 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     };
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help { scroll } => help::draw(f, overlay_area, &app.keymap, *scroll, &app.theme),
+        Overlay::Help { scroll } => {
+            help::draw(f, overlay_area, &app.ctx.keymap, *scroll, &app.ctx.theme)
+        }
         Overlay::Detail { req, scroll } => {
-            if let Some(r) = app.run.requests.get(*req as usize) {
-                let g = app
+            let ctx = &app.ctx;
+            if let Some(r) = ctx.run.requests.get(*req as usize) {
+                let g = ctx
                     .index
                     .req_group
                     .get(*req as usize)
                     .copied()
-                    .unwrap_or(index::NONE);
-                let lines = detail::detail_lines(&app.run, r, app.group_label(g), &app.theme);
+                    .unwrap_or(crate::analysis::NONE);
+                let lines = detail::detail_lines(&ctx.run, r, ctx.group_label(g), &ctx.theme);
                 detail::draw(
                     f,
                     overlay_area,
                     lines,
                     *scroll,
-                    &app.theme,
-                    app.keymap.first_key(Action::Quit),
+                    &ctx.theme,
+                    ctx.keymap.first_key(Action::Quit),
                 );
             }
         }
@@ -143,7 +118,7 @@ fn draw_frame_search(
     hits: &[FrameHit],
     sel: usize,
 ) {
-    let theme = &app.theme;
+    let theme = &app.ctx.theme;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
@@ -151,7 +126,7 @@ fn draw_frame_search(
             " Find a function in every backtrace ",
             theme.title,
         ))
-        .title_bottom(Line::from(" Enter jump · ↑/↓ move · Esc close "));
+        .title_bottom(Line::from(mode_hints(&app.ctx.keymap, Mode::FrameSearch)));
     f.render_widget(Clear, area);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -208,10 +183,19 @@ fn draw_frame_search(
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// ` Enter jump · Down move · Esc close `: a typing mode's hints from the keymap.
+fn mode_hints(keymap: &Keymap, mode: Mode) -> String {
+    let parts: Vec<String> = keymap
+        .mode_bindings(mode)
+        .filter_map(|b| Some(format!("{} {}", b.key_names.first()?, b.hint.as_ref()?)))
+        .collect();
+    format!(" {} ", parts.join(" · "))
+}
+
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.theme;
+    let theme = &app.ctx.theme;
     let mut right = String::new();
-    let skipped = app.run.accounting.skipped_total();
+    let skipped = app.ctx.run.accounting.skipped_total();
     if skipped > 0 {
         let s = if skipped == 1 { "" } else { "s" };
         right.push_str(&format!(" {skipped} input line{s} skipped "));
@@ -222,23 +206,27 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     }
     let left: Vec<Span> = if let Some(m) = &app.message {
         vec![Span::styled(format!(" {m}"), theme.message)]
-    } else if app.typing {
-        vec![Span::raw(" type to filter · Enter keep · Esc clear")]
+    } else if app.mode() == Mode::Filter {
+        let mut spans = vec![Span::raw(" type to filter")];
+        for b in app.ctx.keymap.mode_bindings(Mode::Filter) {
+            if let (Some(hint), Some(key)) = (&b.hint, b.key_names.first()) {
+                spans.push(Span::raw(" · "));
+                spans.push(Span::styled(key.clone(), theme.highlight));
+                spans.push(Span::raw(format!(" {hint}")));
+            }
+        }
+        spans
     } else {
-        let scope = match app.focus {
-            app::Pane::Tests => PaneScope::Tests,
-            app::Pane::Requests => PaneScope::Requests,
-            app::Pane::Backtrace => PaneScope::Backtrace,
-        };
+        let scope = app.panes.focus.scope();
+        let keymap = &app.ctx.keymap;
         let mut spans = vec![Span::raw(" ")];
         let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
         let mut used = 1;
         // Help first: at 80 columns not every hint fits, and `?` lists them all.
-        let hints = app
-            .keymap
+        let hints = keymap
             .hints(scope)
             .filter(|b| b.action == Action::Help)
-            .chain(app.keymap.hints(scope).filter(|b| b.action != Action::Help));
+            .chain(keymap.hints(scope).filter(|b| b.action != Action::Help));
         for b in hints {
             let key = b.key_names.first().map(String::as_str).unwrap_or("?");
             let label = format!(" {}  ", b.hint.as_deref().unwrap_or(""));

@@ -1,6 +1,8 @@
 //! Small drawing helpers shared by the panes.
 
-use super::app::{App, ListState};
+use super::component::ListState;
+use super::context::Ctx;
+use super::keymap::Mode;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -36,26 +38,19 @@ pub fn pane_block(
     block
 }
 
-/// Draws pane `index`'s border (title, filter), records its inner height for paging, and
-/// returns the area inside the border.
+/// Draws a pane's border (title, filter) and returns the area inside it.
 pub fn pane_frame(
     f: &mut Frame,
     area: Rect,
-    app: &mut App,
-    index: usize,
+    ctx: &Ctx,
     title: &str,
+    filter: &str,
     focused: bool,
 ) -> Rect {
-    let block = pane_block(
-        title,
-        &app.filters[index],
-        app.typing && focused,
-        focused,
-        &app.theme,
-    );
+    let typing = focused && ctx.mode == Mode::Filter;
+    let block = pane_block(title, filter, typing, focused, &ctx.theme);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    app.page[index] = inner.height as usize;
     inner
 }
 

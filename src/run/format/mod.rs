@@ -348,6 +348,10 @@ pub fn validate(run: &Run) -> Result<(), String> {
         for h in &sp.header {
             s("spec header string", *h)?;
         }
+        for st in &sp.steps {
+            s("step string", st.text)?;
+            s("step string", st.location)?;
+        }
     }
     // The requests are checked on rayon's threads; the first bad one in order is reported.
     let request = |r: &Request| -> Result<(), String> {

@@ -1,0 +1,540 @@
+//! The Tests view: three linked panes, **Tests | Requests | Backtrace**. A test fills the
+//! requests, a request or endpoint fills the backtrace; jumps narrow all three to a scope.
+
+pub mod backtrace_pane;
+pub mod requests_pane;
+pub mod scope;
+pub mod tests_pane;
+
+use super::Jump;
+use crate::analysis::tree::{KEY_FOLDED, KEY_TRUNCATED};
+use crate::run::FrameId;
+use crate::tui::component::{Component, ListPane, Outcome};
+use crate::tui::context::{Ctx, TestEntry};
+use crate::tui::keymap::{Action, PaneScope};
+use backtrace_pane::{BacktracePane, BtSource};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use requests_pane::{ReqRow, RequestsPane};
+use scope::{Scope, ScopeState};
+use tests_pane::TestsPane;
+
+/// Below this width the panes stack vertically.
+pub const STACK_BELOW: u16 = 100;
+
+/// The three panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    /// The Tests pane.
+    Tests,
+    /// The Requests pane.
+    Requests,
+    /// The Backtrace pane.
+    Backtrace,
+}
+
+impl Pane {
+    /// Where the pane's bindings are listed in help and hints.
+    pub fn scope(self) -> PaneScope {
+        match self {
+            Pane::Tests => PaneScope::Tests,
+            Pane::Requests => PaneScope::Requests,
+            Pane::Backtrace => PaneScope::Backtrace,
+        }
+    }
+}
+
+/// A place in the Tests view, for the jump history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nav {
+    scope: Option<Scope>,
+    show_all: bool,
+    test: Option<TestEntry>,
+    req: Option<ReqRow>,
+    focus: Pane,
+    bt: BtSource,
+    bt_node_key: Option<u32>,
+}
+
+/// The Tests view's state.
+#[derive(Debug, Clone)]
+pub struct TestsView {
+    /// The focused pane.
+    pub focus: Pane,
+    /// What a jump narrowed the view to.
+    pub scope: ScopeState,
+    /// The Tests pane.
+    pub tests: TestsPane,
+    /// The Requests pane.
+    pub requests: RequestsPane,
+    /// The Backtrace pane.
+    pub backtrace: BacktracePane,
+    /// Set while restoring a place: the tree is built once at the end.
+    hold_backtrace: bool,
+}
+
+impl TestsView {
+    /// The view on its first screen.
+    pub fn new(ctx: &Ctx, show_all: bool) -> TestsView {
+        let mut v = TestsView {
+            focus: Pane::Tests,
+            scope: ScopeState::default(),
+            tests: TestsPane::new(show_all),
+            requests: RequestsPane::default(),
+            backtrace: BacktracePane::default(),
+            hold_backtrace: false,
+        };
+        v.tests.rebuild(ctx, &v.scope, None);
+        v.on_test_changed(ctx);
+        v
+    }
+
+    /// The selected test entry.
+    pub fn selected_test(&self) -> Option<TestEntry> {
+        self.tests.selected()
+    }
+
+    /// The focused pane.
+    pub fn focused(&mut self) -> &mut dyn ListPane {
+        match self.focus {
+            Pane::Tests => &mut self.tests,
+            Pane::Requests => &mut self.requests,
+            Pane::Backtrace => &mut self.backtrace,
+        }
+    }
+
+    /// The focused pane, read-only.
+    pub fn focused_ref(&self) -> &dyn ListPane {
+        match self.focus {
+            Pane::Tests => &self.tests,
+            Pane::Requests => &self.requests,
+            Pane::Backtrace => &self.backtrace,
+        }
+    }
+
+    /// The name of a test entry as listed.
+    pub fn entry_name<'a>(&self, ctx: &'a Ctx, e: TestEntry) -> &'a str {
+        ctx.entry_name(e, self.scope.scope.is_some())
+    }
+
+    fn on_test_changed(&mut self, ctx: &Ctx) {
+        let Some(entry) = self.selected_test() else {
+            self.requests.clear();
+            self.set_backtrace(ctx, BtSource::None);
+            return;
+        };
+        let reqs = self.scope.entry_requests(ctx, entry);
+        self.requests.load(ctx, &reqs);
+        self.sync_backtrace(ctx);
+    }
+
+    /// Picks the backtrace source from the focus and selection.
+    fn sync_backtrace(&mut self, ctx: &Ctx) {
+        let src = match self.focus {
+            Pane::Backtrace => return,
+            Pane::Tests => self
+                .selected_test()
+                .map(BtSource::Test)
+                .unwrap_or(BtSource::None),
+            Pane::Requests => match (self.requests.selected(), self.selected_test()) {
+                (Some(ReqRow::Request { req, .. }), _) => BtSource::Request(req),
+                (Some(ReqRow::Group { group, .. }), Some(t)) => BtSource::Group(t, group),
+                (_, Some(t)) => BtSource::Test(t),
+                _ => BtSource::None,
+            },
+        };
+        self.set_backtrace(ctx, src);
+    }
+
+    /// Rebuilds the tree for `src` if it changed.
+    fn set_backtrace(&mut self, ctx: &Ctx, src: BtSource) {
+        if src == self.backtrace.source || self.hold_backtrace {
+            return;
+        }
+        let reqs: Vec<u32> = match &src {
+            BtSource::None => Vec::new(),
+            BtSource::Test(t) => self.scope.entry_requests(ctx, *t),
+            BtSource::Group(_, g) => self.requests.requests_of_group(*g).to_vec(),
+            BtSource::Request(r) => vec![*r],
+        };
+        self.backtrace.set_source(ctx, src, &reqs);
+    }
+
+    fn rebuild_tree_same_source(&mut self, ctx: &Ctx) {
+        let keep_key = self.backtrace.selected_key();
+        let src = std::mem::replace(&mut self.backtrace.source, BtSource::None);
+        self.set_backtrace(ctx, src);
+        if let Some(k) = keep_key {
+            self.backtrace.reveal_key(k);
+        }
+    }
+
+    /// After the focused pane's selection changed.
+    fn selection_changed(&mut self, ctx: &Ctx) {
+        match self.focus {
+            Pane::Tests => self.on_test_changed(ctx),
+            Pane::Requests => self.sync_backtrace(ctx),
+            Pane::Backtrace => {}
+        }
+    }
+
+    /// Sets the focused pane's filter, following the selection if it moved.
+    pub fn set_filter(&mut self, ctx: &Ctx, text: String) {
+        let before = (self.selected_test(), self.requests.selected());
+        self.focused().set_filter(ctx, text);
+        if (self.selected_test(), self.requests.selected()) != before {
+            self.selection_changed(ctx);
+        }
+    }
+
+    // ----- history ------------------------------------------------------------------
+
+    /// The current place.
+    pub fn nav(&self) -> Nav {
+        Nav {
+            scope: self.scope.scope,
+            show_all: self.tests.show_all,
+            test: self.selected_test(),
+            req: self.requests.selected(),
+            focus: self.focus,
+            bt: self.backtrace.source.clone(),
+            bt_node_key: self.backtrace.selected_key(),
+        }
+    }
+
+    /// Goes back to a place.
+    pub fn restore(&mut self, ctx: &Ctx, nav: Nav) {
+        self.hold_backtrace = true;
+        self.set_scope(ctx, nav.scope);
+        self.tests.show_all = nav.show_all;
+        self.focus = nav.focus;
+        self.tests.rebuild(ctx, &self.scope, nav.test);
+        self.on_test_changed(ctx);
+        if let Some(row) = nav.req {
+            if let ReqRow::Request { group, .. } = row {
+                self.requests.expanded.insert(group);
+            }
+            self.requests.rebuild_rows(ctx, Some(row));
+        }
+        self.hold_backtrace = false;
+        self.set_backtrace(ctx, nav.bt);
+        if let Some(k) = nav.bt_node_key {
+            self.backtrace.reveal_key(k);
+        }
+    }
+
+    fn set_scope(&mut self, ctx: &Ctx, scope: Option<Scope>) {
+        self.scope.set(ctx, scope);
+        // The tree must be rebuilt even when the selection keeps its name.
+        self.backtrace.source = BtSource::None;
+    }
+
+    /// Narrows everything to `scope` and selects `entry` (the caller records the history).
+    fn go(&mut self, ctx: &Ctx, scope: Option<Scope>, entry: Option<TestEntry>, focus: Pane) {
+        self.set_scope(ctx, scope);
+        self.tests.filter.clear();
+        self.requests.filter.clear();
+        self.backtrace.filter.clear();
+        self.tests.rebuild(ctx, &self.scope, entry);
+        if entry.is_none() || self.selected_test() != entry {
+            self.tests.state.sel = 0;
+        }
+        self.focus = focus;
+        // Build the tree once, for the place we land on.
+        self.hold_backtrace = true;
+        self.on_test_changed(ctx);
+        self.hold_backtrace = false;
+        if focus == Pane::Backtrace {
+            if let Some(t) = self.selected_test() {
+                self.set_backtrace(ctx, BtSource::Test(t));
+            }
+        } else {
+            self.sync_backtrace(ctx);
+        }
+    }
+
+    /// Performs a jump; returns the message for the status line.
+    pub fn jump(&mut self, ctx: &Ctx, jump: Jump) -> Option<String> {
+        match jump {
+            Jump::EndpointTests(group) => {
+                self.go(ctx, Some(Scope::Endpoint(group)), None, Pane::Tests);
+                // The first real test, past the pseudo entries.
+                if let Some(pos) =
+                    self.tests.view.iter().position(|&i| {
+                        matches!(self.tests.rows[i as usize].entry, TestEntry::Spec(_))
+                    })
+                {
+                    self.tests.state.sel = pos;
+                    self.on_test_changed(ctx);
+                }
+                let n = self
+                    .tests
+                    .rows
+                    .iter()
+                    .filter(|r| matches!(r.entry, TestEntry::Spec(_)))
+                    .count();
+                Some(format!("{}: called by {n} tests", ctx.group_label(group)))
+            }
+            Jump::EndpointFrames(group) => {
+                self.go(
+                    ctx,
+                    Some(Scope::Endpoint(group)),
+                    Some(TestEntry::All),
+                    Pane::Backtrace,
+                );
+                Some(format!(
+                    "{}: every caller across all tests ({} requests)",
+                    ctx.group_label(group),
+                    self.backtrace.requests
+                ))
+            }
+            Jump::FrameUses(key) => {
+                self.go(
+                    ctx,
+                    Some(Scope::Frame(key)),
+                    Some(TestEntry::All),
+                    Pane::Requests,
+                );
+                Some(self.frame_summary(ctx, key))
+            }
+            Jump::Frame(frame) => {
+                self.go(
+                    ctx,
+                    Some(Scope::Frame(frame)),
+                    Some(TestEntry::All),
+                    Pane::Backtrace,
+                );
+                self.backtrace.reveal_key(frame);
+                Some(self.frame_summary(ctx, frame))
+            }
+            Jump::Unscope => {
+                let focus = self.focus;
+                let entry = self.selected_test().filter(|e| *e != TestEntry::All);
+                self.go(ctx, None, entry, focus);
+                Some("filter cleared".into())
+            }
+        }
+    }
+
+    /// `function: N requests, M endpoints, K tests` for the status line.
+    fn frame_summary(&self, ctx: &Ctx, frame: FrameId) -> String {
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let reqs = ctx
+            .index
+            .frame_requests
+            .get(frame as usize)
+            .copied()
+            .unwrap_or(0);
+        format!(
+            "{}: {}, {}, {}",
+            ctx.node_text(frame),
+            plural(reqs, "request"),
+            plural(self.requests.groups.len() as u64, "endpoint"),
+            plural(ctx.index.frame_test_count(frame) as u64, "test")
+        )
+    }
+
+    /// The backtrace in view as text (see [`BacktracePane::text`]).
+    pub fn backtrace_text(&self, ctx: &Ctx) -> Option<String> {
+        self.backtrace.text(ctx, |r| self.scope.contains(ctx, r))
+    }
+
+    fn toggle_all(&mut self, ctx: &Ctx) -> Outcome {
+        self.tests.show_all = !self.tests.show_all;
+        let keep = if self.tests.show_all {
+            Some(TestEntry::All)
+        } else {
+            self.selected_test()
+        };
+        self.tests.rebuild(ctx, &self.scope, keep);
+        self.backtrace.source = BtSource::None;
+        self.on_test_changed(ctx);
+        Outcome::Message(if self.tests.show_all {
+            "showing all requests, and those of no test".into()
+        } else {
+            "showing tests only".into()
+        })
+    }
+}
+
+impl Component for TestsView {
+    fn handle(&mut self, ctx: &Ctx, action: Action) -> Outcome {
+        if let Some(changed) = self.focused().apply_move(action) {
+            if changed {
+                self.selection_changed(ctx);
+            }
+            return Outcome::Done;
+        }
+        // The focused pane first: its own keys.
+        let pane_outcome = match self.focus {
+            Pane::Tests => self.tests.handle(ctx, action),
+            Pane::Requests => self.requests.handle(ctx, action),
+            Pane::Backtrace => self.backtrace.handle(ctx, action),
+        };
+        match pane_outcome {
+            Outcome::Ignored => {}
+            Outcome::Selected => {
+                self.selection_changed(ctx);
+                return Outcome::Done;
+            }
+            other => return other,
+        }
+        match action {
+            Action::NextPane | Action::PrevPane => {
+                self.focus = match (self.focus, action == Action::NextPane) {
+                    (Pane::Tests, true) | (Pane::Backtrace, false) => Pane::Requests,
+                    (Pane::Requests, true) | (Pane::Tests, false) => Pane::Backtrace,
+                    (Pane::Backtrace, true) | (Pane::Requests, false) => Pane::Tests,
+                };
+                self.sync_backtrace(ctx);
+                Outcome::Done
+            }
+            Action::Open => match (self.focus, self.requests.selected()) {
+                (Pane::Tests, _) => {
+                    self.focus = Pane::Requests;
+                    self.sync_backtrace(ctx);
+                    Outcome::Done
+                }
+                (Pane::Requests, Some(ReqRow::Request { req, .. })) => Outcome::Detail(req),
+                _ => Outcome::Done,
+            },
+            Action::ToggleOrientation => {
+                self.backtrace.options.caller_first = !self.backtrace.options.caller_first;
+                self.rebuild_tree_same_source(ctx);
+                Outcome::Message(if self.backtrace.options.caller_first {
+                    "caller-first: from the test function inwards".into()
+                } else {
+                    "callee-first: from the client call outwards".into()
+                })
+            }
+            Action::ToggleFold => {
+                self.backtrace.options.fold = !self.backtrace.options.fold;
+                self.rebuild_tree_same_source(ctx);
+                Outcome::Message(if self.backtrace.options.fold {
+                    "vendored and runtime frames folded".into()
+                } else {
+                    "all frames shown".into()
+                })
+            }
+            Action::CycleSort => {
+                let before = self.selected_test();
+                let out = self.tests.handle(ctx, action);
+                if self.selected_test() != before {
+                    self.on_test_changed(ctx);
+                }
+                out
+            }
+            Action::ToggleAll => self.toggle_all(ctx),
+            Action::EndpointTests | Action::EndpointFrames => {
+                let group = match (self.focus, self.requests.selected()) {
+                    (
+                        Pane::Requests,
+                        Some(ReqRow::Group { group, .. } | ReqRow::Request { group, .. }),
+                    ) => group,
+                    _ => {
+                        return Outcome::Message(
+                            "select an endpoint in the Requests pane first".into(),
+                        );
+                    }
+                };
+                Outcome::Jump(if action == Action::EndpointTests {
+                    Jump::EndpointTests(group)
+                } else {
+                    Jump::EndpointFrames(group)
+                })
+            }
+            Action::FrameUses => {
+                let Some(key) = self.backtrace.selected_key() else {
+                    return Outcome::Done;
+                };
+                if key == KEY_FOLDED || key == KEY_TRUNCATED {
+                    return Outcome::Message("not a frame: unfold (z) first".into());
+                }
+                Outcome::Jump(Jump::FrameUses(key))
+            }
+            Action::NextMatch | Action::PrevMatch => {
+                if self.focused_ref().is_empty() || self.focused_ref().filter().is_empty() {
+                    return Outcome::Message("no filter: press / to search".into());
+                }
+                let before = (self.selected_test(), self.requests.selected());
+                self.focused().step_match(ctx, action == Action::NextMatch);
+                if (self.selected_test(), self.requests.selected()) != before {
+                    self.selection_changed(ctx);
+                }
+                Outcome::Done
+            }
+            Action::CopyBacktrace => match self.backtrace_text(ctx) {
+                Some(text) => Outcome::Copy {
+                    what: "backtrace".into(),
+                    text,
+                },
+                None => Outcome::Message("no backtrace in view".into()),
+            },
+            Action::CopySpec => match self.selected_test() {
+                Some(TestEntry::Spec(s)) => Outcome::Copy {
+                    what: "test name".into(),
+                    text: self.entry_name(ctx, TestEntry::Spec(s)).to_string(),
+                },
+                _ => Outcome::Message("select a test first".into()),
+            },
+            Action::CopyRequest => match self.requests.selected() {
+                Some(ReqRow::Request { req, .. }) => copy_request(ctx, req),
+                _ => Outcome::Message("select a request first (Enter opens a group)".into()),
+            },
+            Action::Escape => {
+                if !self.focused_ref().filter().is_empty() {
+                    self.set_filter(ctx, String::new());
+                    Outcome::Done
+                } else if self.scope.scope.is_some() {
+                    Outcome::Jump(Jump::Unscope)
+                } else {
+                    Outcome::Done
+                }
+            }
+            _ => Outcome::Ignored,
+        }
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, _focused: bool) {
+        let stacked = area.width < STACK_BELOW;
+        let weights = |p: Pane| if stacked && self.focus == p { 2 } else { 1 };
+        let constraints = if stacked {
+            vec![
+                Constraint::Fill(weights(Pane::Tests)),
+                Constraint::Fill(weights(Pane::Requests)),
+                Constraint::Fill(weights(Pane::Backtrace)),
+            ]
+        } else {
+            vec![
+                Constraint::Percentage(30),
+                Constraint::Percentage(32),
+                Constraint::Percentage(38),
+            ]
+        };
+        let panes = Layout::default()
+            .direction(if stacked {
+                Direction::Vertical
+            } else {
+                Direction::Horizontal
+            })
+            .constraints(constraints)
+            .split(area);
+        let focus = self.focus;
+        self.tests.draw(f, panes[0], ctx, focus == Pane::Tests);
+        self.requests
+            .draw(f, panes[1], ctx, focus == Pane::Requests);
+        self.backtrace
+            .draw(f, panes[2], ctx, focus == Pane::Backtrace);
+    }
+}
+
+/// The copy of a request's one-line form.
+pub fn copy_request(ctx: &Ctx, req: u32) -> Outcome {
+    match ctx.run.requests.get(req as usize) {
+        Some(r) => Outcome::Copy {
+            what: "request".into(),
+            text: crate::tui::detail::event_string(&ctx.run, r),
+        },
+        None => Outcome::Done,
+    }
+}

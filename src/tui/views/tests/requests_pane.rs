@@ -1,0 +1,425 @@
+//! The Requests pane: the selected test's requests grouped by endpoint.
+
+use crate::analysis::NONE;
+use crate::fasthash::FxMap;
+use crate::tui::component::{Component, ListPane, ListState, Outcome};
+use crate::tui::context::Ctx;
+use crate::tui::detail::latency_ms;
+use crate::tui::keymap::Action;
+use crate::tui::search::{highlighted, matcher, matches};
+use crate::tui::widgets::{pane_frame, window};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use std::collections::HashSet;
+
+/// Requests shown per page of an expanded group: bigger groups are cut (with a note) so
+/// a 100k-request group does not make 100k rows.
+pub const GROUP_ROWS_LIMIT: usize = 5000;
+
+/// One endpoint group of the selected test: its requests are
+/// `group_reqs[start..start + len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSlice {
+    /// The endpoint group ([`crate::analysis::RunIndex::groups`]).
+    pub group: u32,
+    /// First position in [`RequestsPane::group_reqs`].
+    pub start: u32,
+    /// How many requests.
+    pub len: u32,
+}
+
+impl GroupSlice {
+    /// The range in [`RequestsPane::group_reqs`].
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+/// A row of the Requests pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReqRow {
+    /// An endpoint group with its request count.
+    Group {
+        /// The group ([`crate::analysis::RunIndex::groups`]).
+        group: u32,
+        /// Requests of the selected test in it.
+        count: u32,
+    },
+    /// One request of an open group.
+    Request {
+        /// The request ([`crate::run::Run::requests`]).
+        req: u32,
+        /// Its group.
+        group: u32,
+    },
+}
+
+/// The Requests pane's state.
+#[derive(Debug, Clone, Default)]
+pub struct RequestsPane {
+    /// Requests of the selected test, grouped: sorted by count.
+    pub groups: Vec<GroupSlice>,
+    /// The requests of every group in `groups`, group after group.
+    pub group_reqs: Vec<u32>,
+    /// Endpoint groups opened.
+    pub expanded: HashSet<u32>,
+    /// Rows (groups, and the requests of open groups).
+    pub rows: Vec<ReqRow>,
+    /// Indexes into `rows` that pass the filter.
+    pub view: Vec<u32>,
+    /// Selection in `view`.
+    pub state: ListState,
+    /// The filter text.
+    pub filter: String,
+    /// Rows of the last draw.
+    pub page: usize,
+    /// True when a test entry is selected.
+    pub has_test: bool,
+}
+
+/// `HH:MM:SS.mmm` of a time in microseconds (UTC).
+fn clock(t: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(t)
+        .map(|d| d.format("%H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| "--:--:--.---".into())
+}
+
+impl RequestsPane {
+    /// The selected row.
+    pub fn selected(&self) -> Option<ReqRow> {
+        let i = *self.view.get(self.state.sel)?;
+        self.rows.get(i as usize).copied()
+    }
+
+    /// The requests of group `g` (empty when the test has none).
+    pub fn requests_of_group(&self, g: u32) -> &[u32] {
+        self.groups
+            .iter()
+            .find(|gs| gs.group == g)
+            .and_then(|gs| self.group_reqs.get(gs.range()))
+            .unwrap_or(&[])
+    }
+
+    /// Empties the pane (no test selected).
+    pub fn clear(&mut self) {
+        self.groups.clear();
+        self.group_reqs.clear();
+        self.rows.clear();
+        self.view.clear();
+        self.has_test = false;
+    }
+
+    /// Groups `reqs` (a test's requests, in time order) by endpoint; closes every group
+    /// and selects the first row.
+    pub fn load(&mut self, ctx: &Ctx, reqs: &[u32]) {
+        let index = &ctx.index;
+        self.has_test = true;
+        // Dense counting by group id: O(requests of the test), no hashing.
+        let n_groups = index.groups.len();
+        let mut sizes = vec![0u32; n_groups];
+        for &r in reqs {
+            if let Some(c) = index
+                .req_group
+                .get(r as usize)
+                .and_then(|&g| sizes.get_mut(g as usize))
+            {
+                *c += 1;
+            }
+        }
+        // Counting sort into one flat array: two allocations however many groups.
+        let mut groups: Vec<GroupSlice> = Vec::new();
+        let mut start = vec![NONE; n_groups];
+        let mut at = 0u32;
+        for (g, &n) in sizes.iter().enumerate() {
+            if n > 0 {
+                start[g] = at;
+                groups.push(GroupSlice {
+                    group: g as u32,
+                    start: at,
+                    len: n,
+                });
+                at += n;
+            }
+        }
+        let mut flat = vec![0u32; at as usize];
+        for &r in reqs {
+            let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
+            if let Some(pos) = start.get_mut(g as usize)
+                && let Some(slot) = flat.get_mut(*pos as usize)
+            {
+                *slot = r;
+                *pos += 1;
+            }
+        }
+        // Most requests first; ties by label, except for huge lists (every request of a
+        // large run) where group order keeps the sort to integers.
+        if groups.len() <= 5000 {
+            let label = |g: u32| {
+                index
+                    .groups
+                    .get(g as usize)
+                    .map(|x| x.label.as_str())
+                    .unwrap_or("")
+            };
+            groups.sort_unstable_by(|a, b| {
+                b.len
+                    .cmp(&a.len)
+                    .then_with(|| label(a.group).cmp(label(b.group)))
+            });
+        } else {
+            groups.sort_unstable_by_key(|gs| (std::cmp::Reverse(gs.len), gs.group));
+        }
+        self.groups = groups;
+        self.group_reqs = flat;
+        self.expanded.clear();
+        self.state = ListState::default();
+        self.rebuild_rows(ctx, None);
+    }
+
+    /// Rebuilds the rows after a group opened or closed, keeping `keep` (or the selection).
+    pub fn rebuild_rows(&mut self, ctx: &Ctx, keep: Option<ReqRow>) {
+        let keep = keep.or_else(|| self.selected());
+        self.rows.clear();
+        for gs in &self.groups {
+            self.rows.push(ReqRow::Group {
+                group: gs.group,
+                count: gs.len,
+            });
+            if self.expanded.contains(&gs.group) {
+                let reqs = self.group_reqs.get(gs.range()).unwrap_or(&[]);
+                for &r in reqs.iter().take(GROUP_ROWS_LIMIT) {
+                    self.rows.push(ReqRow::Request {
+                        req: r,
+                        group: gs.group,
+                    });
+                }
+            }
+        }
+        self.refilter(ctx);
+        if let Some(k) = keep
+            && let Some(pos) = self.view.iter().position(|&i| self.rows[i as usize] == k)
+        {
+            self.state.sel = pos;
+        }
+        self.state.clamp(self.view.len());
+    }
+
+    /// The text a row is matched on.
+    pub fn row_text<'a>(&self, ctx: &'a Ctx, row: ReqRow) -> &'a str {
+        match row {
+            ReqRow::Group { group, .. } => ctx.group_label(group),
+            ReqRow::Request { req, .. } => ctx
+                .run
+                .requests
+                .get(req as usize)
+                .map(|r| ctx.run.str(r.uri))
+                .unwrap_or(""),
+        }
+    }
+
+    fn refilter(&mut self, ctx: &Ctx) {
+        let q = &self.filter;
+        if q.is_empty() {
+            self.view = (0..self.rows.len() as u32).collect();
+        } else {
+            let m = matcher();
+            // Match each distinct string once per keystroke.
+            let mut group_ok: FxMap<u32, bool> = FxMap::default();
+            let mut uri_ok: FxMap<u32, bool> = FxMap::default();
+            let mut keep = vec![false; self.rows.len()];
+            let mut group_row: usize = 0;
+            for (i, row) in self.rows.iter().enumerate() {
+                match *row {
+                    ReqRow::Group { group, .. } => {
+                        group_row = i;
+                        let ok = *group_ok
+                            .entry(group)
+                            .or_insert_with(|| matches(&m, ctx.group_label(group), q));
+                        keep[i] = ok;
+                    }
+                    ReqRow::Request { req, group } => {
+                        let g_ok = group_ok.get(&group).copied().unwrap_or(false);
+                        let uri = ctx.run.requests[req as usize].uri;
+                        let ok = *uri_ok
+                            .entry(uri)
+                            .or_insert_with(|| matches(&m, ctx.run.str(uri), q));
+                        if g_ok || ok {
+                            keep[i] = true;
+                            keep[group_row] = true;
+                        }
+                    }
+                }
+            }
+            self.view = (0..self.rows.len() as u32)
+                .filter(|&i| keep[i as usize])
+                .collect();
+        }
+        self.state.clamp(self.view.len());
+    }
+
+    fn toggle(&mut self, ctx: &Ctx, group: u32) {
+        if !self.expanded.remove(&group) {
+            self.expanded.insert(group);
+        }
+        self.rebuild_rows(ctx, None);
+    }
+}
+
+impl Component for RequestsPane {
+    fn handle(&mut self, ctx: &Ctx, action: Action) -> Outcome {
+        let Some(row) = self.selected() else {
+            return Outcome::Ignored;
+        };
+        match (action, row) {
+            (Action::Open, ReqRow::Group { group, .. }) => {
+                self.toggle(ctx, group);
+                Outcome::Done
+            }
+            (Action::Expand, ReqRow::Group { group, .. }) => {
+                self.expanded.insert(group);
+                self.rebuild_rows(ctx, Some(row));
+                Outcome::Done
+            }
+            (Action::Collapse, ReqRow::Group { group, .. }) => {
+                self.expanded.remove(&group);
+                self.rebuild_rows(ctx, Some(row));
+                Outcome::Done
+            }
+            (Action::Collapse, ReqRow::Request { group, .. }) => {
+                self.expanded.remove(&group);
+                let count = self.requests_of_group(group).len() as u32;
+                self.rebuild_rows(ctx, Some(ReqRow::Group { group, count }));
+                Outcome::Selected
+            }
+            _ => Outcome::Ignored,
+        }
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool) {
+        let theme = ctx.theme;
+        let total = self.group_reqs.len();
+        let title = format!("Requests ({total} in {} endpoints)", self.groups.len());
+        let inner = pane_frame(f, area, ctx, &title, &self.filter, focused);
+        self.page = inner.height as usize;
+        let height = inner.height as usize;
+        let (start, end) = window(&mut self.state, self.view.len(), height);
+        let q = &self.filter;
+        let run = &ctx.run;
+        let mut lines = Vec::with_capacity(end - start);
+        for pos in start..end {
+            let Some(row) = self
+                .view
+                .get(pos)
+                .and_then(|&i| self.rows.get(i as usize))
+                .copied()
+            else {
+                continue;
+            };
+            let mut line = match row {
+                ReqRow::Group { group, count } => {
+                    let open = self.expanded.contains(&group);
+                    let op = ctx
+                        .index
+                        .groups
+                        .get(group as usize)
+                        .and_then(|g| g.op)
+                        .is_some();
+                    let mut spans = vec![Span::raw(format!(
+                        "{} {count:>6}  ",
+                        if open { "▾" } else { "▸" }
+                    ))];
+                    spans.extend(highlighted(
+                        ctx.group_label(group),
+                        q,
+                        if op { Style::new() } else { theme.dim },
+                        &theme,
+                    ));
+                    if open && count as usize > GROUP_ROWS_LIMIT {
+                        spans.push(Span::styled(
+                            format!("  (first {GROUP_ROWS_LIMIT} shown)"),
+                            theme.dim,
+                        ));
+                    }
+                    Line::from(spans)
+                }
+                ReqRow::Request { req, .. } => {
+                    let r = &run.requests[req as usize];
+                    let user = run
+                        .users
+                        .get(r.user as usize)
+                        .map(|u| run.str(u.name))
+                        .unwrap_or("");
+                    let code_style = if r.code >= 400 {
+                        theme.failed
+                    } else {
+                        theme.dim
+                    };
+                    let mut spans = vec![
+                        Span::styled(format!("    {} ", clock(r.received)), theme.dim),
+                        Span::raw(format!("{} ", run.str(r.verb))),
+                    ];
+                    spans.extend(highlighted(run.str(r.uri), q, Style::new(), &theme));
+                    spans.push(Span::styled(format!(" {}", r.code), code_style));
+                    spans.push(Span::styled(
+                        format!(
+                            " {user} {} {}",
+                            latency_ms(r)
+                                .map(|l| format!("{l:.1}ms"))
+                                .unwrap_or_default(),
+                            r.attribution.as_str()
+                        ),
+                        theme.dim,
+                    ));
+                    Line::from(spans)
+                }
+            };
+            if pos == self.state.sel {
+                line = line.patch_style(theme.selection(focused));
+            }
+            lines.push(line);
+        }
+        if self.view.is_empty() {
+            let msg = if !self.filter.is_empty() {
+                "(no match)"
+            } else if !self.has_test {
+                "(no test selected)"
+            } else {
+                "(no requests)"
+            };
+            lines.push(Line::styled(msg, theme.dim));
+        }
+        f.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+impl ListPane for RequestsPane {
+    fn len(&self) -> usize {
+        self.view.len()
+    }
+    fn list(&mut self) -> &mut ListState {
+        &mut self.state
+    }
+    fn page(&self) -> usize {
+        self.page
+    }
+    fn filter(&self) -> &str {
+        &self.filter
+    }
+    fn set_filter(&mut self, ctx: &Ctx, text: String) {
+        self.filter = text;
+        self.refilter(ctx);
+    }
+    fn row_matches(&self, ctx: &Ctx, pos: usize) -> bool {
+        self.filter.is_empty()
+            || self.view.get(pos).is_some_and(|&i| {
+                matches(
+                    &matcher(),
+                    self.row_text(ctx, self.rows[i as usize]),
+                    &self.filter,
+                )
+            })
+    }
+}
