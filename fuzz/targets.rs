@@ -210,3 +210,33 @@ fn reports(run: &auditscope::run::Run) {
         let _ = serde_json::to_vec(&report::events::event_json(run, req));
     }
 }
+
+/// `filter_query`: the explorer's filter parser (`tui::filter::Query::parse`); a query that
+/// parses is matched against its own text and a sample row, and its highlight positions
+/// stay inside the text.
+pub fn filter_query(data: &[u8]) {
+    use auditscope::run::{Attribution, SpecStatus};
+    use auditscope::tui::filter::{Query, RequestFacts, highlight_positions};
+    let text = String::from_utf8_lossy(data);
+    let Ok(q) = Query::parse(&text) else {
+        return;
+    };
+    for row in [
+        text.as_ref(),
+        "[sig-apps] Deployment deployment should delete old replica sets [Conformance]",
+        "ünicode İstanbul ǅ",
+    ] {
+        let _ = q.match_text(row, true);
+        let n = row.chars().count();
+        assert!(highlight_positions(row, &q).iter().all(|&i| i < n));
+    }
+    let _ = q.match_status(SpecStatus::Failed);
+    let _ = q.match_request(&RequestFacts {
+        code: 403,
+        attribution: Attribution::Window,
+        user: &text,
+        verb: "get",
+        op: "readCoreV1NamespacedPod",
+        latency_us: Some(i64::MAX),
+    });
+}

@@ -66,6 +66,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two runs, two releases, or a run with an APISnoop coverage file: endpoints and
+    /// tests gained and lost, and the six coverage totals. `--gate` exits 1 when coverage is lost.
+    Diff(DiffArgs),
     /// Write a realistic generated run (audit log, entries.log, e2e.log, JUnit) for benchmarks and demos.
     Synth {
         /// Audit events (stage events) to write; about 1.5 KB each.
@@ -234,6 +237,44 @@ pub struct ReportArgs {
     pub format: OutputFormat,
 }
 
+/// The arguments of `diff`.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// OLD then NEW: each a RUN.json, an APISnoop coverage file (`resources/coverage/X.Y.Z.json`)
+    /// or an input to correlate (kind detected from content). A single one fills the side
+    /// that `--old`/`--new` leave empty.
+    #[arg(value_name = "OLD NEW")]
+    pub sides: Vec<String>,
+    /// A further raw input for the old side (e.g. its e2e log or JUnit). Repeat as needed.
+    #[arg(long, value_name = "FILE")]
+    pub old: Vec<String>,
+    /// A further raw input for the new side.
+    #[arg(long, value_name = "FILE")]
+    pub new: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Exit with status 1 when any endpoint tested in OLD is untested in NEW (conformance-eligible
+    /// ones named first); 0 otherwise, 2 for errors.
+    #[arg(long)]
+    pub gate: bool,
+    /// Also count requests attributed by time window as testing (as `report coverage --window`).
+    #[arg(long)]
+    pub window: bool,
+    /// List an endpoint as a latency regression when its p50 or p99 grew more than RATIO times
+    /// and by at least MIN milliseconds: `RATIO[x][,MIN[ms]]`.
+    #[arg(long, value_name = "RATIO[,MIN]", default_value = "1.5x,10ms")]
+    pub latency_threshold: crate::diff::LatencyThreshold,
+    /// Another OpenAPI v2 spec for sides given as raw inputs.
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Vec<String>,
+    /// Make the first malformed audit line of raw inputs an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
 /// Parses the arguments, runs the command, and returns the exit status.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -248,6 +289,14 @@ pub fn main() -> i32 {
         Err(e) => {
             if is_broken_pipe(&e) {
                 return 0;
+            }
+            // `diff --gate` found coverage lost: not an error, a verdict (status 1).
+            if let Some(gate) = e.downcast_ref::<crate::diff::GateFailed>() {
+                eprintln!(
+                    "auditscope: {}",
+                    crate::text::escape_control(&gate.to_string())
+                );
+                return 1;
             }
             let message = one_line(&e);
             eprintln!("auditscope: {}", crate::text::escape_control(&message));
@@ -275,6 +324,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            // serde_json keeps the io::Error inside and does not give it as a source.
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
     })
 }
 
@@ -307,6 +359,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Report { report } => run_report(report),
+        Command::Diff(args) => run_diff(&args),
         Command::Explore { source, ui } => {
             // The run is read, and any error reported, before the terminal is taken over.
             let run = load_run(&source)?;
@@ -573,7 +626,11 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
                     .as_ref()
                     .is_none_or(|re| re.is_match(run.str(s.name)))
             };
-            let rows = report::tests::tests(&run, &show, &keep);
+            let mut rows = report::tests::tests(&run, &show, &keep);
+            if filter.narrows_requests() {
+                // Only the specs that hit what the request filters ask for.
+                rows.retain(|r| r.requests.values().any(|&n| n > 0));
+            }
             match format {
                 OutputFormat::Text => report::tests::write_text(&rows, *operations, &mut out)?,
                 OutputFormat::Json => write_json(&mut out, &rows)?,
@@ -616,6 +673,52 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         ReportCommand::Coverage { .. } => unreachable!("handled above"),
     }
     out.flush().context("writing to stdout")?;
+    Ok(())
+}
+
+/// `auditscope diff`: reads both sides, writes the comparison, then applies `--gate`.
+fn run_diff(args: &DiffArgs) -> Result<()> {
+    // A bad filter is reported before any input is read.
+    args.filter.to_filter()?;
+    let (mut old, mut new) = (args.old.clone(), args.new.clone());
+    match args.sides.as_slice() {
+        [] => {}
+        [one] if old.is_empty() && !new.is_empty() => old.insert(0, one.clone()),
+        [one] if new.is_empty() && !old.is_empty() => new.insert(0, one.clone()),
+        [o, n] => {
+            old.insert(0, o.clone());
+            new.insert(0, n.clone());
+        }
+        _ => bail!("name two sides to compare: auditscope diff OLD NEW"),
+    }
+    let opts = crate::diff::SideOptions {
+        filter: args.filter.clone(),
+        count_window: args.window,
+        openapi: args.openapi.clone(),
+        strict: args.strict,
+        progress: true,
+    };
+    let mut clock = correlate::StageClock::from_env();
+    // The two sides are read at once: reading a RUN.json is mostly parsing.
+    let (old, new) = rayon::join(
+        || crate::diff::load_side(&old, "old", &opts),
+        || crate::diff::load_side(&new, "new", &opts),
+    );
+    let (old, new) = (old?, new?);
+    clock.lap("read both sides");
+    let diff = crate::diff::compare_with(&old, &new, args.latency_threshold);
+    clock.lap("compare");
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        OutputFormat::Text => crate::diff::write_text(&diff, &mut out)?,
+        OutputFormat::Json => write_json(&mut out, &diff)?,
+    }
+    out.flush().context("writing to stdout")?;
+    clock.lap("write");
+    if args.gate {
+        diff.gate()?;
+    }
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! - [`correlate`] merges stage events into requests and ties each request to a spec;
 //! - [`run`] is the correlated run in memory and its `RUN.json` file format;
 //! - [`analysis`] derives indexes and call trees from a run (for the explorer and `search`);
-//! - [`report`] prints answers for scripts;
+//! - [`report`] prints answers for scripts; [`diff`] compares two runs or releases;
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
@@ -15,6 +15,7 @@ pub mod allocator;
 pub mod analysis;
 pub mod cli;
 pub mod correlate;
+pub mod diff;
 pub mod endpoints;
 pub mod fasthash;
 pub mod ingest;

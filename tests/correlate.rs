@@ -117,6 +117,14 @@ fn rbac_denials_are_listed_with_user_and_impersonation() {
     assert!(rows[0].starts_with("2017-09-11T19:55:05.000000Z  403 list    system:admin"));
     assert!(rows[0].contains(" bob "));
     assert!(rows[0].ends_with("| /api/v1/namespaces/default/pods | -"));
+    // Columns stay aligned whatever the user names' lengths: DECISION starts at the same
+    // place on every line.
+    let at = text.lines().next().unwrap().find("DECISION").unwrap();
+    for row in &rows {
+        let prefix: String = row.chars().take(at).collect();
+        assert!(prefix.ends_with(' '), "{row}");
+        assert!(!row.chars().nth(at).unwrap().is_whitespace(), "{row}");
+    }
 }
 
 #[test]
@@ -400,4 +408,62 @@ fn stdin_is_read_with_a_dash() {
     assert_eq!(v["attribution"]["none"], 437);
     assert_eq!(v["specs"], 0);
     assert!(v["skipped"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn report_tests_with_request_filters_lists_only_the_specs_that_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (audit, entries, _) = replay_2018(dir.path(), 8);
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = vec![
+            "report".into(),
+            "tests".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        a.extend(["--audit".into(), audit.display().to_string()]);
+        a.extend(["--entries".into(), entries.display().to_string()]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let json = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = bin().args(args(extra)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = json(&[]);
+    assert_eq!(all.len(), 8);
+    // The operation hit by the fewest specs.
+    let hits_of = |name: &str| {
+        all.iter()
+            .filter(|r| {
+                r["operations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|op| op[0] == name)
+            })
+            .count()
+    };
+    let mut ops: Vec<String> = all
+        .iter()
+        .flat_map(|r| r["operations"].as_array().unwrap().clone())
+        .map(|op| op[0].as_str().unwrap().to_string())
+        .collect();
+    ops.sort();
+    ops.dedup();
+    let rare = ops
+        .iter()
+        .min_by_key(|o| (hits_of(o), o.to_string()))
+        .unwrap();
+    let expected = hits_of(rare);
+    let hit = json(&["--endpoint", &format!("^{rare}$")]);
+    assert!(expected > 0 && expected < all.len(), "{expected}");
+    assert_eq!(hit.len(), expected);
+    assert!(json(&["--code", "403"]).is_empty(), "no 403 in the replay");
+    assert_eq!(json(&["--spec", "."]).len(), 8);
 }

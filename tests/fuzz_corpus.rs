@@ -57,3 +57,8 @@ fn run_json_corpus() {
 fn correlate_corpus() {
     assert!(replay("correlate", targets::correlate) >= 3);
 }
+
+#[test]
+fn filter_query_corpus() {
+    assert!(replay("filter_query", targets::filter_query) >= 12);
+}

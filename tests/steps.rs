@@ -142,6 +142,27 @@ fn report_steps_on_the_v126_run_gives_each_specs_step_lines_and_counts_that_add_
     );
     let run_json = dir.path().join("RUN.json");
     auditscope::run::format::write_run(&run, &run_json).unwrap();
+    // The steps survive RUN.json.
+    let back = auditscope::run::format::read_run(&run_json).unwrap();
+    let steps = |r: &auditscope::run::Run| -> Vec<Vec<(String, i64, String)>> {
+        r.specs
+            .iter()
+            .map(|s| {
+                s.steps
+                    .iter()
+                    .map(|st| {
+                        (
+                            r.str(st.text).to_string(),
+                            st.start,
+                            r.str(st.location).to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(steps(&back), steps(&run));
+    assert_eq!(steps(&run).iter().map(Vec::len).sum::<usize>(), 3624);
 
     let out = bin()
         .args(["report", "steps", "--format", "json"])

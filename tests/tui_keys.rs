@@ -250,10 +250,22 @@ fn frame_to_requests_and_tests() {
 }
 
 #[test]
-fn sort_cycles_start_name_requests() {
+fn sort_cycles_start_name_requests_status_duration() {
     let mut app = App::for_test(sample_run(), false);
     let names = |app: &App| -> Vec<String> { test_rows(app).into_iter().map(|r| r.0).collect() };
     assert_eq!(app.panes.tests.sort, SortKey::Start);
+    // The skipped spec is hidden at first, and counted.
+    assert_eq!(
+        names(&app),
+        vec![
+            "[sig-node] Pods shou",
+            "[sig-api-machinery] ",
+            "[SynchronizedAfterSu"
+        ]
+    );
+    assert_eq!(app.panes.tests.hidden_skipped, 1);
+    key(&mut app, "S");
+    assert_eq!(app.panes.tests.hidden_skipped, 0);
     assert_eq!(
         names(&app),
         vec![
@@ -283,6 +295,29 @@ fn sort_cycles_start_name_requests() {
         vec![7, 6, 0, 0]
     );
     key(&mut app, "s");
+    assert_eq!(app.panes.tests.sort, SortKey::Status);
+    // Failures first, then passed, then skipped.
+    assert_eq!(
+        names(&app),
+        vec![
+            "[sig-api-machinery] ",
+            "[sig-node] Pods shou",
+            "[SynchronizedAfterSu",
+            "[sig-storage] CSI mo"
+        ]
+    );
+    key(&mut app, "s");
+    assert_eq!(app.panes.tests.sort, SortKey::Duration);
+    assert_eq!(
+        names(&app),
+        vec![
+            "[sig-api-machinery] ",
+            "[sig-node] Pods shou",
+            "[SynchronizedAfterSu",
+            "[sig-storage] CSI mo"
+        ]
+    );
+    key(&mut app, "s");
     assert_eq!(app.panes.tests.sort, SortKey::Start);
     assert_eq!(app.message.as_deref(), Some("tests sorted by start"));
 }
@@ -290,7 +325,7 @@ fn sort_cycles_start_name_requests() {
 #[test]
 fn search_filters_steps_and_clears() {
     let mut app = App::for_test(sample_run(), false);
-    key(&mut app, "/ sig");
+    key(&mut app, "S / sig");
     assert!(app.typing());
     assert_eq!(app.panes.tests.view.len(), 3);
     // While typing, letters go to the filter, not to the keymap (no quit on q).
@@ -360,7 +395,14 @@ fn copy_backtrace_and_request() {
     assert_eq!(text.lines().count(), 15);
     assert_eq!(
         app.message.as_deref(),
-        Some(format!("copied backtrace: {} bytes via OSC 52", text.len()).as_str())
+        Some(
+            format!(
+                "copied backtrace: {} bytes via OSC 52 · create /api/v1/namespaces ({PODS}), \
+                 one of 7 requests through this node",
+                text.len()
+            )
+            .as_str()
+        )
     );
     let Sink::Buffer(bytes) = &app.ctx.clipboard.sink else {
         panic!()

@@ -166,43 +166,80 @@ pub fn write_table(
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     use crate::text::escape_control as esc;
-    writeln!(
-        w,
-        "{:<27} {:>4} {:<7} {:<30} {:<20} DECISION REASON | URI | SPEC",
-        "TIME", "CODE", "VERB", "USER", "AS"
-    )?;
-    for req in run.requests.iter().filter(|r| keep(r)) {
-        let user = run
-            .users
-            .get(req.user as usize)
-            .map_or("", |u| run.str(u.name));
-        let as_user = req
-            .impersonated
-            .and_then(|i| run.users.get(i as usize))
-            .map_or("-", |u| run.str(u.name));
-        let code = if req.code == 0 {
-            "-".to_string()
-        } else {
-            req.code.to_string()
-        };
-        let decision = match req.decision.as_str() {
-            "" => "-",
-            d => d,
-        };
-        writeln!(
-            w,
-            "{:<27} {:>4} {:<7} {:<30} {:<20} {:<8} {} | {} | {}",
-            time::rfc3339(req.received),
-            code,
-            esc(run.str(req.verb)),
-            esc(user),
-            esc(as_user),
-            decision,
-            esc(run.str(req.reason)),
-            esc(run.str(req.uri)),
-            run.spec_of(req)
-                .map_or("-".into(), |s| esc(run.str(s.name)))
-        )?;
+    // Two passes: the columns are as wide as their widest kept value, so they stay aligned
+    // whatever the user names.
+    let rows: Vec<[String; 7]> = run
+        .requests
+        .iter()
+        .filter(|r| keep(r))
+        .map(|req| {
+            let user = run
+                .users
+                .get(req.user as usize)
+                .map_or("", |u| run.str(u.name));
+            let as_user = req
+                .impersonated
+                .and_then(|i| run.users.get(i as usize))
+                .map_or("-", |u| run.str(u.name));
+            let code = if req.code == 0 {
+                "-".to_string()
+            } else {
+                req.code.to_string()
+            };
+            let decision = match req.decision.as_str() {
+                "" => "-",
+                d => d,
+            };
+            [
+                time::rfc3339(req.received),
+                code,
+                esc(run.str(req.verb)).into_owned(),
+                esc(user).into_owned(),
+                esc(as_user).into_owned(),
+                decision.to_string(),
+                format!(
+                    "{} | {} | {}",
+                    esc(run.str(req.reason)),
+                    esc(run.str(req.uri)),
+                    run.spec_of(req)
+                        .map_or("-".into(), |s| esc(run.str(s.name)))
+                ),
+            ]
+        })
+        .collect();
+    let header = [
+        "TIME",
+        "CODE",
+        "VERB",
+        "USER",
+        "AS",
+        "DECISION",
+        "REASON | URI | SPEC",
+    ];
+    // At least the widths of earlier versions, so common output did not change.
+    let mut width = [27, 4, 7, 30, 20, 8, 0];
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| -> String {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = width[i].saturating_sub(cell.chars().count());
+            match i {
+                // The last column is not padded; the code is right-aligned.
+                6 => out.push_str(cell),
+                1 => out.push_str(&format!("{}{cell} ", " ".repeat(pad))),
+                _ => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
+            }
+        }
+        out
+    };
+    writeln!(w, "{}", line(header))?;
+    for row in &rows {
+        let cells: [&str; 7] = std::array::from_fn(|i| row[i].as_str());
+        writeln!(w, "{}", line(cells))?;
     }
     Ok(())
 }

@@ -81,6 +81,15 @@ pub struct RequestFilter {
     pub agents_matching: AgentMatches,
 }
 
+impl RequestFilter {
+    /// True when the filter looks at the requests themselves (endpoint, user agent, code),
+    /// not only at their spec: a per-spec report then lists only the specs with a request
+    /// that passes.
+    pub fn narrows_requests(&self) -> bool {
+        self.endpoint.is_some() || self.user_agent.is_some() || self.code.is_some()
+    }
+}
+
 /// Whether each agent of the run matches [`RequestFilter::user_agent`], worked out on first
 /// use, so an agent's text is rendered once rather than once per request. A filter is used
 /// with one run.

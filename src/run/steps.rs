@@ -62,3 +62,38 @@ impl Run {
         self.specs.get(at.spec.index())?.steps.get(at.step)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(starts: &[Micros]) -> Spec {
+        Spec {
+            steps: starts
+                .iter()
+                .map(|&start| Step {
+                    text: 0,
+                    start,
+                    location: 0,
+                })
+                .collect(),
+            ..Spec::default()
+        }
+    }
+
+    #[test]
+    fn a_step_lasts_until_the_next_one_starts() {
+        let s = spec(&[10, 20, 20, 30]);
+        assert_eq!(s.step_at(9), None);
+        assert_eq!(s.step_at(10), Some(0));
+        assert_eq!(s.step_at(19), Some(0));
+        // Two steps at the same time: the later one holds what follows.
+        assert_eq!(s.step_at(20), Some(2));
+        assert_eq!(s.step_at(1_000), Some(3));
+        assert_eq!(s.step_at(NO_TIME), None);
+        // A step without a time holds nothing.
+        let s = spec(&[10, NO_TIME, 30]);
+        assert_eq!(s.step_at(25), Some(0));
+        assert_eq!(spec(&[]).step_at(5), None);
+    }
+}

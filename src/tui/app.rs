@@ -334,8 +334,13 @@ impl App {
             Outcome::Message(m) => self.message = Some(m),
             Outcome::Jump(j) => self.jump(j),
             Outcome::Detail(req) => self.overlay = Overlay::Detail { req, scroll: 0 },
-            Outcome::Copy { what, text } => {
-                self.message = Some(self.ctx.clipboard.copy(&what, &text));
+            Outcome::Copy { what, detail, text } => {
+                let mut m = self.ctx.clipboard.copy(&what, &text);
+                if let Some(d) = detail {
+                    m.push_str(" · ");
+                    m.push_str(&d);
+                }
+                self.message = Some(m);
             }
         }
     }

@@ -61,6 +61,8 @@ pub enum Outcome {
     Copy {
         /// What was copied, for the message.
         what: String,
+        /// Which one, said after the size (the request and test behind a backtrace).
+        detail: Option<String>,
         /// The text.
         text: String,
     },

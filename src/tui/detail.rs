@@ -73,7 +73,12 @@ pub fn detail_lines(run: &Run, req: &Request, endpoint: &str, theme: &Theme) -> 
     field("level", req.level.as_str().into());
     field(
         "stage",
-        format!("{} ({} stage events)", req.stage.as_str(), req.stage_events),
+        format!(
+            "{} ({} stage event{})",
+            req.stage.as_str(),
+            req.stage_events,
+            if req.stage_events == 1 { "" } else { "s" }
+        ),
     );
     field("received", rfc3339_nano(req.received));
     field("completed", rfc3339_nano(req.completed));

@@ -35,6 +35,14 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
+    out.push(Line::raw(""));
+    out.push(Line::styled("Symbols", theme.title));
+    for (sym, what) in SYMBOLS {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {sym:<22}"), theme.highlight),
+            Span::raw(what),
+        ]));
+    }
     for (mode, heading) in [
         (Mode::Filter, "While typing a filter (other keys are typed)"),
         (
@@ -54,18 +62,61 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Draws the help overlay.
-pub fn draw(f: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16, theme: &Theme) {
+/// What the symbols on screen mean.
+pub const SYMBOLS: [(&str, &str); 12] = [
+    (
+        "pass FAIL skip",
+        "a test's status (pend: pending; ?: unknown)",
+    ),
+    (
+        "suite",
+        "a suite node ([SynchronizedBeforeSuite] and the like), not a test",
+    ),
+    (
+        "≈",
+        "a fuzzy match of the filter, listed after the exact ones",
+    ),
+    ("▸ ▾", "a closed or open group (endpoint, tree node)"),
+    (
+        "dimmed request",
+        "tied to the test by time window only: others' traffic during it",
+    ),
+    (
+        "N by window",
+        "requests of the group tied by time window (w hides them)",
+    ),
+    (
+        "N skipped hidden",
+        "skipped and pending tests not listed (S shows them)",
+    ),
+    (
+        "◀N ▶M",
+        "places back and forward in the jump history ([ and ])",
+    ),
+    ("▶ Title, thick border", "the focused pane"),
+    (
+        "N input lines skipped",
+        "lines of the inputs that could not be read (report summary)",
+    ),
+    ("⋯ vendored/runtime", "folded frames (z unfolds)"),
+    (
+        "[truncated: …]",
+        "the user agent's backtrace was cut; outer frames are missing",
+    ),
+];
+
+/// Draws the help overlay; returns the scroll clamped to the end of the text.
+pub fn draw(f: &mut Frame, area: Rect, keymap: &Keymap, scroll: u16, theme: &Theme) -> u16 {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
         .title(Span::styled(" Keys ", theme.title))
         .title_bottom(Line::from(" q/Esc/? close · j/k scroll "));
     f.render_widget(Clear, area);
-    f.render_widget(
-        Paragraph::new(lines(keymap, theme))
-            .block(block)
-            .scroll((scroll, 0)),
-        area,
-    );
+    let text = lines(keymap, theme);
+    let inner = block.inner(area);
+    let max = (text.len() as u16).saturating_sub(inner.height);
+    let scroll = scroll.min(max);
+    f.render_widget(Paragraph::new(text).block(block).scroll((scroll, 0)), area);
+    scroll
 }

@@ -82,6 +82,10 @@ pub enum Action {
     Quit,
     /// The `force_quit` action (see `assets/keymap.toml`).
     ForceQuit,
+    /// The `toggle_window` action (see `assets/keymap.toml`).
+    ToggleWindow,
+    /// The `toggle_skipped` action (see `assets/keymap.toml`).
+    ToggleSkipped,
     /// The `accept` action of the typing modes: keep what was typed.
     Accept,
     /// The `cancel` action of the typing modes: drop what was typed.
@@ -92,7 +96,7 @@ pub enum Action {
 
 impl Action {
     /// Every action with its name in the keymap file.
-    pub const NAMES: [(&'static str, Action); 37] = [
+    pub const NAMES: [(&'static str, Action); 39] = [
         ("down", Action::Down),
         ("up", Action::Up),
         ("top", Action::Top),
@@ -127,6 +131,8 @@ impl Action {
         ("escape", Action::Escape),
         ("quit", Action::Quit),
         ("force_quit", Action::ForceQuit),
+        ("toggle_window", Action::ToggleWindow),
+        ("toggle_skipped", Action::ToggleSkipped),
         ("accept", Action::Accept),
         ("cancel", Action::Cancel),
         ("delete_char", Action::DeleteChar),

@@ -11,6 +11,7 @@ pub mod clipboard;
 pub mod component;
 pub mod context;
 pub mod detail;
+pub mod filter;
 pub mod help;
 pub mod history;
 pub mod keymap;
@@ -67,10 +68,11 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     } else {
         centered(main, 90, 90)
     };
-    match &app.overlay {
+    match &mut app.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => {
-            help::draw(f, overlay_area, &app.ctx.keymap, *scroll, &app.ctx.theme)
+            // Scrolling stops at the end of the text.
+            *scroll = help::draw(f, overlay_area, &app.ctx.keymap, *scroll, &app.ctx.theme);
         }
         Overlay::Detail { req, scroll } => {
             let ctx = &app.ctx;
@@ -93,7 +95,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
             }
         }
         Overlay::FrameSearch { query, hits, sel } => {
-            draw_frame_search(f, overlay_area, app, query, hits, *sel);
+            draw_frame_search(f, overlay_area, &app.ctx, query, hits, *sel);
         }
     }
 }
@@ -113,12 +115,12 @@ fn centered(area: Rect, pct_w: u16, pct_h: u16) -> Rect {
 fn draw_frame_search(
     f: &mut Frame,
     area: Rect,
-    app: &App,
+    ctx: &context::Ctx,
     query: &str,
     hits: &[FrameHit],
     sel: usize,
 ) {
-    let theme = &app.ctx.theme;
+    let theme = &ctx.theme;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
@@ -126,7 +128,7 @@ fn draw_frame_search(
             " Find a function in every backtrace ",
             theme.title,
         ))
-        .title_bottom(Line::from(mode_hints(&app.ctx.keymap, Mode::FrameSearch)));
+        .title_bottom(Line::from(mode_hints(&ctx.keymap, Mode::FrameSearch)));
     f.render_widget(Clear, area);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -223,10 +225,17 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
         let room = (area.width as usize).saturating_sub(right.chars().count() + 1);
         let mut used = 1;
         // Help first: at 80 columns not every hint fits, and `?` lists them all.
-        let hints = keymap
-            .hints(scope)
-            .filter(|b| b.action == Action::Help)
-            .chain(keymap.hints(scope).filter(|b| b.action != Action::Help));
+        // `?`, `/`, `y` and `q` first: they must fit even at 80 columns.
+        const FIRST: [Action; 4] = [
+            Action::Help,
+            Action::Search,
+            Action::CopyBacktrace,
+            Action::Quit,
+        ];
+        let hints = FIRST
+            .iter()
+            .filter_map(|a| keymap.hints(scope).find(|b| b.action == *a))
+            .chain(keymap.hints(scope).filter(|b| !FIRST.contains(&b.action)));
         for b in hints {
             let key = b.key_names.first().map(String::as_str).unwrap_or("?");
             let label = format!(" {}  ", b.hint.as_deref().unwrap_or(""));

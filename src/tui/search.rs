@@ -67,6 +67,20 @@ pub fn highlighted_at(
     spans
 }
 
+/// Splits `text` into spans with what `query` matched in it highlighted.
+pub fn highlighted_query(
+    text: &str,
+    query: &super::filter::Query,
+    base: Style,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let at = super::filter::highlight_positions(text, query);
+    if at.is_empty() {
+        return vec![Span::styled(text.to_string(), base)];
+    }
+    highlighted_at(text, &at, base, theme)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

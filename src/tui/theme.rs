@@ -50,7 +50,8 @@ impl Theme {
                 .bg(Color::Blue)
                 .fg(Color::White)
                 .add_modifier(Modifier::BOLD),
-            selected_unfocused: Style::new().add_modifier(Modifier::REVERSED),
+            // Subdued: the focused pane's selection is the strongest highlight on screen.
+            selected_unfocused: Style::new().add_modifier(Modifier::UNDERLINED),
             dim: Style::new().fg(Color::DarkGray),
             highlight: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             title: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
@@ -70,7 +71,7 @@ impl Theme {
         let plain = Style::new();
         Theme {
             selected: plain.add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            selected_unfocused: plain.add_modifier(Modifier::REVERSED),
+            selected_unfocused: plain.add_modifier(Modifier::UNDERLINED),
             dim: plain.add_modifier(Modifier::DIM),
             highlight: plain.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             title: plain.add_modifier(Modifier::BOLD),

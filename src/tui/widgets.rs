@@ -7,7 +7,7 @@ use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 /// A pane's border with its title and, when set, its filter.
 pub fn pane_block(
@@ -17,15 +17,25 @@ pub fn pane_block(
     focused: bool,
     theme: &Theme,
 ) -> Block<'static> {
+    // Focus shows without colour too: a thick border and a marker before the title.
     let mut block = Block::default()
         .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
         .border_style(if focused {
             theme.border_focused
         } else {
             theme.border
         })
         .title(Span::styled(
-            format!(" {title} "),
+            if focused {
+                format!("▶ {title} ")
+            } else {
+                format!(" {title} ")
+            },
             if focused { theme.title } else { theme.dim },
         ));
     if typing || !filter.is_empty() {

@@ -6,8 +6,9 @@ use crate::fasthash::FxMap;
 use crate::run::TraceId;
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::{Ctx, TestEntry};
+use crate::tui::filter::{Query, TextMatch};
 use crate::tui::keymap::Action;
-use crate::tui::search::{highlighted, matcher, matches};
+use crate::tui::search::highlighted_query;
 use crate::tui::widgets::{pane_frame, short_file, short_function, window};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -142,17 +143,20 @@ impl BacktracePane {
         if self.filter.is_empty() {
             self.tree.set_filter(None);
         } else {
-            let m = matcher();
+            // Text only (fields are about requests and tests); a bad query matches nothing.
+            let q = Query::parse(&self.filter).ok();
             let mut cache: FxMap<u32, bool> = FxMap::default();
-            let q = &self.filter;
             let matched: Vec<bool> = self
                 .tree
                 .nodes
                 .iter()
                 .map(|n| {
-                    *cache
-                        .entry(n.key)
-                        .or_insert_with(|| matches(&m, short_function(ctx.node_text(n.key)), q))
+                    *cache.entry(n.key).or_insert_with(|| {
+                        q.as_ref().is_some_and(|q| {
+                            q.match_text(short_function(ctx.node_text(n.key)), false)
+                                == TextMatch::Exact
+                        })
+                    })
                 })
                 .collect();
             self.tree.set_filter(Some(matched));
@@ -163,7 +167,7 @@ impl BacktracePane {
     /// The backtrace in view as text: `verb requestURI`, then each frame's function
     /// indented 4 spaces and `file:line` indented 8. For a merged tree, the trace of the
     /// first request (in scope) through the node under the cursor.
-    pub fn text(&self, ctx: &Ctx, in_scope: impl Fn(u32) -> bool) -> Option<String> {
+    pub fn text(&self, ctx: &Ctx, in_scope: impl Fn(u32) -> bool) -> Option<(u32, String)> {
         let run = &ctx.run;
         let (req, trace) = match self.source {
             BtSource::Request(r) => (r, *ctx.index.req_trace.get(r as usize)?),
@@ -201,7 +205,7 @@ impl BacktracePane {
         if trace.truncated && !caller_first {
             out.push_str("    [truncated: outer frames missing]\n");
         }
-        Some(out)
+        Some((req, out))
     }
 }
 
@@ -275,7 +279,7 @@ impl Component for BacktracePane {
         self.page = inner.height as usize;
         let height = inner.height as usize;
         let (start, end) = window(&mut self.state, self.tree.rows.len(), height);
-        let q = &self.filter;
+        let q = Query::parse(&self.filter).unwrap_or_default();
         let mut lines = Vec::with_capacity(end - start + 1);
         for pos in start..end {
             let Some(row) = self.tree.rows.get(pos).copied() else {
@@ -302,9 +306,9 @@ impl Component for BacktracePane {
                     ));
                 }
                 key => {
-                    spans.extend(highlighted(
+                    spans.extend(highlighted_query(
                         short_function(ctx.node_text(key)),
-                        q,
+                        &q,
                         Style::new(),
                         &theme,
                     ));

@@ -85,8 +85,24 @@ impl TestsView {
             hold_backtrace: false,
         };
         v.tests.rebuild(ctx, &v.scope, None);
+        v.tests.select_first_with_requests();
         v.on_test_changed(ctx);
         v
+    }
+
+    fn toggle_window(&mut self, ctx: &Ctx) -> Outcome {
+        let hide = !self.tests.hide_window;
+        self.tests.hide_window = hide;
+        self.tests.rebuild(ctx, &self.scope, None);
+        self.requests.hide_window = hide;
+        self.on_test_changed(ctx);
+        self.backtrace.source = BtSource::None;
+        self.sync_backtrace(ctx);
+        Outcome::Message(if hide {
+            "own requests only: those by time window (others during the test) hidden".into()
+        } else {
+            "showing requests by time window too (dimmed)".into()
+        })
     }
 
     /// The selected test entry.
@@ -124,7 +140,7 @@ impl TestsView {
             return;
         };
         let reqs = self.scope.entry_requests(ctx, entry);
-        self.requests.load(ctx, &reqs);
+        self.requests.load(ctx, reqs);
         self.sync_backtrace(ctx);
     }
 
@@ -153,6 +169,10 @@ impl TestsView {
         }
         let reqs: Vec<u32> = match &src {
             BtSource::None => Vec::new(),
+            // The selected test's requests as listed (filter and window switch applied).
+            BtSource::Test(t) if Some(*t) == self.selected_test() => {
+                self.requests.group_reqs.clone()
+            }
             BtSource::Test(t) => self.scope.entry_requests(ctx, *t),
             BtSource::Group(_, g) => self.requests.requests_of_group(*g).to_vec(),
             BtSource::Request(r) => vec![*r],
@@ -273,7 +293,11 @@ impl TestsView {
                     .iter()
                     .filter(|r| matches!(r.entry, TestEntry::Spec(_)))
                     .count();
-                Some(format!("{}: called by {n} tests", ctx.group_label(group)))
+                Some(format!(
+                    "{}: called by {}",
+                    ctx.group_label(group),
+                    requests_pane::plural(n, "test")
+                ))
             }
             Jump::EndpointFrames(group) => {
                 self.go(
@@ -336,7 +360,44 @@ impl TestsView {
 
     /// The backtrace in view as text (see [`BacktracePane::text`]).
     pub fn backtrace_text(&self, ctx: &Ctx) -> Option<String> {
-        self.backtrace.text(ctx, |r| self.scope.contains(ctx, r))
+        self.backtrace
+            .text(ctx, |r| self.scope.contains(ctx, r))
+            .map(|(_, t)| t)
+    }
+
+    /// What `y` copies: the trace, and a name for it (the request, its test, and how many
+    /// requests share the node when the tree merges several).
+    fn copy_backtrace(&self, ctx: &Ctx) -> Outcome {
+        let Some((req, text)) = self.backtrace.text(ctx, |r| self.scope.contains(ctx, r)) else {
+            return Outcome::Message("no backtrace in view".into());
+        };
+        let run = &ctx.run;
+        let Some(r) = run.requests.get(req as usize) else {
+            return Outcome::Done;
+        };
+        let test = r
+            .spec
+            .and_then(|s| run.specs.get(s.index()))
+            .map(|s| run.str(s.name))
+            .unwrap_or("no test");
+        let mut what = format!("{} {} ({test})", run.str(r.verb), run.str(r.uri));
+        if !matches!(self.backtrace.source, BtSource::Request(_))
+            && let Some(node) = self
+                .backtrace
+                .selected_node()
+                .and_then(|n| self.backtrace.tree.nodes.get(n as usize))
+            && node.count > 1
+        {
+            what.push_str(&format!(
+                ", one of {} requests through this node",
+                node.count
+            ));
+        }
+        Outcome::Copy {
+            what: "backtrace".into(),
+            detail: Some(what),
+            text,
+        }
     }
 
     fn toggle_all(&mut self, ctx: &Ctx) -> Outcome {
@@ -425,6 +486,15 @@ impl Component for TestsView {
                 out
             }
             Action::ToggleAll => self.toggle_all(ctx),
+            Action::ToggleWindow => self.toggle_window(ctx),
+            Action::ToggleSkipped => {
+                let before = self.selected_test();
+                let m = self.tests.toggle_skipped(ctx);
+                if self.selected_test() != before {
+                    self.on_test_changed(ctx);
+                }
+                Outcome::Message(m)
+            }
             Action::EndpointTests | Action::EndpointFrames => {
                 let group = match (self.focus, self.requests.selected()) {
                     (
@@ -463,16 +533,11 @@ impl Component for TestsView {
                 }
                 Outcome::Done
             }
-            Action::CopyBacktrace => match self.backtrace_text(ctx) {
-                Some(text) => Outcome::Copy {
-                    what: "backtrace".into(),
-                    text,
-                },
-                None => Outcome::Message("no backtrace in view".into()),
-            },
+            Action::CopyBacktrace => self.copy_backtrace(ctx),
             Action::CopySpec => match self.selected_test() {
                 Some(TestEntry::Spec(s)) => Outcome::Copy {
                     what: "test name".into(),
+                    detail: None,
                     text: self.entry_name(ctx, TestEntry::Spec(s)).to_string(),
                 },
                 _ => Outcome::Message("select a test first".into()),
@@ -533,6 +598,7 @@ pub fn copy_request(ctx: &Ctx, req: u32) -> Outcome {
     match ctx.run.requests.get(req as usize) {
         Some(r) => Outcome::Copy {
             what: "request".into(),
+            detail: None,
             text: crate::tui::detail::event_string(&ctx.run, r),
         },
         None => Outcome::Done,

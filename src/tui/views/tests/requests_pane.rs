@@ -2,11 +2,13 @@
 
 use crate::analysis::NONE;
 use crate::fasthash::FxMap;
+use crate::run::Attribution;
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::Ctx;
 use crate::tui::detail::latency_ms;
+use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
 use crate::tui::keymap::Action;
-use crate::tui::search::{highlighted, matcher, matches};
+use crate::tui::search::highlighted_query;
 use crate::tui::widgets::{pane_frame, window};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -78,6 +80,19 @@ pub struct RequestsPane {
     pub page: usize,
     /// True when a test entry is selected.
     pub has_test: bool,
+    /// The selected test's requests before the filter, in time order.
+    pub all: Vec<u32>,
+    /// Requests attributed by time window are left out.
+    pub hide_window: bool,
+    /// Requests attributed by time window per group (parallel to `groups`).
+    pub window_counts: Vec<u32>,
+    /// The parsed filter, or why it does not parse.
+    pub query: Option<Result<Query, QueryError>>,
+}
+
+/// `1 request`, `2 requests`.
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `HH:MM:SS.mmm` of a time in microseconds (UTC).
@@ -105,6 +120,8 @@ impl RequestsPane {
 
     /// Empties the pane (no test selected).
     pub fn clear(&mut self) {
+        self.all.clear();
+        self.window_counts.clear();
         self.groups.clear();
         self.group_reqs.clear();
         self.rows.clear();
@@ -112,11 +129,76 @@ impl RequestsPane {
         self.has_test = false;
     }
 
-    /// Groups `reqs` (a test's requests, in time order) by endpoint; closes every group
-    /// and selects the first row.
-    pub fn load(&mut self, ctx: &Ctx, reqs: &[u32]) {
-        let index = &ctx.index;
+    /// Shows `reqs` (a test's requests, in time order): closes every group and selects the
+    /// first row.
+    pub fn load(&mut self, ctx: &Ctx, reqs: Vec<u32>) {
+        self.all = reqs;
         self.has_test = true;
+        self.expanded.clear();
+        self.state = ListState::default();
+        self.regroup(ctx);
+    }
+
+    /// The requests that pass the filter and the window switch.
+    fn passing(&mut self, ctx: &Ctx) -> Vec<u32> {
+        let run = &ctx.run;
+        let query = match Query::parse(&self.filter) {
+            Ok(q) => q,
+            Err(e) => {
+                self.query = Some(Err(e));
+                return Vec::new();
+            }
+        };
+        let mut pred = RequestPredicate::new(ctx, &query);
+        let text = query.has_text();
+        let mut group_ok: FxMap<u32, bool> = FxMap::default();
+        let mut uri_ok: FxMap<u32, bool> = FxMap::default();
+        let out = self
+            .all
+            .iter()
+            .copied()
+            .filter(|&r| {
+                let req = &run.requests[r as usize];
+                if self.hide_window && req.attribution == Attribution::Window {
+                    return false;
+                }
+                if !pred.matches(ctx, r) {
+                    return false;
+                }
+                if !text {
+                    return true;
+                }
+                // Text: the endpoint's label or the URI, each distinct one matched once.
+                let g = ctx.index.req_group.get(r as usize).copied().unwrap_or(NONE);
+                *group_ok.entry(g).or_insert_with(|| {
+                    query.match_text(ctx.group_label(g), false) == TextMatch::Exact
+                }) || *uri_ok.entry(req.uri).or_insert_with(|| {
+                    query.match_text(run.str(req.uri), false) == TextMatch::Exact
+                })
+            })
+            .collect();
+        self.query = Some(Ok(query));
+        out
+    }
+
+    /// Groups the passing requests by endpoint, keeping the selection where it can.
+    fn regroup(&mut self, ctx: &Ctx) {
+        let keep = self.selected();
+        let reqs = if self.filter.is_empty() && !self.hide_window {
+            self.query = None;
+            std::mem::take(&mut self.all)
+        } else {
+            self.passing(ctx)
+        };
+        self.group(ctx, &reqs);
+        if self.filter.is_empty() && !self.hide_window {
+            self.all = reqs;
+        }
+        self.rebuild_rows(ctx, keep);
+    }
+
+    fn group(&mut self, ctx: &Ctx, reqs: &[u32]) {
+        let index = &ctx.index;
         // Dense counting by group id: O(requests of the test), no hashing.
         let n_groups = index.groups.len();
         let mut sizes = vec![0u32; n_groups];
@@ -172,11 +254,18 @@ impl RequestsPane {
         } else {
             groups.sort_unstable_by_key(|gs| (std::cmp::Reverse(gs.len), gs.group));
         }
+        self.window_counts = groups
+            .iter()
+            .map(|gs| {
+                flat.get(gs.range())
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|&&r| ctx.run.requests[r as usize].attribution == Attribution::Window)
+                    .count() as u32
+            })
+            .collect();
         self.groups = groups;
         self.group_reqs = flat;
-        self.expanded.clear();
-        self.state = ListState::default();
-        self.rebuild_rows(ctx, None);
     }
 
     /// Rebuilds the rows after a group opened or closed, keeping `keep` (or the selection).
@@ -220,44 +309,16 @@ impl RequestsPane {
         }
     }
 
-    fn refilter(&mut self, ctx: &Ctx) {
-        let q = &self.filter;
-        if q.is_empty() {
-            self.view = (0..self.rows.len() as u32).collect();
-        } else {
-            let m = matcher();
-            // Match each distinct string once per keystroke.
-            let mut group_ok: FxMap<u32, bool> = FxMap::default();
-            let mut uri_ok: FxMap<u32, bool> = FxMap::default();
-            let mut keep = vec![false; self.rows.len()];
-            let mut group_row: usize = 0;
-            for (i, row) in self.rows.iter().enumerate() {
-                match *row {
-                    ReqRow::Group { group, .. } => {
-                        group_row = i;
-                        let ok = *group_ok
-                            .entry(group)
-                            .or_insert_with(|| matches(&m, ctx.group_label(group), q));
-                        keep[i] = ok;
-                    }
-                    ReqRow::Request { req, group } => {
-                        let g_ok = group_ok.get(&group).copied().unwrap_or(false);
-                        let uri = ctx.run.requests[req as usize].uri;
-                        let ok = *uri_ok
-                            .entry(uri)
-                            .or_insert_with(|| matches(&m, ctx.run.str(uri), q));
-                        if g_ok || ok {
-                            keep[i] = true;
-                            keep[group_row] = true;
-                        }
-                    }
-                }
-            }
-            self.view = (0..self.rows.len() as u32)
-                .filter(|&i| keep[i as usize])
-                .collect();
-        }
+    fn refilter(&mut self, _ctx: &Ctx) {
+        // The filter applies to requests before grouping: every row is listed.
+        self.view = (0..self.rows.len() as u32).collect();
         self.state.clamp(self.view.len());
+    }
+
+    /// Shows or hides the requests attributed by time window.
+    pub fn set_hide_window(&mut self, ctx: &Ctx, hide: bool) {
+        self.hide_window = hide;
+        self.regroup(ctx);
     }
 
     fn toggle(&mut self, ctx: &Ctx, group: u32) {
@@ -301,12 +362,27 @@ impl Component for RequestsPane {
     fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool) {
         let theme = ctx.theme;
         let total = self.group_reqs.len();
-        let title = format!("Requests ({total} in {} endpoints)", self.groups.len());
+        let windowed: u32 = self.window_counts.iter().sum();
+        let mut title = format!(
+            "Requests ({total} in {}",
+            plural(self.groups.len(), "endpoint")
+        );
+        if self.hide_window {
+            title.push_str(") · window hidden");
+        } else if windowed > 0 {
+            title.push_str(&format!(") · {windowed} by window"));
+        } else {
+            title.push(')');
+        }
         let inner = pane_frame(f, area, ctx, &title, &self.filter, focused);
         self.page = inner.height as usize;
         let height = inner.height as usize;
         let (start, end) = window(&mut self.state, self.view.len(), height);
-        let q = &self.filter;
+        let empty = Query::default();
+        let q = match &self.query {
+            Some(Ok(q)) => q,
+            _ => &empty,
+        };
         let run = &ctx.run;
         let mut lines = Vec::with_capacity(end - start);
         for pos in start..end {
@@ -331,12 +407,27 @@ impl Component for RequestsPane {
                         "{} {count:>6}  ",
                         if open { "▾" } else { "▸" }
                     ))];
-                    spans.extend(highlighted(
+                    let win = self
+                        .groups
+                        .iter()
+                        .position(|gs| gs.group == group)
+                        .and_then(|i| self.window_counts.get(i))
+                        .copied()
+                        .unwrap_or(0);
+                    spans.extend(highlighted_query(
                         ctx.group_label(group),
                         q,
                         if op { Style::new() } else { theme.dim },
                         &theme,
                     ));
+                    if win > 0 {
+                        let what = if win == count {
+                            "  all by window".to_string()
+                        } else {
+                            format!("  {win} by window")
+                        };
+                        spans.push(Span::styled(what, theme.dim));
+                    }
                     if open && count as usize > GROUP_ROWS_LIMIT {
                         spans.push(Span::styled(
                             format!("  (first {GROUP_ROWS_LIMIT} shown)"),
@@ -357,11 +448,17 @@ impl Component for RequestsPane {
                     } else {
                         theme.dim
                     };
+                    // Requests of others during the test (time window) are dimmed.
+                    let base = if r.attribution == Attribution::Window {
+                        theme.dim
+                    } else {
+                        Style::new()
+                    };
                     let mut spans = vec![
                         Span::styled(format!("    {} ", clock(r.received)), theme.dim),
-                        Span::raw(format!("{} ", run.str(r.verb))),
+                        Span::styled(format!("{} ", run.str(r.verb)), base),
                     ];
-                    spans.extend(highlighted(run.str(r.uri), q, Style::new(), &theme));
+                    spans.extend(highlighted_query(run.str(r.uri), q, base, &theme));
                     spans.push(Span::styled(format!(" {}", r.code), code_style));
                     spans.push(Span::styled(
                         format!(
@@ -382,12 +479,16 @@ impl Component for RequestsPane {
             lines.push(line);
         }
         if self.view.is_empty() {
-            let msg = if !self.filter.is_empty() {
-                "(no match)"
+            let msg = if let Some(Err(e)) = &self.query {
+                format!("({e})")
+            } else if !self.filter.is_empty() {
+                "(no match)".into()
             } else if !self.has_test {
-                "(no test selected)"
+                "(no test selected)".into()
+            } else if self.hide_window && !self.all.is_empty() {
+                "(only requests by time window: w shows them)".into()
             } else {
-                "(no requests)"
+                "(no requests)".into()
             };
             lines.push(Line::styled(msg, theme.dim));
         }
@@ -410,16 +511,14 @@ impl ListPane for RequestsPane {
     }
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
-        self.refilter(ctx);
+        self.regroup(ctx);
     }
     fn row_matches(&self, ctx: &Ctx, pos: usize) -> bool {
-        self.filter.is_empty()
-            || self.view.get(pos).is_some_and(|&i| {
-                matches(
-                    &matcher(),
-                    self.row_text(ctx, self.rows[i as usize]),
-                    &self.filter,
-                )
-            })
+        let Some(Ok(q)) = &self.query else {
+            return true;
+        };
+        self.view.get(pos).is_some_and(|&i| {
+            q.match_text(self.row_text(ctx, self.rows[i as usize]), false) == TextMatch::Exact
+        })
     }
 }

@@ -1,11 +1,13 @@
 //! The Tests pane: specs with status, duration and request count.
 
 use super::scope::ScopeState;
+use crate::run::Attribution;
 use crate::run::{NO_TIME, SpecId, SpecStatus};
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::{Ctx, TestEntry};
+use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
 use crate::tui::keymap::Action;
-use crate::tui::search::{highlighted, matcher, matches};
+use crate::tui::search::highlighted_query;
 use crate::tui::widgets::{pane_frame, window};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -30,6 +32,10 @@ pub enum SortKey {
     Name,
     /// By request count, most first.
     Requests,
+    /// By status: failures first, then unknown, passed, skipped.
+    Status,
+    /// By duration, longest first.
+    Duration,
 }
 
 impl SortKey {
@@ -39,6 +45,8 @@ impl SortKey {
             SortKey::Start => "start",
             SortKey::Name => "name",
             SortKey::Requests => "requests",
+            SortKey::Status => "status",
+            SortKey::Duration => "duration",
         }
     }
 
@@ -46,7 +54,9 @@ impl SortKey {
         match self {
             SortKey::Start => SortKey::Name,
             SortKey::Name => SortKey::Requests,
-            SortKey::Requests => SortKey::Start,
+            SortKey::Requests => SortKey::Status,
+            SortKey::Status => SortKey::Duration,
+            SortKey::Duration => SortKey::Start,
         }
     }
 }
@@ -68,7 +78,37 @@ pub struct TestsPane {
     pub filter: String,
     /// Rows of the last draw.
     pub page: usize,
+    /// Skipped and pending specs are listed.
+    pub show_skipped: bool,
+    /// Skipped specs (matching the filter) left out of the list.
+    pub hidden_skipped: usize,
+    /// Position in `view` where the fuzzy matches begin (`view.len()` when none).
+    pub fuzzy_from: usize,
+    /// Requests counted per row: only the test's own (`ua`, `none`), without `window`.
+    pub hide_window: bool,
+    /// With request fields in the filter: matching requests per spec.
+    pub match_hits: Option<Vec<u32>>,
+    /// The parsed filter, or why it does not parse.
+    pub query: Result<Query, QueryError>,
     scope_text: Option<String>,
+}
+
+/// Fuzzy matches listed after the substring matches, at most.
+pub const FUZZY_LIMIT: usize = 20;
+
+/// True for specs that did not run (hidden by default).
+pub fn not_run(status: SpecStatus) -> bool {
+    matches!(status, SpecStatus::Skipped | SpecStatus::Pending)
+}
+
+fn status_rank(status: SpecStatus) -> u8 {
+    match status {
+        SpecStatus::Failed => 0,
+        SpecStatus::Unknown => 1,
+        SpecStatus::Passed => 2,
+        SpecStatus::Pending => 3,
+        SpecStatus::Skipped => 4,
+    }
 }
 
 impl TestsPane {
@@ -82,8 +122,32 @@ impl TestsPane {
             state: ListState::default(),
             filter: String::new(),
             page: 10,
+            show_skipped: false,
+            hidden_skipped: 0,
+            fuzzy_from: 0,
+            hide_window: false,
+            match_hits: None,
+            query: Ok(Query::default()),
             scope_text: None,
         }
+    }
+
+    /// Selects the first listed spec with requests (the first screen).
+    pub fn select_first_with_requests(&mut self) {
+        if let Some(pos) = self.view.iter().position(|&i| {
+            let r = &self.rows[i as usize];
+            matches!(r.entry, TestEntry::Spec(_)) && r.hits > 0
+        }) {
+            self.state.sel = pos;
+        }
+    }
+
+    /// Spec rows listed (pseudo rows not counted).
+    pub fn listed_specs(&self) -> usize {
+        self.view
+            .iter()
+            .filter(|&&i| matches!(self.rows[i as usize].entry, TestEntry::Spec(_)))
+            .count()
     }
 
     /// The selected entry.
@@ -129,10 +193,22 @@ impl TestsPane {
                         hits: ctx.index.unattributed.len() as u64,
                     });
                 }
+                let own = |s: usize| -> u64 {
+                    let reqs = &ctx.index.spec_requests[s];
+                    if self.hide_window {
+                        reqs.iter()
+                            .filter(|&&r| {
+                                run.requests[r as usize].attribution != Attribution::Window
+                            })
+                            .count() as u64
+                    } else {
+                        reqs.len() as u64
+                    }
+                };
                 (0..n_specs)
                     .map(|s| TestRow {
                         entry: TestEntry::Spec(SpecId::from_index(s)),
-                        hits: ctx.index.spec_requests[s].len() as u64,
+                        hits: own(s),
                     })
                     .collect()
             }
@@ -140,6 +216,11 @@ impl TestsPane {
                 let reqs = scope.requests(ctx);
                 let mut hits = vec![0u64; n_specs + 1];
                 for &r in &reqs {
+                    if self.hide_window
+                        && run.requests[r as usize].attribution == Attribution::Window
+                    {
+                        continue;
+                    }
                     let s = run.requests[r as usize]
                         .spec
                         .filter(|&s| s.index() < n_specs)
@@ -202,22 +283,102 @@ impl TestsPane {
                 na.cmp(nb)
             }),
             SortKey::Requests => spec_rows.sort_by_key(|r| std::cmp::Reverse(r.hits)),
+            SortKey::Status => spec_rows.sort_by_key(|r| {
+                let s = spec_of(r);
+                (
+                    s.map(|s| status_rank(s.status)).unwrap_or(9),
+                    s.map(|s| (s.start == NO_TIME, s.start)),
+                )
+            }),
+            SortKey::Duration => spec_rows.sort_by(|a, b| {
+                let d = |r: &TestRow| spec_of(r).and_then(|s| s.duration).unwrap_or(-1.0);
+                d(b).total_cmp(&d(a))
+            }),
         }
     }
 
     fn refilter(&mut self, ctx: &Ctx) {
-        let m = matcher();
+        self.query = Query::parse(&self.filter);
+        let Ok(q) = &self.query else {
+            self.view.clear();
+            self.fuzzy_from = 0;
+            self.hidden_skipped = 0;
+            self.state.clamp(0);
+            return;
+        };
+        let run = &ctx.run;
+        let show_skipped = self.show_skipped || q.asks_status();
+        // Request fields: a test is kept when one of its requests meets them all.
+        let mut pred = RequestPredicate::new(ctx, q);
+        self.match_hits = pred.is_active().then(|| {
+            ctx.index
+                .spec_requests
+                .iter()
+                .map(|reqs| {
+                    reqs.iter()
+                        .filter(|&&r| {
+                            !(self.hide_window
+                                && run.requests[r as usize].attribution == Attribution::Window)
+                        })
+                        .filter(|&&r| pred.matches(ctx, r))
+                        .count() as u32
+                })
+                .collect()
+        });
         let scoped = self.scoped();
-        self.view = (0..self.rows.len() as u32)
-            .filter(|&i| {
-                matches(
-                    &m,
-                    ctx.entry_name(self.rows[i as usize].entry, scoped),
-                    &self.filter,
-                )
-            })
-            .collect();
+        let mut exact: Vec<u32> = Vec::new();
+        let mut fuzzy: Vec<(i64, u32)> = Vec::new();
+        let mut hidden = 0;
+        for (i, row) in self.rows.iter().enumerate() {
+            let mut skipped = false;
+            match row.entry {
+                TestEntry::Spec(s) => {
+                    let Some(spec) = run.specs.get(s.index()) else {
+                        continue;
+                    };
+                    if !q.match_status(spec.status) {
+                        continue;
+                    }
+                    if let Some(h) = &self.match_hits
+                        && h.get(s.index()).copied().unwrap_or(0) == 0
+                    {
+                        continue;
+                    }
+                    skipped = !show_skipped && not_run(spec.status);
+                }
+                // The pseudo rows are not names to search.
+                _ if !q.is_empty() => continue,
+                _ => {}
+            }
+            match q.match_text(ctx.entry_name(row.entry, scoped), !skipped) {
+                TextMatch::Exact if skipped => hidden += 1,
+                TextMatch::Exact => exact.push(i as u32),
+                TextMatch::Fuzzy(score) => fuzzy.push((score, i as u32)),
+                TextMatch::No => {}
+            }
+        }
+        fuzzy.sort_by_key(|&(score, i)| (std::cmp::Reverse(score), i));
+        fuzzy.truncate(FUZZY_LIMIT);
+        self.fuzzy_from = exact.len();
+        self.hidden_skipped = hidden;
+        self.view = exact;
+        self.view.extend(fuzzy.into_iter().map(|(_, i)| i));
         self.state.clamp(self.view.len());
+    }
+
+    /// Shows or hides the specs that did not run.
+    pub fn toggle_skipped(&mut self, ctx: &Ctx) -> String {
+        let keep = self.selected();
+        self.show_skipped = !self.show_skipped;
+        self.refilter(ctx);
+        if let Some(k) = keep {
+            self.select(k);
+        }
+        if self.show_skipped {
+            "showing skipped and pending tests".into()
+        } else {
+            "skipped and pending tests hidden".into()
+        }
     }
 }
 
@@ -247,10 +408,23 @@ impl Component for TestsPane {
 
     fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool) {
         let theme = ctx.theme;
-        let mut title = format!("Tests ({}) by {}", self.view.len(), self.sort.name());
+        let fuzzy = self.view.len() - self.fuzzy_from;
+        let mut title = format!("Tests ({}", self.listed_specs() - fuzzy);
+        if fuzzy > 0 {
+            title.push_str(&format!(" + {fuzzy} ≈"));
+        }
+        if self.hidden_skipped > 0 {
+            title.push_str(&format!(" · {} skipped hidden", self.hidden_skipped));
+        }
+        title.push_str(&format!(") by {}", self.sort.name()));
+        if self.hide_window {
+            title.push_str(" · own requests");
+        }
         if let Some(scope) = &self.scope_text {
             title = format!("{title} · {scope}");
         }
+        let empty = Query::default();
+        let query = self.query.as_ref().unwrap_or(&empty);
         let inner = pane_frame(f, area, ctx, &title, &self.filter, focused);
         self.page = inner.height as usize;
         let height = inner.height as usize;
@@ -303,11 +477,22 @@ impl Component for TestsPane {
             if row.entry == TestEntry::All || row.entry == TestEntry::NoTest {
                 base = theme.marker;
             }
+            let fuzzy_row = pos >= self.fuzzy_from;
+            if fuzzy_row {
+                base = theme.dim;
+            }
+            let hits = match (&self.match_hits, row.entry) {
+                (Some(h), TestEntry::Spec(s)) => u64::from(h.get(s.index()).copied().unwrap_or(0)),
+                _ => row.hits,
+            };
             let mut spans = vec![
                 Span::styled(format!("{status:<5}"), if dim { theme.dim } else { style }),
-                Span::styled(format!("{:>6}{dur:>7} ", row.hits), theme.dim),
+                Span::styled(format!("{hits:>6}{dur:>7} "), theme.dim),
             ];
-            spans.extend(highlighted(name, &self.filter, base, &theme));
+            if fuzzy_row {
+                spans.push(Span::styled("≈ ", theme.marker));
+            }
+            spans.extend(highlighted_query(name, query, base, &theme));
             let mut line = Line::from(spans);
             if pos == self.state.sel {
                 line = line.patch_style(theme.selection(focused));
@@ -315,14 +500,13 @@ impl Component for TestsPane {
             lines.push(line);
         }
         if self.view.is_empty() {
-            lines.push(Line::styled(
-                if self.filter.is_empty() {
-                    "(no tests in this run)"
-                } else {
-                    "(no match)"
-                },
-                theme.dim,
-            ));
+            let msg = match &self.query {
+                Err(e) => format!("({e})"),
+                Ok(_) if !self.filter.is_empty() => "(no match)".into(),
+                Ok(_) if self.hidden_skipped > 0 => "(every test was skipped: S shows them)".into(),
+                Ok(_) => "(no tests in this run)".into(),
+            };
+            lines.push(Line::styled(msg, theme.dim));
         }
         f.render_widget(Paragraph::new(lines), inner);
     }
@@ -345,14 +529,8 @@ impl ListPane for TestsPane {
         self.filter = text;
         self.refilter(ctx);
     }
-    fn row_matches(&self, ctx: &Ctx, pos: usize) -> bool {
-        self.filter.is_empty()
-            || self.view.get(pos).is_some_and(|&i| {
-                matches(
-                    &matcher(),
-                    ctx.entry_name(self.rows[i as usize].entry, self.scoped()),
-                    &self.filter,
-                )
-            })
+    fn row_matches(&self, _ctx: &Ctx, pos: usize) -> bool {
+        // Every listed row passed the filter; the fuzzy ones are not stepped to.
+        pos < self.fuzzy_from
     }
 }
