@@ -252,7 +252,7 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
             release.release
         ));
     }
-    let mut table = catalog.table(release.release).unwrap_or_default();
+    let mut table = EndpointTable::for_release(release.release).unwrap_or_default();
     for extra in extra_tables {
         table.merge(extra);
     }
@@ -289,7 +289,7 @@ pub fn rematch(run: &mut Run, release: Release) {
         },
         catalog,
     );
-    let table = catalog.table(chosen.release).unwrap_or_default();
+    let table = EndpointTable::for_release(chosen.release).unwrap_or_default();
     let endpoints = CachedMatcher::match_ids(
         &table,
         &run.strings,

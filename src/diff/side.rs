@@ -1,7 +1,7 @@
 //! One side of a comparison: a RUN.json, raw inputs correlated now, or an APISnoop coverage
 //! file, each reduced to the same [`Side`].
 //!
-//! A run is reduced through the coverage report ([`coverage_report`]), so a side says
+//! A run is reduced through the coverage report ([`coverage`]), so a side says
 //! "tested" exactly where `report coverage` does; an APISnoop file already is that shape.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -11,7 +11,9 @@ use thiserror::Error;
 
 use crate::correlate::{self, CorrelateError, Inputs};
 use crate::ingest::source::{IngestError, open_input, read_to_vec};
-use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
+use crate::report::coverage::{
+    Coverage, CoverageOptions, CoverageRules, coverage, release_operations,
+};
 use crate::report::filter::{FilterArgs, FilterError};
 use crate::report::latency::{Percentiles, endpoint_latencies};
 use crate::run::format::{self, FormatError};
@@ -245,6 +247,7 @@ pub fn load_side(
                 strict: opts.strict,
                 progress: opts.progress,
                 openapi: opts.openapi.clone(),
+                release: None,
                 show_walk: opts.progress,
             };
             let run = match correlate::correlate(&inputs, &options) {
@@ -280,12 +283,20 @@ impl Side {
         opts: &SideOptions,
     ) -> Result<Side, SideError> {
         let filter = opts.filter.to_filter()?;
-        let mut coverage = coverage_report(run, &filter, opts.count_window);
-        let eligible: BTreeSet<String> = run
-            .operations
-            .iter()
-            .filter(|op| conformance_eligible(op))
-            .map(|op| op.id.clone())
+        let rules = CoverageRules::embedded();
+        let cov_opts = CoverageOptions {
+            filter: &filter,
+            count_window: opts.count_window,
+            success_only: false,
+            rules: &rules,
+        };
+        // One run always counts (only runs of different releases are an error).
+        let mut coverage =
+            coverage(&[run], &cov_opts).unwrap_or_else(|_| unreachable!("one run has one release"));
+        let eligible: BTreeSet<String> = release_operations(run, &rules)
+            .into_iter()
+            .filter(|info| info.eligible)
+            .map(|info| info.op.id.clone())
             .collect();
         // Requests per test, counted as the coverage report counts them.
         let mut per_spec = vec![0u64; run.specs.len()];

@@ -159,6 +159,18 @@ impl Catalog {
         CATALOG.get_or_init(|| Catalog::from_tsv(EMBEDDED_CATALOG_TSV).unwrap_or_default())
     }
 
+    /// The table of `release` in the embedded catalog, built once per process and release.
+    pub fn embedded_table(release: Release) -> Option<&'static EndpointTable> {
+        static TABLES: [OnceLock<Option<EndpointTable>>; 64] = [const { OnceLock::new() }; 64];
+        if release.major != 1 {
+            return None;
+        }
+        TABLES
+            .get(usize::from(release.minor))?
+            .get_or_init(|| Catalog::embedded().table(release))
+            .as_ref()
+    }
+
     /// Builds the catalog from each release's operations (the generator's work).
     pub fn build(releases: Vec<(Release, Vec<Operation>)>) -> Catalog {
         let mut index: HashMap<String, usize> = HashMap::new();

@@ -41,15 +41,10 @@ pub fn choose_release(evidence: &ReleaseEvidence, catalog: &Catalog) -> RunRelea
         .flag
         .map(|r| (r, ReleaseSource::Flag, String::new()))
         .or_else(|| {
-            evidence.e2e_log.iter().find_map(|v| {
-                Release::parse(v).map(|r| {
-                    (
-                        r,
-                        ReleaseSource::E2eLog,
-                        format!("kube-apiserver version: {v}"),
-                    )
-                })
-            })
+            evidence
+                .e2e_log
+                .iter()
+                .find_map(|v| Release::parse(v).map(|r| (r, ReleaseSource::E2eLog, v.clone())))
         })
         .or_else(|| most_common(evidence, |p| p == "e2e.test", ReleaseSource::E2eUserAgent))
         .or_else(|| {

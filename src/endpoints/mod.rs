@@ -64,16 +64,15 @@ impl EndpointTable {
 
     /// The embedded table of the newest release the catalog knows (see [`Catalog`]).
     pub fn embedded() -> EndpointTable {
-        let catalog = Catalog::embedded();
-        catalog
+        Catalog::embedded()
             .latest()
-            .and_then(|r| catalog.table(r))
+            .and_then(Self::for_release)
             .unwrap_or_default()
     }
 
     /// The embedded table of `release`, if the catalog knows it.
     pub fn for_release(release: Release) -> Option<EndpointTable> {
-        Catalog::embedded().table(release)
+        Catalog::embedded_table(release).cloned()
     }
 
     /// Reads a table from an OpenAPI v2 document (JSON bytes).
