@@ -66,6 +66,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write runs as Hive-partitioned tables (requests, specs, operations) in Parquet or NDJSON,
+    /// for DuckDB, Spark, Trino or BigQuery: `export RUN.json… --out DIR` (see docs/export.md).
+    Export {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        export: ExportArgs,
+    },
     /// Compare two runs, two releases, or a run with an APISnoop coverage file: endpoints and
     /// tests gained and lost, and the six coverage totals. `--gate` exits 1 when coverage is lost.
     Diff(DiffArgs),
@@ -119,6 +127,23 @@ pub struct SourceArgs {
     /// Make the first malformed audit line an error instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Where and how `export` writes.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The file format.
+    #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Parquet)]
+    pub format: crate::export::ExportFormat,
+    /// The folder that holds the tables (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Gzip the NDJSON files.
+    #[arg(long)]
+    pub gzip: bool,
+    /// The run's partition ID instead of the one derived from it (one run only).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
 }
 
 /// How the explorer behaves.
@@ -365,6 +390,7 @@ fn run(cli: Cli) -> Result<()> {
             let run = load_run(&source)?;
             crate::tui::explore(run, ui.options())
         }
+        Command::Export { source, export } => run_export(&source, &export),
         Command::Demo { ui } => crate::tui::explore(demo_run()?, ui.options()),
         Command::Search {
             mut source,
@@ -528,6 +554,59 @@ fn coverage_rules(
             crate::endpoints::conformance::ConformanceTests::from_yaml(&bytes, path)?;
     }
     Ok(rules)
+}
+
+/// `export`: each RUN.json named is a run; raw inputs make one run.
+fn run_export(source: &SourceArgs, args: &ExportArgs) -> Result<()> {
+    use crate::export::{Export, ExportOptions, release_of, run_id};
+    let only_runs = source.audit.is_empty()
+        && source.e2e_log.is_empty()
+        && source.entries.is_empty()
+        && source.junit.is_empty()
+        && source.openapi.is_empty()
+        && source.inputs.len() > 1
+        && source.inputs.iter().all(|p| p != "-" && is_run_file(p));
+    let sources: Vec<SourceArgs> = if only_runs {
+        source
+            .inputs
+            .iter()
+            .map(|p| SourceArgs {
+                inputs: vec![p.clone()],
+                ..SourceArgs::default()
+            })
+            .collect()
+    } else {
+        vec![source.clone()]
+    };
+    if args.run_id.is_some() && sources.len() > 1 {
+        bail!("--run-id names one run, and {} were given", sources.len());
+    }
+    let mut export = Export::begin(&ExportOptions {
+        format: args.format,
+        out: args.out.clone(),
+        gzip: args.gzip,
+    })?;
+    // One run in memory at a time; nothing is in place until every run is written.
+    for s in &sources {
+        let run = load_run(s)?;
+        let id = args.run_id.clone().unwrap_or_else(|| run_id(&run));
+        let e = export.add(&run, &release_of(&run), &id)?;
+        let rows: Vec<String> = e
+            .tables
+            .iter()
+            .map(|(name, _, rows)| format!("{rows} {name}"))
+            .collect();
+        eprintln!(
+            "auditscope: {}: release={}/run={}: {}",
+            crate::text::escape_control(&s.inputs.join(" ")),
+            e.release,
+            e.id,
+            rows.join(", ")
+        );
+    }
+    export.commit()?;
+    eprintln!("auditscope: wrote {}", shown(&args.out));
+    Ok(())
 }
 
 /// True when `path` (plain or gzip) starts like a RUN.json.

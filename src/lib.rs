@@ -8,6 +8,7 @@
 //! - [`run`] is the correlated run in memory and its `RUN.json` file format;
 //! - [`analysis`] derives indexes and call trees from a run (for the explorer and `search`);
 //! - [`report`] prints answers for scripts; [`diff`] compares two runs or releases;
+//! - [`export`] writes runs as Parquet or NDJSON tables for query engines;
 //! - [`tui`] is the interactive explorer;
 //! - [`synth`] writes realistic generated runs for benchmarks and the demo.
 
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod correlate;
 pub mod diff;
 pub mod endpoints;
+pub mod export;
 pub mod fasthash;
 pub mod ingest;
 pub mod model;

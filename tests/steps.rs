@@ -341,3 +341,41 @@ fn ginkgo_v1_steps_start_at_the_next_time_logged() {
         "2018-06-05T03:31:14.248023Z"
     );
 }
+
+#[test]
+fn ginkgo_v2_at_form_steps_of_the_v133_conformance_log() {
+    let log = read_e2e(
+        &fixture("k8s-conformance-v1.33-civo-e2e.log.head.txt"),
+        None,
+        None,
+    )
+    .unwrap();
+    let steps: Vec<(String, String)> = log
+        .specs
+        .iter()
+        .flat_map(|s| s.steps.iter())
+        .map(|st| {
+            (
+                st.text.clone(),
+                chrono::DateTime::from_timestamp_micros(st.start)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 11);
+    assert_eq!(
+        steps[0],
+        (
+            "Creating a kubernetes client".to_string(),
+            "2025-10-14T02:19:56.986Z".to_string()
+        )
+    );
+    assert_eq!(
+        steps[10],
+        (
+            "Destroying namespace \"hostport-5888\" for this suite.".to_string(),
+            "2025-10-14T02:20:14.520Z".to_string()
+        )
+    );
+}

@@ -290,9 +290,7 @@ impl Side {
             success_only: false,
             rules: &rules,
         };
-        // One run always counts (only runs of different releases are an error).
-        let mut coverage =
-            coverage(&[run], &cov_opts).unwrap_or_else(|_| unreachable!("one run has one release"));
+        let mut coverage = coverage(&[run], &cov_opts).unwrap_or_else(|_| Coverage::empty());
         let eligible: BTreeSet<String> = release_operations(run, &rules)
             .into_iter()
             .filter(|info| info.eligible)

@@ -175,6 +175,7 @@ pub fn release_operations<'a>(run: &'a Run, rules: &CoverageRules) -> Vec<Operat
                 && op.level == "stable"
                 && !deprecated
                 && !rules.eligibility.is_ineligible(&op.id);
+            // (conformance_eligible is this rule under the embedded lists.)
             OperationInfo {
                 id: OpId::from_index(i),
                 op,
@@ -388,6 +389,52 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
         })
         .collect();
     Ok(coverage)
+}
+
+/// [`coverage`] of one run with the embedded lists, without `--success-only`: the shorthand
+/// most callers want.
+pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) -> Coverage {
+    let rules = CoverageRules::embedded();
+    let opts = CoverageOptions {
+        filter,
+        count_window,
+        success_only: false,
+        rules: &rules,
+    };
+    // One run cannot mix releases, so this is never an error; an empty document if it were.
+    coverage(&[run], &opts).unwrap_or_else(|_| Coverage::empty())
+}
+
+/// True when `op` is conformance eligible under the embedded lists (see
+/// [`release_operations`] for every flag at once, under other lists).
+pub fn conformance_eligible(op: &Operation) -> bool {
+    static RULES: std::sync::OnceLock<Eligibility> = std::sync::OnceLock::new();
+    let eligibility = RULES.get_or_init(Eligibility::embedded);
+    listed(op)
+        && op.level == "stable"
+        && !op.deprecated
+        && !op.description.to_ascii_lowercase().contains("deprecated")
+        && !eligibility.is_ineligible(&op.id)
+}
+
+impl Coverage {
+    /// A document with nothing in it.
+    pub fn empty() -> Coverage {
+        Coverage {
+            spec: None,
+            tests: Vec::new(),
+            release: None,
+            sources: Vec::new(),
+            endpoints: Vec::new(),
+            release_date: None,
+            total_endpoints: 0,
+            tested_endpoints: 0,
+            new_conformance_eligible_endpoints: 0,
+            total_conformance_eligible_endpoints: 0,
+            tested_conformance_eligible_endpoints: 0,
+            new_tested_conformance_eligible_endpoints: 0,
+        }
+    }
 }
 
 fn level_rank(level: &str) -> u8 {

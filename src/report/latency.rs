@@ -18,7 +18,8 @@ use std::hash::Hash;
 
 use serde::Serialize;
 
-use crate::run::{Micros, NO_TIME, OpId, Request, Run, Stage, time};
+use crate::fasthash::FxMap;
+use crate::run::{Micros, NO_TIME, OpId, Request, Run, Stage, StrId, time};
 use crate::text::escape_control;
 
 /// What the log tells about one request's latency.
@@ -55,12 +56,9 @@ pub fn is_long_running(run: &Run, req: &Request) -> bool {
     // Without an objectRef the subresource is in the path only: `…/{name}/exec`, or
     // `…/{name}/proxy[/rest]`.
     if req.object.resource == 0 {
-        let segments: Vec<&str> = path.split('/').collect();
-        let stream = segments.iter().enumerate().any(|(i, seg)| {
-            i >= 4
-                && STREAM_SUBRESOURCES.contains(seg)
-                && (*seg == "proxy" || i + 1 == segments.len())
-        });
+        let last = path.rsplit('/').next().unwrap_or("");
+        let stream = STREAM_SUBRESOURCES.contains(&last)
+            || path.split('/').skip(4).any(|seg| seg == "proxy");
         if stream {
             return true;
         }
@@ -140,9 +138,19 @@ pub struct Apart {
 pub fn group_latencies<K: Eq + Hash>(
     run: &Run,
     keep: &dyn Fn(&Request) -> bool,
-    mut key: impl FnMut(&Request) -> Option<K>,
+    key: impl FnMut(&Request) -> Option<K>,
 ) -> (HashMap<K, Percentiles>, Apart) {
-    let mut groups: HashMap<K, Vec<Micros>> = HashMap::new();
+    let (groups, apart) = collect(run, keep, key);
+    (percentiles_of(groups), apart)
+}
+
+/// The latencies themselves, grouped.
+fn collect<K: Eq + Hash>(
+    run: &Run,
+    keep: &dyn Fn(&Request) -> bool,
+    mut key: impl FnMut(&Request) -> Option<K>,
+) -> (FxMap<K, Vec<Micros>>, Apart) {
+    let mut groups: FxMap<K, Vec<Micros>> = FxMap::default();
     let mut apart = Apart::default();
     for req in run.requests.iter().filter(|r| keep(r)) {
         match latency_of(run, req) {
@@ -155,11 +163,15 @@ pub fn group_latencies<K: Eq + Hash>(
             Latency::Missing => apart.no_latency += 1,
         }
     }
-    let out = groups
+    (groups, apart)
+}
+
+/// Each group's percentiles.
+fn percentiles_of<K: Eq + Hash>(groups: FxMap<K, Vec<Micros>>) -> HashMap<K, Percentiles> {
+    groups
         .into_iter()
         .filter_map(|(k, mut v)| Percentiles::of(&mut v).map(|p| (k, p)))
-        .collect();
-    (out, apart)
+        .collect()
 }
 
 /// An endpoint as latency groups name it: an operation, or the `verb path` of requests no
@@ -198,7 +210,32 @@ pub fn endpoint_latencies(
     run: &Run,
     keep: &dyn Fn(&Request) -> bool,
 ) -> (HashMap<EndpointKey, Percentiles>, Apart) {
-    group_latencies(run, keep, |r| Some(EndpointKey::of(run, r)))
+    // Grouped first by operation, or by verb and URI (ids, no text), then the unmatched
+    // groups merged by `verb path`: the text is built once per distinct URI, not per request.
+    #[derive(PartialEq, Eq, Hash)]
+    enum Compact {
+        Op(OpId),
+        Uri(StrId, StrId),
+    }
+    let (groups, apart) = collect(run, keep, |r| {
+        Some(match r.endpoint {
+            Some(op) => Compact::Op(op),
+            None => Compact::Uri(r.verb, r.uri),
+        })
+    });
+    let mut merged: FxMap<EndpointKey, Vec<Micros>> = FxMap::default();
+    for (k, v) in groups {
+        let key = match k {
+            Compact::Op(op) => EndpointKey::Operation(op),
+            Compact::Uri(verb, uri) => {
+                let uri = run.str(uri);
+                let path = uri.split_once('?').map_or(uri, |(p, _)| p);
+                EndpointKey::Unmatched(format!("{} {path}", run.str(verb)))
+            }
+        };
+        merged.entry(key).or_default().extend(v);
+    }
+    (percentiles_of(merged), apart)
 }
 
 /// What the report groups by.

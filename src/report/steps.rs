@@ -103,6 +103,12 @@ pub fn steps_report(
 
 /// Writes each spec, then its steps with their request counts.
 pub fn write_text(rows: &[SpecSteps], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if !rows.is_empty() && rows.iter().all(|r| r.steps.is_empty()) {
+        writeln!(
+            w,
+            "(no STEP lines: they come from a verbose ginkgo log, not from JUnit, entries.log or a non-verbose log)"
+        )?;
+    }
     for (n, r) in rows.iter().enumerate() {
         if n > 0 {
             writeln!(w)?;

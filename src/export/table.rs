@@ -1,0 +1,388 @@
+//! The exported tables as columns: a name, a type and a getter per column, defined once
+//! here and written by every [`TableWriter`](super::TableWriter) (Parquet, NDJSON) alike.
+//!
+//! A getter gives a [`Cell`] for a row. Text is handed out by reference to the run's tables
+//! ([`Text::Str`], [`Text::Agent`], …) rather than as a `&str`, so a writer can convert each
+//! distinct string once (the Parquet writer keeps one byte buffer per string and shares it
+//! among the rows) instead of once per row.
+
+use std::borrow::Cow;
+
+use crate::run::{AgentId, Attribution, FrameId, Micros, NO_TIME, OpId, Request, Run, StrId};
+
+/// The type of a column, as every writer maps it (see `docs/export.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// UTF-8 text.
+    Text,
+    /// A 64-bit signed integer.
+    Int,
+    /// A 64-bit float.
+    Float,
+    /// True or false.
+    Bool,
+    /// Microseconds since the Unix epoch, UTC.
+    Time,
+    /// A list of stack frames: `{function: text, file: text, line: int}`, innermost first.
+    Frames,
+}
+
+/// Text in a cell: a string of the run, looked up when written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text<'r> {
+    /// Text that appears in one row only (an audit ID).
+    Plain(&'r str),
+    /// A fixed word (a stage, a decision, an attribution).
+    Word(&'static str),
+    /// A string of the run's string table.
+    Str(StrId),
+    /// A user agent's text as logged.
+    Agent(AgentId),
+    /// An operation's `operationId`.
+    Op(OpId),
+}
+
+/// One value of a column; `Null` in a column that is not nullable never happens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'r> {
+    Null,
+    Text(Text<'r>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Microseconds since the epoch, UTC.
+    Time(Micros),
+    /// Frames of the run's frame table, innermost first.
+    Frames(&'r [FrameId]),
+}
+
+/// Gives the cell of a row.
+pub type Getter<'r> = Box<dyn Fn(usize) -> Cell<'r> + Send + Sync + 'r>;
+
+/// One column of a table.
+pub struct Column<'r> {
+    /// The column's name in every format.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Whether the column can hold `Null`.
+    pub nullable: bool,
+    /// Gives the cell of row `i`.
+    pub get: Getter<'r>,
+}
+
+/// A table of one run, column by column.
+pub struct Table<'r> {
+    /// The table's name: the folder its partitions are written under.
+    pub name: &'static str,
+    /// The run its text refers to.
+    pub run: &'r Run,
+    pub rows: usize,
+    pub columns: Vec<Column<'r>>,
+}
+
+impl<'r> Table<'r> {
+    /// The text of a [`Text`] cell.
+    pub fn text(&self, t: Text<'r>) -> Cow<'r, str> {
+        let run = self.run;
+        match t {
+            Text::Plain(s) => Cow::Borrowed(s),
+            Text::Word(s) => Cow::Borrowed(s),
+            Text::Str(id) => Cow::Borrowed(run.str(id)),
+            Text::Agent(id) => run
+                .agents
+                .get(id as usize)
+                .map_or(Cow::Borrowed(""), |a| run.agent_text(a)),
+            Text::Op(id) => {
+                Cow::Borrowed(run.operations.get(id.index()).map_or("", |o| o.id.as_str()))
+            }
+        }
+    }
+
+    /// The frame `id` of the run: function, file, line.
+    pub fn frame(&self, id: FrameId) -> (StrId, StrId, u32) {
+        self.run
+            .frames
+            .get(id as usize)
+            .map_or((0, 0, 0), |f| (f.function, f.file, f.line))
+    }
+}
+
+/// Builds a column list tersely: `col!(name, Kind, nullable, |i| cell)`.
+macro_rules! col {
+    ($name:literal, $kind:ident, $nullable:expr, $get:expr) => {
+        Column {
+            name: $name,
+            kind: Kind::$kind,
+            nullable: $nullable,
+            get: Box::new($get),
+        }
+    };
+}
+
+/// A string id as a cell: `Null` for the empty string (id 0, "absent").
+fn opt_str<'r>(id: StrId) -> Cell<'r> {
+    if id == 0 {
+        Cell::Null
+    } else {
+        Cell::Text(Text::Str(id))
+    }
+}
+
+/// A time as a cell: `Null` for [`NO_TIME`].
+fn time<'r>(t: Micros) -> Cell<'r> {
+    if t == NO_TIME {
+        Cell::Null
+    } else {
+        Cell::Time(t)
+    }
+}
+
+/// The `requests` table: one row per request, every field of [`Request`] resolved to text.
+pub fn requests(run: &Run) -> Table<'_> {
+    let rs: &[Request] = &run.requests;
+    let user = move |u: crate::run::UserId| run.users.get(u as usize).map_or(0, |u| u.name);
+    let columns = vec![
+        col!("audit_id", Text, false, move |i| Cell::Text(Text::Plain(
+            &rs[i].audit_id
+        ))),
+        col!("received", Time, true, move |i| time(rs[i].received)),
+        col!("completed", Time, true, move |i| time(rs[i].completed)),
+        col!("stage", Text, false, move |i| Cell::Text(Text::Word(
+            rs[i].stage.as_str()
+        ))),
+        col!("stage_events", Int, false, move |i| Cell::Int(i64::from(
+            rs[i].stage_events
+        ))),
+        col!("level", Text, false, move |i| Cell::Text(Text::Word(
+            rs[i].level.as_str()
+        ))),
+        col!("verb", Text, false, move |i| Cell::Text(Text::Str(
+            rs[i].verb
+        ))),
+        col!("request_uri", Text, false, move |i| Cell::Text(Text::Str(
+            rs[i].uri
+        ))),
+        col!("operation_id", Text, true, move |i| match rs[i].endpoint {
+            Some(op) if op.index() < run.operations.len() => Cell::Text(Text::Op(op)),
+            _ => Cell::Null,
+        }),
+        col!("code", Int, true, move |i| match rs[i].code {
+            0 => Cell::Null,
+            c => Cell::Int(i64::from(c)),
+        }),
+        col!("user", Text, false, move |i| Cell::Text(Text::Str(user(
+            rs[i].user
+        )))),
+        col!("impersonated_user", Text, true, move |i| rs[i]
+            .impersonated
+            .map_or(Cell::Null, |u| opt_str(user(u)))),
+        col!("source_ips", Text, true, move |i| opt_str(rs[i].source_ips)),
+        col!("user_agent", Text, false, move |i| Cell::Text(Text::Agent(
+            rs[i].agent
+        ))),
+        col!("resource", Text, true, move |i| opt_str(
+            rs[i].object.resource
+        )),
+        col!("subresource", Text, true, move |i| opt_str(
+            rs[i].object.subresource
+        )),
+        col!("namespace", Text, true, move |i| opt_str(
+            rs[i].object.namespace
+        )),
+        col!("name", Text, true, move |i| opt_str(rs[i].object.name)),
+        col!("api_group", Text, true, move |i| opt_str(
+            rs[i].object.api_group
+        )),
+        col!("api_version", Text, true, move |i| opt_str(
+            rs[i].object.api_version
+        )),
+        col!(
+            "decision",
+            Text,
+            true,
+            move |i| match rs[i].decision.as_str() {
+                "" => Cell::Null,
+                d => Cell::Text(Text::Word(d)),
+            }
+        ),
+        col!("reason", Text, true, move |i| opt_str(rs[i].reason)),
+        col!("spec", Text, true, move |i| match run.spec_of(&rs[i]) {
+            Some(s) => Cell::Text(Text::Str(s.name)),
+            None => Cell::Null,
+        }),
+        col!("attribution", Text, false, move |i| Cell::Text(Text::Word(
+            rs[i].attribution.as_str()
+        ))),
+        // The spec's step (`STEP:` line of the e2e log) the request was received in.
+        col!(
+            "step",
+            Text,
+            true,
+            move |i| match run.step_of(&rs[i]).and_then(|at| run.step(at)) {
+                Some(step) => Cell::Text(Text::Str(step.text)),
+                None => Cell::Null,
+            }
+        ),
+        col!("frames", Frames, false, move |i| Cell::Frames(
+            run.trace_of(&rs[i]).map_or(&[][..], |t| &t.frames[..])
+        )),
+        col!(
+            "input",
+            Text,
+            true,
+            move |i| match run.inputs.get(usize::from(rs[i].input)) {
+                Some(input) => Cell::Text(Text::Plain(&input.path)),
+                None => Cell::Null,
+            }
+        ),
+        col!("line", Int, false, move |i| Cell::Int(rs[i].line as i64)),
+    ];
+    Table {
+        name: "requests",
+        run,
+        rows: rs.len(),
+        columns,
+    }
+}
+
+/// The `specs` table: one row per spec (suite nodes such as AfterSuite included, marked).
+pub fn specs(run: &Run) -> Table<'_> {
+    // Requests per spec by attribution: only `ua` and `window` requests belong to a spec.
+    let mut counts = vec![[0i64; 2]; run.specs.len()];
+    for r in &run.requests {
+        let slot = match r.attribution {
+            Attribution::Ua => 0,
+            Attribution::Window => 1,
+            Attribution::Ambiguous | Attribution::None => continue,
+        };
+        if let Some(c) = r.spec.and_then(|s| counts.get_mut(s.index())) {
+            c[slot] += 1;
+        }
+    }
+    let sp = &run.specs[..];
+    let columns = vec![
+        col!("name", Text, false, move |i| Cell::Text(Text::Str(
+            sp[i].name
+        ))),
+        col!("status", Text, false, move |i| Cell::Text(Text::Word(
+            sp[i].status.as_str()
+        ))),
+        col!("start", Time, true, move |i| time(sp[i].start)),
+        col!("end", Time, true, move |i| time(sp[i].end)),
+        col!("duration", Float, true, move |i| sp[i]
+            .duration
+            .map_or(Cell::Null, Cell::Float)),
+        col!("conformance", Bool, false, move |i| Cell::Bool(
+            sp[i].conformance
+        )),
+        col!("suite_node", Bool, false, move |i| Cell::Bool(
+            sp[i].suite_node
+        )),
+        col!("location", Text, true, move |i| opt_str(sp[i].location)),
+        col!("requests_ua", Int, false, {
+            let c = counts.clone();
+            move |i| Cell::Int(c[i][0])
+        }),
+        col!("requests_window", Int, false, move |i| Cell::Int(
+            counts[i][1]
+        )),
+    ];
+    Table {
+        name: "specs",
+        run,
+        rows: sp.len(),
+        columns,
+    }
+}
+
+/// The `operations` table: the run's endpoint table with the coverage flags of
+/// `report coverage` (requests attributed by user agent count as tests, as there).
+pub fn operations(run: &Run) -> Table<'_> {
+    use crate::report::coverage;
+    let filter = crate::report::filter::RequestFilter::default();
+    let cov = coverage::coverage_report(run, &filter, false);
+    let by_window = coverage::coverage_report(run, &filter, true);
+    let index: std::collections::HashMap<&str, usize> = cov
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.endpoint.as_str(), i))
+        .collect();
+    // Per operation: (tested, conf_tested, tested with window requests counted, hits).
+    let mut flags = vec![(false, false, false, 0i64); run.operations.len()];
+    for (op, f) in run.operations.iter().zip(flags.iter_mut()) {
+        if let Some(&i) = index.get(op.id.as_str()) {
+            f.0 = cov.endpoints[i].tested;
+            f.1 = cov.endpoints[i].conf_tested;
+            f.2 = by_window.endpoints[i].tested;
+        }
+    }
+    for r in &run.requests {
+        if let Some(f) = r.endpoint.and_then(|op| flags.get_mut(op.index())) {
+            f.3 += 1;
+        }
+    }
+    let ops = &run.operations[..];
+    let flags_a = flags.clone();
+    let columns = vec![
+        col!("operation_id", Text, false, move |i| Cell::Text(Text::Op(
+            OpId::from_index(i)
+        ))),
+        col!("method", Text, false, move |i| Cell::Text(Text::Plain(
+            &ops[i].method
+        ))),
+        col!("path", Text, false, move |i| Cell::Text(Text::Plain(
+            &ops[i].path
+        ))),
+        col!("action", Text, true, move |i| nonempty(&ops[i].action)),
+        col!("api_group", Text, false, move |i| Cell::Text(Text::Plain(
+            &ops[i].group
+        ))),
+        col!("api_version", Text, false, move |i| Cell::Text(
+            Text::Plain(&ops[i].version)
+        )),
+        col!("kind", Text, true, move |i| nonempty(&ops[i].kind)),
+        col!("level", Text, false, move |i| Cell::Text(Text::Plain(
+            &ops[i].level
+        ))),
+        col!("category", Text, false, move |i| Cell::Text(Text::Plain(
+            &ops[i].category
+        ))),
+        col!("deprecated", Bool, false, move |i| Cell::Bool(
+            ops[i].deprecated
+        )),
+        col!("conformance_eligible", Bool, false, move |i| Cell::Bool(
+            coverage::conformance_eligible(&ops[i])
+        )),
+        col!("tested", Bool, false, move |i| Cell::Bool(flags_a[i].0)),
+        col!("conf_tested", Bool, false, {
+            let f = flags.clone();
+            move |i| Cell::Bool(f[i].1)
+        }),
+        col!("tested_with_window", Bool, false, {
+            let f = flags.clone();
+            move |i| Cell::Bool(f[i].2)
+        }),
+        col!("hits", Int, false, move |i| Cell::Int(flags[i].3)),
+    ];
+    Table {
+        name: "operations",
+        run,
+        rows: ops.len(),
+        columns,
+    }
+}
+
+/// Text as a cell, `Null` when empty.
+fn nonempty(s: &str) -> Cell<'_> {
+    if s.is_empty() {
+        Cell::Null
+    } else {
+        Cell::Text(Text::Plain(s))
+    }
+}
+
+/// The three tables of a run, in the order they are written.
+pub fn tables(run: &Run) -> Vec<Table<'_>> {
+    vec![requests(run), specs(run), operations(run)]
+}
