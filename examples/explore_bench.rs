@@ -91,6 +91,31 @@ fn main() -> anyhow::Result<()> {
     summary("next pane (Tab)", timed(&[tab]));
     summary("jump: frame uses (u)", timed(&[key('u')]));
     summary("jump: endpoint tests (t)", timed(&[key('t')]));
+    // Back to the start, then the filter prompt with fields, and the view switch.
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    summary("back ([)", timed(&[key('['), key('[')]));
+    summary("filter prompt (/)", timed(&[key('/')]));
+    summary(
+        "filter char: status:failed",
+        timed(&"status:failed".chars().map(key).collect::<Vec<_>>()),
+    );
+    summary("filter clear (Esc)", timed(&[esc]));
+    summary(
+        "filter char: code:403 (tests)",
+        timed(&"/code:403".chars().map(key).collect::<Vec<_>>()),
+    );
+    summary("filter accept (Enter)", timed(&[enter, esc]));
+    summary("hide window traffic (w)", timed(&[key('w'), key('w')]));
+    summary("sort (s)", timed(&[key('s'); 5]));
+    summary("view: endpoints, first (2)", timed(&[key('2')]));
+    summary("view: tests (1)", timed(&[key('1')]));
+    summary("view: endpoints again (2)", timed(&[key('2')]));
+    summary("move (j) in endpoints", timed(&[key('j'); 20]));
+    summary(
+        "filter char in endpoints",
+        timed(&"/core".chars().map(key).collect::<Vec<_>>()),
+    );
+    summary("endpoints show (f)", timed(&[esc, key('f'), key('f')]));
     if let Some(kb) = peak_rss_kb() {
         println!("peak RSS {} MB", kb / 1024);
     }

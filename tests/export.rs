@@ -140,6 +140,7 @@ fn parquet_reads_back_every_request_spec_and_operation() {
     let out = dir.path().join("wh");
     let run = demo_run();
     let id = auditscope::export::run_id(&run);
+    let release = auditscope::export::release_of(&run);
     let done = bin()
         .arg("export")
         .arg(demo_path())
@@ -155,7 +156,8 @@ fn parquet_reads_back_every_request_spec_and_operation() {
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert!(
         stderr.contains(&format!(
-            "release=unknown/run={id}: 441 requests, 12 specs, 1067 operations"
+            "release={release}/run={id}: 441 requests, 12 specs, {} operations",
+            run.operations.len()
         )),
         "{stderr}"
     );
@@ -163,7 +165,7 @@ fn parquet_reads_back_every_request_spec_and_operation() {
     assert_eq!(
         files(&out),
         ["operations", "requests", "specs"]
-            .map(|t| format!("{t}/release=unknown/run={id}/part-00000.parquet"))
+            .map(|t| format!("{t}/release={release}/run={id}/part-00000.parquet"))
     );
 
     let rows = parquet_rows(&partition(&out, "requests"));
@@ -224,15 +226,33 @@ fn parquet_reads_back_every_request_spec_and_operation() {
     }
     let ops = parquet_rows(&partition(&out, "operations"));
     assert_eq!(ops.len(), run.operations.len());
-    let tested = ops
+    let names: Vec<Option<String>> = ops
         .iter()
-        .filter(|r| {
-            let f = fields(r);
-            f["tested"] == Field::Bool(true) && f["deprecated"] == Field::Bool(false)
-        })
-        .count();
-    // `report coverage`: "endpoints 60 tested of 863".
-    assert_eq!(tested, 60);
+        .map(|r| text(&fields(r)["operation_id"]))
+        .collect();
+    let want: Vec<Option<String>> = run.operations.iter().map(|o| Some(o.id.clone())).collect();
+    assert_eq!(names, want);
+    // The operations `report coverage` calls tested are the ones flagged tested.
+    let cov = report_json(&["report", "coverage"], Path::new(&demo_path()));
+    let mut tested: Vec<String> = ops
+        .iter()
+        .map(fields)
+        .filter(|f| f["tested"] == Field::Bool(true))
+        .filter_map(|f| text(&f["operation_id"]))
+        .collect();
+    tested.sort();
+    tested.dedup();
+    let mut want: Vec<String> = cov["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["tested"] == true)
+        .map(|e| e["endpoint"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    want.dedup();
+    assert!(!want.is_empty());
+    assert_eq!(tested, want);
 }
 
 #[test]
@@ -324,7 +344,11 @@ fn runs_get_a_partition_each_and_a_reexport_replaces_it_whole() {
 
     // A file left in the old partition is gone after a re-export: the folder was replaced.
     let demo_specs = out
-        .join("specs/release=unknown")
+        .join("specs")
+        .join(format!(
+            "release={}",
+            auditscope::export::release_of(&demo_run())
+        ))
         .join(format!("run={}", auditscope::export::run_id(&demo_run())));
     std::fs::write(demo_specs.join("stray.parquet"), b"x").unwrap();
     bin()

@@ -203,3 +203,42 @@ fn sort_by_status_puts_failures_first_and_window_hides() {
     assert_eq!(first, vec![SpecStatus::Failed; 4]);
     insta::assert_snapshot!("2018_sort_status_120x40", term.backend());
 }
+
+#[test]
+fn endpoints_view_counts_as_report_coverage() {
+    let run = run_2018();
+    let cov = auditscope::report::coverage::coverage_report(
+        &run,
+        &auditscope::report::filter::RequestFilter::default(),
+        false,
+    );
+    let (mut app, mut term) = screen("2", 120, 40);
+    let title: String = {
+        let buf = term.backend().buffer();
+        (0..120).map(|x| buf[(x, 1)].symbol()).collect()
+    };
+    assert!(
+        title.contains(&format!(
+            "Endpoints {}/{} tested",
+            cov.tested_endpoints, cov.total_endpoints
+        )),
+        "{title}"
+    );
+    insta::assert_snapshot!("2018_endpoints_120x40", term.backend());
+    // Enter lists the tests that hit the endpoint; 1 returns to the Tests view.
+    keys(&mut app, &mut term, "s g Enter");
+    assert_eq!(
+        app.view,
+        auditscope::tui::views::ViewKind::Tests,
+        "{:?}",
+        app.message
+    );
+    assert!(app.panes.scope.scope.is_some());
+    insta::assert_snapshot!("2018_endpoint_tests_120x40", term.backend());
+    keys(&mut app, &mut term, "[");
+    assert_eq!(app.view, auditscope::tui::views::ViewKind::Endpoints);
+    keys(&mut app, &mut term, "1");
+    assert_eq!(app.view, auditscope::tui::views::ViewKind::Tests);
+    let (_, small) = screen("2 f f", 80, 24);
+    insta::assert_snapshot!("2018_endpoints_untested_eligible_80x24", small.backend());
+}

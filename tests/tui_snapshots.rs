@@ -82,6 +82,9 @@ both_sizes!(help_overlay, "?");
 both_sizes!(detail_view, "Tab Enter j Enter");
 both_sizes!(endpoint_callers, "Tab j j t");
 both_sizes!(frame_search_overlay, "F create");
+both_sizes!(endpoints_view, "2");
+both_sizes!(endpoints_untested, "2 f j");
+both_sizes!(maximized_requests, "Tab M");
 
 #[test]
 fn search_in_progress_highlights_matches() {

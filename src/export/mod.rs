@@ -31,16 +31,19 @@ pub const FILE_ROWS: usize = 256 * 1024;
 /// Why an export failed.
 #[derive(Debug, Error)]
 pub enum ExportError {
+    /// A file or folder could not be written, read or renamed.
     #[error("{path}: {source}")]
     Io {
         path: String,
         source: std::io::Error,
     },
+    /// The Parquet writer refused (a schema or encoding error).
     #[error("{path}: writing Parquet: {source}")]
     Parquet {
         path: String,
         source: parquet::errors::ParquetError,
     },
+    /// The request cannot be carried out (a bad partition value, the same run twice).
     #[error("{0}")]
     Usage(String),
 }
@@ -57,6 +60,7 @@ pub enum ExportFormat {
 /// How to export.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
+    /// Parquet or NDJSON.
     pub format: ExportFormat,
     /// The folder holding the tables (created if missing).
     pub out: PathBuf,
@@ -80,7 +84,9 @@ pub trait TableWriter: Sync {
 /// What was written for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exported {
+    /// The `release=` partition value.
     pub release: String,
+    /// The `run=` partition value.
     pub id: String,
     /// Per table: its name, the partition folder, and the rows written.
     pub tables: Vec<(String, PathBuf, u64)>,

@@ -15,6 +15,7 @@ use super::{ExportError, TableWriter};
 
 /// Writes NDJSON files, gzipped when `gzip` is set.
 pub struct NdjsonWriter {
+    /// Compress each file with gzip (fastest level).
     pub gzip: bool,
 }
 

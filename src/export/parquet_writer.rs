@@ -16,7 +16,7 @@ use bytes::Bytes;
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as Physical, ZstdLevel};
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
 use parquet::errors::ParquetError;
-use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::{
     SerializedColumnWriter, SerializedFileWriter, SerializedRowGroupWriter,
 };
@@ -99,6 +99,18 @@ fn properties(table: &Table<'_>) -> Arc<WriterProperties> {
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("auditscope {}", env!("CARGO_PKG_VERSION")));
+    // Minimum and maximum of long unique text prune nothing, and cost a comparison per value.
+    for name in [
+        "audit_id",
+        "user_agent",
+        "request_uri",
+        "reason",
+        "frames.list.element.function",
+        "frames.list.element.file",
+    ] {
+        let path = ColumnPath::new(name.split('.').map(String::from).collect());
+        b = b.set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
     for c in &table.columns {
         match c.name {
             // Unique per row: a dictionary would only be given up after its first megabyte.

@@ -45,10 +45,15 @@ pub enum Text<'r> {
 /// One value of a column; `Null` in a column that is not nullable never happens.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cell<'r> {
+    /// No value.
     Null,
+    /// Text, looked up when written.
     Text(Text<'r>),
+    /// An integer.
     Int(i64),
+    /// A float.
     Float(f64),
+    /// True or false.
     Bool(bool),
     /// Microseconds since the epoch, UTC.
     Time(Micros),
@@ -63,6 +68,7 @@ pub type Getter<'r> = Box<dyn Fn(usize) -> Cell<'r> + Send + Sync + 'r>;
 pub struct Column<'r> {
     /// The column's name in every format.
     pub name: &'static str,
+    /// The column's type.
     pub kind: Kind,
     /// Whether the column can hold `Null`.
     pub nullable: bool,
@@ -76,7 +82,9 @@ pub struct Table<'r> {
     pub name: &'static str,
     /// The run its text refers to.
     pub run: &'r Run,
+    /// How many rows it has.
     pub rows: usize,
+    /// Its columns, in the order every format writes them.
     pub columns: Vec<Column<'r>>,
 }
 

@@ -3,12 +3,14 @@
 //! handles its own and answers with an [`Outcome`] that this module follows up.
 
 use super::clipboard::{Clipboard, Sink};
+use super::component::ListPane;
 use super::component::{Component, Outcome};
 use super::history::Backstack;
 use super::keymap::{Action, Keymap, Mode};
 use super::theme::Theme;
-use super::views::Jump;
+use super::views::endpoints::EndpointsView;
 use super::views::tests::{Nav, TestsView};
+use super::views::{Jump, ViewKind};
 use crate::analysis::{FrameHit, RunIndex, search_frames};
 use crate::run::Run;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -59,6 +61,7 @@ pub struct AppOptions {
 /// A place in the explorer, for the jump history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Place {
+    view: ViewKind,
     tests: Nav,
 }
 
@@ -68,6 +71,10 @@ pub struct App {
     pub ctx: Ctx,
     /// The Tests view.
     pub panes: TestsView,
+    /// The Endpoints view, built the first time it is shown.
+    pub endpoints: Option<EndpointsView>,
+    /// The view shown.
+    pub view: ViewKind,
     /// The overlay shown over the views, if any.
     pub overlay: Overlay,
     /// Back/forward places.
@@ -101,6 +108,8 @@ impl App {
         App {
             ctx,
             panes,
+            endpoints: None,
+            view: ViewKind::Tests,
             overlay: Overlay::None,
             history: Backstack::default(),
             message,
@@ -140,11 +149,13 @@ impl App {
 
     fn place(&self) -> Place {
         Place {
+            view: self.view,
             tests: self.panes.nav(),
         }
     }
 
     fn restore(&mut self, place: Place) {
+        self.view = place.view;
         self.panes.restore(&self.ctx, place.tests);
     }
 
@@ -152,7 +163,39 @@ impl App {
         let here = self.place();
         self.history.push(here);
         self.ctx.mode = Mode::Normal;
+        self.view = ViewKind::Tests;
         self.message = self.panes.jump(&self.ctx, jump);
+    }
+
+    /// Shows a view (the Endpoints view is built the first time).
+    pub fn show_view(&mut self, view: ViewKind) {
+        if view == ViewKind::Endpoints && self.endpoints.is_none() {
+            self.endpoints = Some(EndpointsView::new(&self.ctx));
+        }
+        self.view = view;
+    }
+
+    /// The list the filter prompt types into.
+    fn filtered_pane_text(&self) -> String {
+        match (self.view, &self.endpoints) {
+            (ViewKind::Endpoints, Some(e)) => e.filter.clone(),
+            _ => self.panes.focused_ref().filter().to_string(),
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        match (self.view, &mut self.endpoints) {
+            (ViewKind::Endpoints, Some(e)) => e.set_filter(&self.ctx, text),
+            _ => self.panes.set_filter(&self.ctx, text),
+        }
+    }
+
+    /// Hands an action to the view shown.
+    fn view_handle(&mut self, action: Action) -> Outcome {
+        match (self.view, &mut self.endpoints) {
+            (ViewKind::Endpoints, Some(e)) => e.handle(&self.ctx, action),
+            _ => self.panes.handle(&self.ctx, action),
+        }
     }
 
     // ----- input --------------------------------------------------------------------
@@ -185,15 +228,15 @@ impl App {
             (Mode::Filter, Action::Accept) => self.ctx.mode = Mode::Normal,
             (Mode::Filter, Action::Cancel) => {
                 self.ctx.mode = Mode::Normal;
-                self.panes.set_filter(&self.ctx, String::new());
+                self.set_filter(String::new());
             }
             (Mode::Filter, Action::DeleteChar) => {
-                let mut text = self.panes.focused_ref().filter().to_string();
+                let mut text = self.filtered_pane_text();
                 text.pop();
-                self.panes.set_filter(&self.ctx, text);
+                self.set_filter(text);
             }
             (Mode::Filter, Action::Up | Action::Down) => {
-                let _ = self.panes.handle(&self.ctx, action);
+                let _ = self.view_handle(action);
             }
             (Mode::FrameSearch, Action::Accept) => {
                 let frame = match &self.overlay {
@@ -228,9 +271,9 @@ impl App {
     fn type_char(&mut self, mode: Mode, c: char) {
         match mode {
             Mode::Filter => {
-                let mut text = self.panes.focused_ref().filter().to_string();
+                let mut text = self.filtered_pane_text();
                 text.push(c);
-                self.panes.set_filter(&self.ctx, text);
+                self.set_filter(text);
             }
             Mode::FrameSearch => {
                 if let Overlay::FrameSearch { query, .. } = &mut self.overlay {
@@ -296,8 +339,10 @@ impl App {
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
             Action::Search => {
                 self.ctx.mode = Mode::Filter;
-                self.panes.set_filter(&self.ctx, String::new());
+                self.set_filter(String::new());
             }
+            Action::ViewTests => self.show_view(ViewKind::Tests),
+            Action::ViewEndpoints => self.show_view(ViewKind::Endpoints),
             Action::FrameSearch => {
                 self.ctx.mode = Mode::FrameSearch;
                 self.overlay = Overlay::FrameSearch {
@@ -321,7 +366,7 @@ impl App {
                 }
             }
             _ => {
-                let out = self.panes.handle(&self.ctx, action);
+                let out = self.view_handle(action);
                 self.follow(out);
             }
         }

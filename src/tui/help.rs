@@ -15,6 +15,7 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
         (PaneScope::Tests, "Tests"),
         (PaneScope::Requests, "Requests"),
         (PaneScope::Backtrace, "Backtrace"),
+        (PaneScope::Endpoints, "Endpoints view"),
     ] {
         let list: Vec<_> = keymap
             .bindings

@@ -86,6 +86,14 @@ pub enum Action {
     ToggleWindow,
     /// The `toggle_skipped` action (see `assets/keymap.toml`).
     ToggleSkipped,
+    /// The `view_tests` action (see `assets/keymap.toml`).
+    ViewTests,
+    /// The `view_endpoints` action (see `assets/keymap.toml`).
+    ViewEndpoints,
+    /// The `cycle_show` action (see `assets/keymap.toml`).
+    CycleShow,
+    /// The `maximize` action (see `assets/keymap.toml`).
+    Maximize,
     /// The `accept` action of the typing modes: keep what was typed.
     Accept,
     /// The `cancel` action of the typing modes: drop what was typed.
@@ -96,7 +104,7 @@ pub enum Action {
 
 impl Action {
     /// Every action with its name in the keymap file.
-    pub const NAMES: [(&'static str, Action); 39] = [
+    pub const NAMES: [(&'static str, Action); 43] = [
         ("down", Action::Down),
         ("up", Action::Up),
         ("top", Action::Top),
@@ -133,6 +141,10 @@ impl Action {
         ("force_quit", Action::ForceQuit),
         ("toggle_window", Action::ToggleWindow),
         ("toggle_skipped", Action::ToggleSkipped),
+        ("view_tests", Action::ViewTests),
+        ("view_endpoints", Action::ViewEndpoints),
+        ("cycle_show", Action::CycleShow),
+        ("maximize", Action::Maximize),
         ("accept", Action::Accept),
         ("cancel", Action::Cancel),
         ("delete_char", Action::DeleteChar),

@@ -60,7 +60,10 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
     let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let stacked = area.width < STACK_BELOW;
-    app.panes.draw(f, main, &app.ctx, true);
+    match (app.view, &mut app.endpoints) {
+        (views::ViewKind::Endpoints, Some(e)) => e.draw(f, main, &app.ctx, true),
+        _ => app.panes.draw(f, main, &app.ctx, true),
+    }
     draw_status(f, status, app);
 
     let overlay_area = if stacked {
@@ -219,7 +222,10 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
         }
         spans
     } else {
-        let scope = app.panes.focus.scope();
+        let scope = match app.view {
+            views::ViewKind::Endpoints => keymap::PaneScope::Endpoints,
+            views::ViewKind::Tests => app.panes.focus.scope(),
+        };
         let keymap = &app.ctx.keymap;
         let mut spans = vec![Span::raw(" ")];
         let room = (area.width as usize).saturating_sub(right.chars().count() + 1);

@@ -1,8 +1,20 @@
 //! The explorer's views: each is one folder, one [`crate::tui::component::Component`].
 //!
-//! - [`tests`]: Tests | Requests | Backtrace, starting from a test.
+//! - [`tests`]: Tests | Requests | Backtrace, starting from a test (`1`);
+//! - [`endpoints`]: every operation of the release, tested or not (`2`).
 
+pub mod endpoints;
 pub mod tests;
+
+/// Which view is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewKind {
+    /// The Tests view.
+    #[default]
+    Tests,
+    /// The Endpoints view.
+    Endpoints,
+}
 
 use crate::run::FrameId;
 

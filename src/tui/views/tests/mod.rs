@@ -71,6 +71,8 @@ pub struct TestsView {
     pub backtrace: BacktracePane,
     /// Set while restoring a place: the tree is built once at the end.
     hold_backtrace: bool,
+    /// The focused pane fills the view (`M`).
+    pub maximized: bool,
 }
 
 impl TestsView {
@@ -83,6 +85,7 @@ impl TestsView {
             requests: RequestsPane::default(),
             backtrace: BacktracePane::default(),
             hold_backtrace: false,
+            maximized: false,
         };
         v.tests.rebuild(ctx, &v.scope, None);
         v.tests.select_first_with_requests();
@@ -486,6 +489,10 @@ impl Component for TestsView {
                 out
             }
             Action::ToggleAll => self.toggle_all(ctx),
+            Action::Maximize => {
+                self.maximized = !self.maximized;
+                Outcome::Done
+            }
             Action::ToggleWindow => self.toggle_window(ctx),
             Action::ToggleSkipped => {
                 let before = self.selected_test();
@@ -561,6 +568,27 @@ impl Component for TestsView {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, _focused: bool) {
+        // The selected row's whole text, under the panes, wrapped.
+        let full = crate::text::escape_control(&self.full_text(ctx)).into_owned();
+        let width = area.width.max(1) as usize;
+        let rows = full.chars().count().div_ceil(width).clamp(1, 3) as u16;
+        let [area, text_area] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(area);
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(full)
+                .style(ctx.theme.dim)
+                .wrap(ratatui::widgets::Wrap { trim: false }),
+            text_area,
+        );
+        if self.maximized {
+            let focus = self.focus;
+            match focus {
+                Pane::Tests => self.tests.draw(f, area, ctx, true),
+                Pane::Requests => self.requests.draw(f, area, ctx, true),
+                Pane::Backtrace => self.backtrace.draw(f, area, ctx, true),
+            }
+            return;
+        }
         let stacked = area.width < STACK_BELOW;
         let weights = |p: Pane| if stacked && self.focus == p { 2 } else { 1 };
         let constraints = if stacked {
@@ -590,6 +618,53 @@ impl Component for TestsView {
             .draw(f, panes[1], ctx, focus == Pane::Requests);
         self.backtrace
             .draw(f, panes[2], ctx, focus == Pane::Backtrace);
+    }
+}
+
+impl TestsView {
+    /// The focused pane's selected row in full: the test's name, the request (verb, URI,
+    /// code, user, test), or the frame (function, file:line).
+    pub fn full_text(&self, ctx: &Ctx) -> String {
+        let run = &ctx.run;
+        match self.focus {
+            Pane::Tests => self
+                .selected_test()
+                .map(|t| self.entry_name(ctx, t).to_string())
+                .unwrap_or_default(),
+            Pane::Requests => match self.requests.selected() {
+                Some(ReqRow::Group { group, count }) => {
+                    format!("{} · {count}", ctx.group_label(group))
+                }
+                Some(ReqRow::Request { req, .. }) => run
+                    .requests
+                    .get(req as usize)
+                    .map(|r| {
+                        let user = run
+                            .users
+                            .get(r.user as usize)
+                            .map_or("", |u| run.str(u.name));
+                        let test = run.spec_of(r).map_or("no test", |s| run.str(s.name));
+                        format!(
+                            "{} {} → {} · {user} · {} · {test}",
+                            run.str(r.verb),
+                            run.str(r.uri),
+                            r.code,
+                            r.attribution.as_str()
+                        )
+                    })
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
+            Pane::Backtrace => match self.backtrace.selected_key() {
+                Some(k) => match run.frames.get(k as usize) {
+                    Some(fr) => {
+                        format!("{}  {}:{}", run.str(fr.function), run.str(fr.file), fr.line)
+                    }
+                    None => ctx.node_text(k).to_string(),
+                },
+                None => String::new(),
+            },
+        }
     }
 }
 

@@ -430,6 +430,8 @@ impl Component for TestsPane {
         let height = inner.height as usize;
         let (start, end) = window(&mut self.state, self.view.len(), height);
         let scoped = self.scoped();
+        let width = inner.width as usize;
+        let narrow = width < 60;
         let mut lines = Vec::with_capacity(end - start);
         for pos in start..end {
             let Some(row) = self
@@ -485,15 +487,41 @@ impl Component for TestsPane {
                 (Some(h), TestEntry::Spec(s)) => u64::from(h.get(s.index()).copied().unwrap_or(0)),
                 _ => row.hits,
             };
-            let mut spans = vec![
-                Span::styled(format!("{status:<5}"), if dim { theme.dim } else { style }),
-                Span::styled(format!("{hits:>6}{dur:>7} "), theme.dim),
-            ];
-            if fuzzy_row {
-                spans.push(Span::styled("≈ ", theme.marker));
-            }
-            spans.extend(highlighted_query(name, query, base, &theme));
-            let mut line = Line::from(spans);
+            let status_style = if dim { theme.dim } else { style };
+            let mut line = if narrow {
+                // Narrow: the name first (what people read), the count at the right.
+                let glyph = match status {
+                    "pass" => '✓',
+                    "FAIL" => '✗',
+                    "skip" => '-',
+                    "pend" => '…',
+                    "suite" => '◆',
+                    "" => ' ',
+                    _ => '?',
+                };
+                let count = format!(" {hits}");
+                let room = width.saturating_sub(2 + count.chars().count() + 2 * fuzzy_row as usize);
+                let shown: String = name.chars().take(room).collect();
+                let pad = room.saturating_sub(shown.chars().count());
+                let mut spans = vec![Span::styled(format!("{glyph} "), status_style)];
+                if fuzzy_row {
+                    spans.push(Span::styled("≈ ", theme.marker));
+                }
+                spans.extend(highlighted_query(&shown, query, base, &theme));
+                spans.push(Span::raw(" ".repeat(pad)));
+                spans.push(Span::styled(count, theme.dim));
+                Line::from(spans)
+            } else {
+                let mut spans = vec![
+                    Span::styled(format!("{status:<5}"), status_style),
+                    Span::styled(format!("{hits:>6}{dur:>7} "), theme.dim),
+                ];
+                if fuzzy_row {
+                    spans.push(Span::styled("≈ ", theme.marker));
+                }
+                spans.extend(highlighted_query(name, query, base, &theme));
+                Line::from(spans)
+            };
             if pos == self.state.sel {
                 line = line.patch_style(theme.selection(focused));
             }
