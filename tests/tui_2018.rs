@@ -183,6 +183,8 @@ fn first_screen_and_help_at_80x24() {
         24,
     );
     assert_eq!(a.backend().buffer(), b.backend().buffer());
+    let (_, c) = screen("? G", 80, 24);
+    assert_eq!(a.backend().buffer(), c.backend().buffer());
     insta::assert_snapshot!("2018_help_end_80x24", a.backend());
 }
 

@@ -309,6 +309,7 @@ impl App {
     /// Applies one action (browsing mode).
     pub fn apply(&mut self, action: Action) {
         // Overlays take the keys first.
+        let help = matches!(self.overlay, Overlay::Help { .. });
         if let Overlay::Help { scroll } | Overlay::Detail { scroll, .. } = &mut self.overlay {
             match action {
                 Action::Quit | Action::Escape | Action::Help | Action::Open => {
@@ -319,6 +320,8 @@ impl App {
                 Action::HalfPageDown => *scroll = scroll.saturating_add(10),
                 Action::HalfPageUp => *scroll = scroll.saturating_sub(10),
                 Action::Top => *scroll = 0,
+                // Help is clamped to the end of its text when drawn.
+                Action::Bottom if help => *scroll = u16::MAX,
                 Action::CopyRequest | Action::CopyBacktrace => {
                     if let Overlay::Detail { req, .. } = self.overlay {
                         let out = if action == Action::CopyRequest {
