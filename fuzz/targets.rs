@@ -211,6 +211,31 @@ fn reports(run: &auditscope::run::Run) {
     }
 }
 
+/// One side of `auditscope diff`: the bytes are sniffed as a RUN.json, an APISnoop coverage
+/// file or raw inputs and reduced to a side; a side that reads compares with itself to no
+/// change at all, and the comparison writes as text and JSON.
+pub fn diff_side(data: &[u8]) {
+    use auditscope::diff::{compare, load_side, write_text};
+    let file = Scratch::new(data, "side");
+    let opts = auditscope::diff::SideOptions::default();
+    if let Ok(side) = load_side(&[file.path()], "old", &opts) {
+        let d = compare(&side, &side);
+        let e = &d.endpoints;
+        assert!(
+            e.added.is_empty() && e.removed.is_empty(),
+            "a side differs from itself"
+        );
+        assert!(e.newly_tested.is_empty() && e.no_longer_tested.is_empty());
+        assert!(d.tests.added.is_empty() && d.tests.removed.is_empty());
+        assert!(d.tests.changed.is_empty());
+        assert!(d.gate().is_ok());
+        assert!(d.latency.as_ref().is_none_or(|l| l.regressions.is_empty()));
+        let mut out = Vec::new();
+        let _ = write_text(&d, &mut out);
+        let _ = serde_json::to_vec(&d);
+    }
+}
+
 /// `filter_query`: the explorer's filter parser (`tui::filter::Query::parse`); a query that
 /// parses is matched against its own text and a sample row, and its highlight positions
 /// stay inside the text.

@@ -778,12 +778,9 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
         progress: true,
     };
     let mut clock = correlate::StageClock::from_env();
-    // The two sides are read at once: reading a RUN.json is mostly parsing.
-    let (old, new) = rayon::join(
-        || crate::diff::load_side(&old, "old", &opts),
-        || crate::diff::load_side(&new, "new", &opts),
-    );
-    let (old, new) = (old?, new?);
+    // One side after the other: each read already uses every core, and the second reuses the
+    // memory the first touched instead of faulting in fresh pages.
+    let (old, new) = crate::diff::load_sides(&old, &new, &opts)?;
     clock.lap("read both sides");
     let diff = crate::diff::compare_with(&old, &new, args.latency_threshold);
     clock.lap("compare");

@@ -59,6 +59,11 @@ fn correlate_corpus() {
 }
 
 #[test]
+fn diff_side_corpus() {
+    assert!(replay("diff_side", targets::diff_side) >= 4);
+}
+
+#[test]
 fn filter_query_corpus() {
     assert!(replay("filter_query", targets::filter_query) >= 12);
 }

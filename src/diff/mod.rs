@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use side::{Side, SideError, SideKind, SideOptions, load_side};
+pub use side::{Side, SideError, SideKind, SideOptions, load_side, load_sides};
 pub use write::write_text;
 
 use crate::report::coverage::Coverage;
