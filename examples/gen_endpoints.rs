@@ -1,40 +1,28 @@
-//! Writes the endpoint table of an OpenAPI v2 spec in auditscope's text form.
+//! Writes the embedded endpoint catalog: every release's operations, one row per operation
+//! and field variant, with the releases that have it.
 //!
 //! ```text
-//! cargo run --example gen_endpoints -- assets/openapi/k8s-v1.35-swagger.json.gz > assets/endpoints/k8s-v1.35.tsv
+//! cargo run --example gen_endpoints > assets/endpoints/k8s-releases.tsv
 //! ```
 //!
-//! The input may be gzip (detected by its magic bytes) or plain JSON.
+//! The inputs are listed in `auditscope::endpoints::catalog::SOURCES` (Kubernetes OpenAPI
+//! specs under `assets/openapi/`, APISnoop coverage files under `tests/fixtures/`); run it
+//! from the repository root.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use auditscope::endpoints::EndpointTable;
-use auditscope::ingest::source::read_to_vec;
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [path] = args.as_slice() else {
-        eprintln!("usage: gen_endpoints <swagger.json[.gz]>");
-        return ExitCode::from(2);
-    };
-    let bytes = match read_to_vec(path) {
-        Ok(b) => b,
+    let catalog = match auditscope::endpoints::catalog::build_from_sources(".") {
+        Ok(c) => c,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let table = match EndpointTable::from_openapi(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{path}: {e}");
+            eprintln!("gen_endpoints: {e}");
             return ExitCode::from(2);
         }
     };
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(table.to_tsv().as_bytes()) {
-        eprintln!("writing the table: {e}");
+    if let Err(e) = out.write_all(catalog.to_tsv().as_bytes()) {
+        eprintln!("writing the catalog: {e}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

@@ -251,10 +251,16 @@ fn reports(run: &auditscope::run::Run) {
     let _ = report::tests::write_text(&rows, true, &mut out);
     let all = report::filter::RequestFilter::default();
     let _ = report::endpoints::endpoints_report(run, &all).write_text(&mut out);
-    let _ = report::coverage::write_text(
-        &report::coverage::coverage_report(run, &all, true),
-        &mut out,
-    );
+    let rules = report::coverage::CoverageRules::embedded();
+    let opts = report::coverage::CoverageOptions {
+        filter: &all,
+        count_window: true,
+        success_only: true,
+        rules: &rules,
+    };
+    if let Ok(c) = report::coverage::coverage(&[run], &opts) {
+        let _ = report::coverage::write_text(&c, &mut out);
+    }
     for req in &run.requests {
         let _ = serde_json::to_vec(&report::events::event_json(run, req));
     }

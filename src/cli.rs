@@ -116,9 +116,14 @@ pub struct SourceArgs {
     /// A JUnit XML file from ginkgo.
     #[arg(long, value_name = "FILE")]
     pub junit: Vec<String>,
-    /// Another OpenAPI v2 spec (a release, an aggregated API or CRDs), added to the embedded v1.35 table.
+    /// Another OpenAPI v2 spec (an aggregated API or CRDs), added to the release's embedded table.
     #[arg(long, value_name = "FILE")]
     pub openapi: Vec<String>,
+    /// The Kubernetes release whose endpoints to match (1.17 to 1.37); detected from the
+    /// inputs when absent (e2e log, e2e.test or component user agents), else the latest.
+    /// With a RUN.json, its requests are matched again against this release.
+    #[arg(long, value_name = "X.Y")]
+    pub release: Option<crate::endpoints::Release>,
     /// Make the first malformed audit line an error instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
@@ -224,13 +229,24 @@ pub enum ReportCommand {
     /// Per spec, its STEP: lines (text, start, location) and the requests received during each;
     /// `outside_steps` counts the rest of the spec's requests.
     Steps(ReportArgs),
-    /// Endpoint coverage in the shape of APISnoop's coverage files (use `--format json`).
+    /// Endpoint coverage counted as APISnoop counts it, in the shape of its coverage files
+    /// (use `--format json`). Several RUN.json files of one release are merged.
     Coverage {
         #[command(flatten)]
         args: ReportArgs,
         /// Also count requests attributed by time window (default: only those whose user agent names the spec).
         #[arg(long)]
         window: bool,
+        /// Count only 2xx and 101 responses as hits.
+        #[arg(long)]
+        success_only: bool,
+        /// The ineligible list: Kubernetes' ineligible_endpoints.yaml or APISnoop's
+        /// ineligible_endpoints.json (default: the embedded snapshot of the YAML).
+        #[arg(long, value_name = "FILE")]
+        ineligible: Option<String>,
+        /// Another conformance.yaml (default: the embedded snapshot).
+        #[arg(long, value_name = "FILE")]
+        conformance: Option<String>,
     },
 }
 
@@ -460,6 +476,7 @@ pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
         strict: source.strict,
         progress: true,
         openapi: source.openapi.clone(),
+        release: source.release,
         show_walk: true,
     };
     Ok(correlate::correlate(&inputs, &options)?)
@@ -479,9 +496,64 @@ pub fn load_run(source: &SourceArgs) -> Result<Run> {
     {
         // RUN.json may be gzipped (as the bundled demo is).
         let bytes = crate::ingest::source::read_to_vec(path)?;
-        return Ok(format::read_run_from_slice(&bytes, path)?);
+        let mut run = format::read_run_from_slice(&bytes, path)?;
+        if let Some(release) = source.release {
+            correlate::rematch(&mut run, release);
+        }
+        return Ok(run);
     }
     correlate_inputs(source)
+}
+
+/// The runs `report coverage` counts: several RUN.json files, each loaded (and matched again
+/// with `--release`), or the raw inputs correlated into one run. Also the name of each run
+/// for messages.
+pub fn load_runs(source: &SourceArgs) -> Result<(Vec<Run>, Vec<String>)> {
+    let only_positional = source.audit.is_empty()
+        && source.e2e_log.is_empty()
+        && source.entries.is_empty()
+        && source.junit.is_empty()
+        && source.openapi.is_empty();
+    if only_positional
+        && source.inputs.len() > 1
+        && source.inputs.iter().all(|p| p != "-" && is_run_file(p))
+    {
+        let mut runs = Vec::with_capacity(source.inputs.len());
+        for path in &source.inputs {
+            let one = SourceArgs {
+                inputs: vec![path.clone()],
+                release: source.release,
+                ..SourceArgs::default()
+            };
+            runs.push(load_run(&one)?);
+        }
+        return Ok((runs, source.inputs.clone()));
+    }
+    let name = source
+        .inputs
+        .first()
+        .or(source.audit.first())
+        .cloned()
+        .unwrap_or_default();
+    Ok((vec![load_run(source)?], vec![name]))
+}
+
+/// The eligibility and conformance lists: the embedded ones, or those of the given files.
+fn coverage_rules(
+    ineligible: Option<&str>,
+    conformance: Option<&str>,
+) -> Result<report::coverage::CoverageRules> {
+    let mut rules = report::coverage::CoverageRules::embedded();
+    if let Some(path) = ineligible {
+        let bytes = crate::ingest::source::read_to_vec(path)?;
+        rules.eligibility = rules.eligibility.with_ineligible(&bytes, path)?;
+    }
+    if let Some(path) = conformance {
+        let bytes = crate::ingest::source::read_to_vec(path)?;
+        rules.conformance =
+            crate::endpoints::conformance::ConformanceTests::from_yaml(&bytes, path)?;
+    }
+    Ok(rules)
 }
 
 /// `export`: each RUN.json named is a run; raw inputs make one run.
@@ -563,6 +635,43 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
     };
     // A bad filter is reported before any input is read.
     let filter: RequestFilter = args.filter.to_filter()?;
+    if let ReportCommand::Coverage {
+        window,
+        success_only,
+        ineligible,
+        conformance,
+        ..
+    } = kind
+    {
+        let rules = coverage_rules(ineligible.as_deref(), conformance.as_deref())?;
+        let (runs, names) = load_runs(&args.source)?;
+        let refs: Vec<&Run> = runs.iter().collect();
+        let opts = report::coverage::CoverageOptions {
+            filter: &filter,
+            count_window: *window,
+            success_only: *success_only,
+            rules: &rules,
+        };
+        let c = report::coverage::coverage(&refs, &opts).map_err(|e| match e {
+            report::coverage::CoverageError::MixedReleases {
+                first,
+                first_release,
+                other,
+                other_release,
+            } => anyhow::anyhow!(
+                "{} is of release {first_release} but {} is of release {other_release}: coverage merges runs of one release",
+                names[first],
+                names[other]
+            ),
+            e => e.into(),
+        })?;
+        match args.format {
+            OutputFormat::Text => report::coverage::write_text(&c, &mut out)?,
+            OutputFormat::Json => write_json(&mut out, &c)?,
+        }
+        out.flush().context("writing to stdout")?;
+        return Ok(());
+    }
     let run = load_run(&args.source)?;
     let keep = |r: &crate::run::Request| filter.matches(&run, r);
     let format = args.format;
@@ -640,13 +749,7 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
                 OutputFormat::Json => write_json(&mut out, &r)?,
             }
         }
-        ReportCommand::Coverage { window, .. } => {
-            let c = report::coverage::coverage_report(&run, &filter, *window);
-            match format {
-                OutputFormat::Text => report::coverage::write_text(&c, &mut out)?,
-                OutputFormat::Json => write_json(&mut out, &c)?,
-            }
-        }
+        ReportCommand::Coverage { .. } => unreachable!("handled above"),
     }
     out.flush().context("writing to stdout")?;
     Ok(())

@@ -13,7 +13,7 @@ use std::collections::HashMap as StdHashMap;
 use foldhash::HashMap;
 use thiserror::Error;
 
-use crate::endpoints::{CachedMatcher, EndpointTable};
+use crate::endpoints::{CachedMatcher, Catalog, EndpointTable, Release, ReleaseEvidence};
 use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
 use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
 use crate::ingest::kind::{self, InputKind};
@@ -57,8 +57,11 @@ pub struct Options {
     pub strict: bool,
     /// Show progress on stderr (only when it is a terminal).
     pub progress: bool,
-    /// Further OpenAPI specs whose operations are added to the embedded v1.35 table.
+    /// Further OpenAPI specs whose operations are added to the release's embedded table.
     pub openapi: Vec<String>,
+    /// The Kubernetes release whose table to match against (`--release`); detected from
+    /// the inputs when `None` (see [`crate::endpoints::choose_release`]).
+    pub release: Option<Release>,
     /// Print on stderr what a folder walk took and left (see [`kind::walk`]).
     pub show_walk: bool,
 }
@@ -155,14 +158,15 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         return Err(CorrelateError::NoAudit);
     }
 
-    let mut table = EndpointTable::embedded();
+    // Read before the audit log, so a bad spec fails fast.
+    let mut extra_tables = Vec::with_capacity(opts.openapi.len());
     for path in &opts.openapi {
         let bytes = crate::ingest::source::read_to_vec(path)?;
         let extra = EndpointTable::from_openapi(&bytes).map_err(|e| CorrelateError::OpenApi {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        table.merge(extra);
+        extra_tables.push(extra);
     }
 
     let mut builder = Builder::default();
@@ -207,6 +211,14 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         run.inputs.push(input.info.clone());
         described.push(input);
     }
+    let mut evidence = ReleaseEvidence {
+        flag: opts.release,
+        e2e_log: described
+            .iter()
+            .filter_map(|d| d.server_version.clone())
+            .collect(),
+        agents: Vec::new(),
+    };
     let (records, notes) = e2e::combine(described);
     run.notes.extend(notes);
     add_specs(&mut run, records);
@@ -215,6 +227,36 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     attribute(&mut run);
     clock.lap("attribute");
 
+    evidence.agents = run
+        .agents
+        .iter()
+        .filter(|a| a.version != 0)
+        .map(|a| {
+            (
+                run.str(a.product).to_string(),
+                run.str(a.version).to_string(),
+            )
+        })
+        .collect();
+    let catalog = Catalog::embedded();
+    let release = crate::endpoints::choose_release(&evidence, catalog);
+    if let Some(detected) = release.detected {
+        run.notes.push(format!(
+            "the inputs say release {detected} ({}); the endpoint tables cover {} to {}: using {}",
+            release.evidence,
+            catalog
+                .releases()
+                .first()
+                .map_or(String::new(), |r| r.to_string()),
+            catalog.latest().map_or(String::new(), |r| r.to_string()),
+            release.release
+        ));
+    }
+    let mut table = EndpointTable::for_release(release.release).unwrap_or_default();
+    for extra in extra_tables {
+        table.merge(extra);
+    }
+    run.release = Some(release);
     let endpoints = CachedMatcher::match_ids(
         &table,
         &run.strings,
@@ -226,6 +268,38 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     run.operations = table.into_operations();
     clock.lap("match endpoints");
     Ok(run)
+}
+
+/// Matches a run's requests again, against the embedded table of `release` (a RUN.json
+/// correlated with another release, or before releases were known). Operations added from
+/// `--openapi` files are dropped; nothing happens when the run already uses `release`.
+pub fn rematch(run: &mut Run, release: Release) {
+    if run
+        .release
+        .as_ref()
+        .is_some_and(|r| r.release == release && r.detected.is_none())
+    {
+        return;
+    }
+    let catalog = Catalog::embedded();
+    let chosen = crate::endpoints::choose_release(
+        &ReleaseEvidence {
+            flag: Some(release),
+            ..Default::default()
+        },
+        catalog,
+    );
+    let table = EndpointTable::for_release(chosen.release).unwrap_or_default();
+    let endpoints = CachedMatcher::match_ids(
+        &table,
+        &run.strings,
+        run.requests.iter().map(|r| (r.verb, r.uri)),
+    );
+    for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
+        req.endpoint = endpoint;
+    }
+    run.operations = table.into_operations();
+    run.release = Some(chosen);
 }
 
 /// About how many requests audit logs of these sizes hold, to reserve room for them once:

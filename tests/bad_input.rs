@@ -594,17 +594,17 @@ fn run_json(dir: &Path) -> Vec<u8> {
 fn run_json_from_a_newer_schema() {
     let dir = tempfile::tempdir().unwrap();
     let text = String::from_utf8(run_json(dir.path())).unwrap();
-    assert!(text.contains("\"version\":3,"));
+    assert!(text.contains("\"version\":4,"));
     write(
         dir.path(),
         "new.json",
-        text.replacen("\"version\":3,", "\"version\":99,", 1),
+        text.replacen("\"version\":4,", "\"version\":99,", 1),
     );
     let out = run_in(dir.path(), &["report", "summary", "new.json"]);
     assert_eq!(out.code, Some(2));
     assert_eq!(
         out.stderr,
-        "auditscope: new.json: written by a newer auditscope (schema version 99; this build reads up to 3): upgrade auditscope\n"
+        "auditscope: new.json: written by a newer auditscope (schema version 99; this build reads up to 4): upgrade auditscope\n"
     );
 }
 

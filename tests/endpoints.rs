@@ -1,10 +1,12 @@
-//! The endpoint table and the request matcher, on the embedded Kubernetes v1.35 table.
+//! The endpoint table and the request matcher, on the embedded Kubernetes v1.35 table; the
+//! release catalog and its generator.
 
-use auditscope::endpoints::{CachedMatcher, EMBEDDED_TSV, EndpointTable};
+use auditscope::endpoints::catalog::{EMBEDDED_CATALOG_TSV, build_from_sources};
+use auditscope::endpoints::{CachedMatcher, Catalog, EndpointTable, Release};
 use auditscope::ingest::source::read_to_vec;
 
 fn table() -> EndpointTable {
-    EndpointTable::embedded()
+    EndpointTable::for_release(Release::new(1, 35)).unwrap()
 }
 
 /// The operationId a request maps to, or `None`.
@@ -45,17 +47,56 @@ fn verb_for(method: &str, action: &str) -> &'static str {
 }
 
 #[test]
-fn embedded_table_equals_generator_output() {
-    let swagger = read_to_vec("assets/openapi/k8s-v1.35-swagger.json.gz").unwrap();
-    let generated = EndpointTable::from_openapi(&swagger).unwrap();
-    assert_eq!(generated.len(), 1067);
-    assert_eq!(
-        generated.to_tsv(),
-        EMBEDDED_TSV,
-        "regenerate with: cargo run --example gen_endpoints -- assets/openapi/k8s-v1.35-swagger.json.gz > assets/endpoints/k8s-v1.35.tsv"
+fn embedded_catalog_equals_generator_output() {
+    let generated = build_from_sources(env!("CARGO_MANIFEST_DIR")).unwrap();
+    assert!(
+        generated.to_tsv() == EMBEDDED_CATALOG_TSV,
+        "assets/endpoints/k8s-releases.tsv is stale: regenerate with `cargo run --example gen_endpoints > assets/endpoints/k8s-releases.tsv`"
     );
-    let embedded = table();
-    assert_eq!(embedded.operations(), generated.operations());
+    assert_eq!(*Catalog::embedded(), generated);
+    // 1.35 comes from the spec alone: the same operations as reading it directly.
+    let swagger = read_to_vec("assets/openapi/k8s-v1.35-swagger.json.gz").unwrap();
+    let direct = EndpointTable::from_openapi(&swagger).unwrap();
+    let mut from_catalog: Vec<_> = table().operations().to_vec();
+    let mut direct_ops: Vec<_> = direct.operations().to_vec();
+    from_catalog.sort_by(|a, b| a.id.cmp(&b.id));
+    direct_ops.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(from_catalog, direct_ops);
+}
+
+#[test]
+fn catalog_releases_and_sizes() {
+    let c = Catalog::embedded();
+    let releases: Vec<String> = c.releases().iter().map(|r| r.to_string()).collect();
+    assert_eq!(releases.len(), 21);
+    assert_eq!(
+        (releases[0].as_str(), releases[20].as_str()),
+        ("1.17", "1.37")
+    );
+    // Per release: every operation; the ones APISnoop lists are those without the watch
+    // actions (its files' endpoint counts, and the specs' operation counts).
+    let count = |minor: u8, f: &dyn Fn(&auditscope::endpoints::Operation) -> bool| {
+        c.operations(Release::new(1, minor))
+            .filter(|o| f(o))
+            .count()
+    };
+    let listed = |o: &auditscope::endpoints::Operation| !o.action.starts_with("watch");
+    for (minor, all, apisnoop) in [
+        (17, 939, 939),
+        (25, 635, 635),
+        (28, 865, 706),
+        (33, 1041, 843),
+        (34, 1062, 859),
+        (35, 1067, 863),
+        (37, 874, 874),
+    ] {
+        assert_eq!(count(minor, &|_| true), all, "1.{minor}");
+        assert_eq!(count(minor, &listed), apisnoop, "1.{minor}");
+    }
+    // One table, not twenty-one copies.
+    assert!(c.rows().len() < 2100, "{} rows", c.rows().len());
+    assert_eq!(c.nearest(Release::new(1, 15)), Some(Release::new(1, 17)));
+    assert_eq!(c.nearest(Release::new(1, 40)), Some(Release::new(1, 37)));
 }
 
 #[test]
@@ -74,9 +115,10 @@ fn embedded_table_counts() {
         count(&|o| o.deprecated && !o.action.starts_with("watch")),
         0
     );
+    // APISnoop counts the two service account issuer discovery operations as beta.
     assert_eq!(count(&|o| o.level == "alpha"), 79);
-    assert_eq!(count(&|o| o.level == "beta"), 188);
-    assert_eq!(count(&|o| o.level == "stable"), 800);
+    assert_eq!(count(&|o| o.level == "beta"), 190);
+    assert_eq!(count(&|o| o.level == "stable"), 798);
     let pod = &ops[t.find("readCoreV1NamespacedPod").unwrap().index()];
     assert_eq!(
         (
@@ -576,18 +618,26 @@ fn merge_adds_crd_operations() {
 
 #[test]
 fn tsv_round_trip_and_errors() {
-    let t = table();
-    let again = EndpointTable::from_tsv(&t.to_tsv()).unwrap();
-    assert_eq!(again.operations(), t.operations());
-    assert!(EndpointTable::from_tsv("not a header\n").is_err());
-    let bad = format!(
-        "{}\nonly\tthree\tfields\n",
-        EMBEDDED_TSV.lines().nth(1).unwrap()
-    );
-    let err = EndpointTable::from_tsv(&bad).unwrap_err().to_string();
+    let c = Catalog::embedded();
+    let again = Catalog::from_tsv(&c.to_tsv()).unwrap();
+    assert_eq!(again, *c);
+    assert!(Catalog::from_tsv("not a header\n").is_err());
+    let header = EMBEDDED_CATALOG_TSV.lines().nth(1).unwrap();
+    let err = Catalog::from_tsv(&format!("{header}\nonly\tthree\tfields\n"))
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
-        "endpoint table line 2: expected 12 tab-separated fields"
+        "endpoint table line 2: expected 13 tab-separated fields"
+    );
+    let row = EMBEDDED_CATALOG_TSV.lines().nth(2).unwrap();
+    let (_, rest) = row.split_once('\t').unwrap();
+    let err = Catalog::from_tsv(&format!("{header}\n1.40-1.20\t{rest}\n"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "endpoint table line 2: releases must read like 1.17-1.27,1.30, not \"1.40-1.20\""
     );
     assert!(EndpointTable::from_openapi(b"{").is_err());
     assert!(EndpointTable::from_openapi(b"{\"swagger\":\"2.0\"}").is_err());

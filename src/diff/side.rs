@@ -270,6 +270,7 @@ fn load_side_into(
                 strict: opts.strict,
                 progress: opts.progress,
                 openapi: opts.openapi.clone(),
+                release: None,
                 show_walk: opts.progress,
             };
             let run = match correlate::correlate(&inputs, &options) {

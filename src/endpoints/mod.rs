@@ -1,25 +1,26 @@
 //! The OpenAPI endpoint table and the matcher from `(verb, requestURI)` to an operation.
 //!
-//! The table ships embedded: `assets/endpoints/k8s-v1.35.tsv` is generated from the
-//! Kubernetes v1.35 OpenAPI v2 spec with
-//!
-//! ```text
-//! cargo run --example gen_endpoints -- assets/openapi/k8s-v1.35-swagger.json.gz > assets/endpoints/k8s-v1.35.tsv
-//! ```
-//!
-//! and a test checks the embedded file still equals the generator's output. Further specs
-//! (another release, an aggregated API, the CRDs of a cluster from its `/openapi/v2`) are read
-//! with [`EndpointTable::from_openapi`] and added with [`EndpointTable::merge`].
+//! The tables ship embedded, one per Kubernetes release from 1.17 to 1.37, held in one
+//! [`Catalog`] where each row says which releases have it (`assets/endpoints/k8s-releases.tsv`,
+//! written by `cargo run --example gen_endpoints` and checked by a test). Further specs (an
+//! aggregated API, the CRDs of a cluster from its `/openapi/v2`) are read with
+//! [`EndpointTable::from_openapi`] and added with [`EndpointTable::merge`].
 //!
 //! Matching ([`EndpointTable::match_request`]) walks a trie of path segments: a literal
 //! segment wins over a `{param}`, and a trailing `{path}` parameter takes the rest of a proxy
 //! path. The audit verb picks the HTTP method the API server served the request with.
 //! [`CachedMatcher`] remembers answers per distinct `(verb, path, watch)`.
 
+pub mod catalog;
+pub mod choose;
+pub mod conformance;
 mod matcher;
 mod openapi;
 mod tsv;
 
+pub use crate::model::release::{self, Release, ReleaseSet};
+pub use catalog::{Catalog, ReleaseTables};
+pub use choose::{ReleaseEvidence, choose_release};
 pub use matcher::{CachedMatcher, Method};
 
 use thiserror::Error;
@@ -39,9 +40,6 @@ pub enum EndpointError {
     #[error("endpoint table line {line}: {message}")]
     Tsv { line: usize, message: String },
 }
-
-/// The embedded table of Kubernetes v1.35 operations, in the text format of [`EndpointTable::to_tsv`].
-pub const EMBEDDED_TSV: &str = include_str!("../../assets/endpoints/k8s-v1.35.tsv");
 
 /// All operations of one or more specs, with the trie that matches requests to them.
 #[derive(Debug, Clone, Default)]
@@ -64,27 +62,22 @@ impl EndpointTable {
         table
     }
 
-    /// The embedded Kubernetes v1.35 table.
+    /// The embedded table of the newest release the catalog knows (see [`Catalog`]).
     pub fn embedded() -> EndpointTable {
-        // The embedded text is generated and checked by a test, so it always parses; fall
-        // back to an empty table rather than panicking if someone breaks it by hand.
-        Self::from_tsv(EMBEDDED_TSV).unwrap_or_default()
+        Catalog::embedded()
+            .latest()
+            .and_then(Self::for_release)
+            .unwrap_or_default()
+    }
+
+    /// The embedded table of `release`, if the catalog knows it.
+    pub fn for_release(release: Release) -> Option<EndpointTable> {
+        Catalog::embedded_table(release).cloned()
     }
 
     /// Reads a table from an OpenAPI v2 document (JSON bytes).
     pub fn from_openapi(json: &[u8]) -> Result<EndpointTable, EndpointError> {
         openapi::parse(json).map(Self::from_operations)
-    }
-
-    /// Reads a table from the text format written by [`EndpointTable::to_tsv`].
-    pub fn from_tsv(text: &str) -> Result<EndpointTable, EndpointError> {
-        tsv::parse(text).map(Self::from_operations)
-    }
-
-    /// Writes the table as text: a comment, a header row, then one tab-separated row per
-    /// operation (see `assets/endpoints/README.md`).
-    pub fn to_tsv(&self) -> String {
-        tsv::write(&self.ops)
     }
 
     /// Adds the operations of `other` that this table lacks (same method and path template

@@ -2,7 +2,13 @@
 
 use serde_json::Value;
 
-use super::{EndpointError, Operation, category_of_path, group_version_of_path, level_of_version};
+use super::{EndpointError, Operation, category_of_path, level_of_version};
+
+/// Stable by their path, but beta by APISnoop's rule.
+pub(super) const BETA_BY_RULE: [&str; 2] = [
+    "getServiceAccountIssuerOpenIDConfiguration",
+    "getServiceAccountIssuerOpenIDKeyset",
+];
 
 /// The HTTP methods an OpenAPI v2 path item can hold, in the spelling of its keys.
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
@@ -45,17 +51,20 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
             text(g.get("kind")),
             true,
         ),
-        _ => {
-            let (group, version) = group_version_of_path(path);
-            (group, version, response_kind(op), false)
-        }
+        // Without it, APISnoop reports null group, version and kind; so do we (empty), which
+        // also keeps these rows equal to the ones read from APISnoop's files.
+        _ => (String::new(), String::new(), String::new(), false),
     };
     let description = text(op.get("description"));
     let deprecated = op.get("deprecated").and_then(Value::as_bool) == Some(true)
         || description.to_ascii_lowercase().contains("deprecated");
-    // APISnoop takes the level from the path (any "alpha"/"beta" in it), which for
-    // Kubernetes paths is the version segment; a version from the kind wins when present.
-    let level_source = if version.is_empty() { path } else { &version };
+    // APISnoop's rule: the level is in the path (its version segment), and the two service
+    // account issuer discovery operations count as beta.
+    let level = if BETA_BY_RULE.contains(&id.as_str()) {
+        "beta"
+    } else {
+        level_of_version(path)
+    };
     let category = op
         .get("tags")
         .and_then(Value::as_array)
@@ -69,7 +78,7 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
         method: method_upper,
         path: path.to_string(),
         action: text(op.get("x-kubernetes-action")),
-        level: level_of_version(level_source).to_string(),
+        level: level.to_string(),
         group,
         version,
         kind,
@@ -78,17 +87,4 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
         description,
         has_gvk,
     }
-}
-
-/// The type name of the `200` response's schema (`…meta.v1.APIResourceList` →
-/// `APIResourceList`), empty when there is none.
-fn response_kind(op: &Value) -> String {
-    op.get("responses")
-        .and_then(|r| r.get("200"))
-        .and_then(|r| r.get("schema"))
-        .and_then(|s| s.get("$ref"))
-        .and_then(Value::as_str)
-        .and_then(|r| r.rsplit('.').next())
-        .unwrap_or("")
-        .to_string()
 }

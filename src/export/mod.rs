@@ -127,10 +127,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// The run's release as a partition value, `X.Y`; `unknown` while the run model does not
-/// record one.
-pub fn release_of(_run: &Run) -> String {
-    "unknown".to_string()
+/// The run's release as a partition value, `X.Y`; `unknown` for runs written before the
+/// run model recorded one.
+pub fn release_of(run: &Run) -> String {
+    run.release
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |r| r.release.to_string())
 }
 
 /// True when `value` can be a partition value: a folder name every engine reads back as it

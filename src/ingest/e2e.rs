@@ -88,6 +88,9 @@ pub struct E2eInput {
     /// Facts worth telling the user (year used, suite counts, things that look off).
     pub notes: Vec<String>,
     pub info: InputInfo,
+    /// The API server's version the e2e framework printed (`kube-apiserver version:
+    /// v1.26.0+k3s1`), from a ginkgo log; `None` when it printed none.
+    pub server_version: Option<String>,
 }
 
 /// Guesses an e2e input's kind from its first bytes; see [`crate::ingest::kind`], where every
@@ -112,6 +115,10 @@ pub fn read_e2e(
     };
     let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64
         + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
+    let server_version = match kind {
+        E2eKind::GinkgoV1 | E2eKind::GinkgoV2 => server_version(&bytes),
+        E2eKind::Entries | E2eKind::Junit => None,
+    };
     let (specs, notes) = match kind {
         E2eKind::Entries => crate::ingest::entries::parse_entries(path, &bytes)?,
         E2eKind::GinkgoV1 | E2eKind::GinkgoV2 => {
@@ -130,7 +137,21 @@ pub fn read_e2e(
             bytes: bytes.len() as u64,
             lines,
         },
+        server_version,
     })
+}
+
+/// The version after the first `kube-apiserver version: ` in a log, up to the end of its word.
+fn server_version(bytes: &[u8]) -> Option<String> {
+    const MARK: &[u8] = b"kube-apiserver version: ";
+    let at = memchr::memmem::find(bytes, MARK)? + MARK.len();
+    let rest = &bytes[at..bytes.len().min(at + 80)];
+    let end = rest
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || *b == 0x1b)
+        .unwrap_or(rest.len());
+    let version = String::from_utf8_lossy(&rest[..end]).into_owned();
+    (!version.is_empty()).then_some(version)
 }
 
 /// The form of a spec name used to match it between inputs: a leading `[It] ` dropped and

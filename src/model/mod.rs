@@ -1,13 +1,15 @@
 //! Small types shared by [`crate::endpoints`], [`crate::run`] and everything after them: the
-//! typed ids, the string table, and the OpenAPI [`Operation`].
+//! typed ids, the string table, Kubernetes [`Release`]s, and the OpenAPI [`Operation`].
 //!
 //! This module depends on nothing else in the crate, so `endpoints/` and `run/` can both use
 //! it without importing each other.
 
+pub mod release;
 pub mod strings;
 
 use serde::{Deserialize, Serialize};
 
+pub use release::{Release, ReleaseSet};
 pub use strings::{Interner, StrId};
 
 /// Declares a `u32` index newtype: two kinds of id cannot be mixed up, and the RUN.json

@@ -1,4 +1,5 @@
-//! `report coverage`: APISnoop's coverage JSON, computed from one run.
+//! `report coverage`: endpoint coverage counted as APISnoop counts it, in the shape of its
+//! coverage files.
 //!
 //! The output has exactly the shape and field names of APISnoop's
 //! `resources/coverage/<release>.json` (top-level totals such as `"total endpoints"`, an
@@ -6,38 +7,38 @@
 //! Keys are in the order APISnoop's files have them (shortest first, as PostgreSQL's jsonb
 //! writes them).
 //!
-//! What counts, following APISnoop's snoopdb:
+//! The entry points for other code are [`release_operations`] (every operation of a run's
+//! release, classified) and [`coverage`] (the one function that counts, over one or several
+//! runs of a release). What counts:
+//! - The endpoints are the release's operations except the deprecated `/watch/` path ones
+//!   (actions `watch` and `watchlist`), sorted as APISnoop sorts (`level` descending: stable,
+//!   beta, alpha; then operationId).
 //! - An operation is *tested* when a request matched to it is attributed to a spec by its user
-//!   agent (`ua`), or also by time window when `count_window` is set; *conf_tested* when one
-//!   of those specs is a `[Conformance]` spec. Requests must pass the [`RequestFilter`].
-//! - `endpoints` lists every operation of the run's table, tested or not, including the
-//!   deprecated ones (APISnoop drops those; we keep them so nothing is hidden), sorted as
-//!   APISnoop sorts (`level` descending: stable, beta, alpha; then operationId).
-//! - `"total endpoints"` and `"tested endpoints"` count only operations that are not
-//!   deprecated (APISnoop's `endpoint_coverage` view: `where deprecated is false`; in the
-//!   Kubernetes spec the deprecated ones are the legacy `watch*` operations). Alpha and beta
-//!   operations are counted, as in APISnoop's file (874 = 664 stable + 134 beta + 76 alpha).
-//! - *Conformance eligible* operations are APISnoop's rule-based set: stable, not deprecated,
-//!   path without `volume` or `storage`, kind not `ComponentStatus`, not a `Node` delete or
-//!   create, and not `getFlowcontrolApiserverAPIGroup`, `createCoreV1NamespacedServiceAccountToken`,
-//!   `getInternalApiserverAPIGroup`; the two service-account-issuer discovery operations,
-//!   which APISnoop labels beta, are left out too. (Newer APISnoop subtracts Kubernetes'
-//!   `test/conformance/testdata/ineligible_endpoints.yaml` list instead; that list is not
-//!   embedded here, so our eligible totals can be somewhat larger.) "tested conformance
-//!   eligible" counts eligible operations that are `conf_tested`.
-//! - The `new …` totals compare with an earlier release; one run has none, so they are 0.
-//! - `tests` lists the specs that tested at least one operation, with `conformance_test`
-//!   from the spec and `file` from its location; `testname`, `promotion_release` and
-//!   `release` are `null` (they come from Kubernetes' conformance.yaml, which we do not read).
+//!   agent (`ua`), or also by time window with [`CoverageOptions::count_window`]; with
+//!   [`CoverageOptions::success_only`], only 2xx and 101 responses count. Requests must pass
+//!   the [`RequestFilter`]. It is *conf_tested* when one of those specs is a
+//!   `[Conformance]` spec.
+//! - *Conformance eligible*: stable, a description that does not mention "deprecated", and
+//!   not in the ineligible list ([`Eligibility`]: Kubernetes'
+//!   `test/conformance/testdata/ineligible_endpoints.yaml`, embedded, or another list).
+//!   Pending endpoints (`pending_eligible_endpoints.yaml`) stay eligible and are shown apart.
+//!   *New* means eligible and absent from the previous release's table.
+//! - The six totals: `total endpoints` and `tested endpoints` over the listed endpoints;
+//!   `total`, `tested`, `new` and `new tested conformance eligible endpoints`, where tested
+//!   means conf_tested.
+//! - `tests` lists the specs that tested at least one operation; `testname`, `file` and
+//!   `promotion_release` come from `conformance.yaml` ([`ConformanceTests`]).
 //! - An untested operation has `"tests": []` (APISnoop writes `[null]`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use super::filter::RequestFilter;
-use crate::endpoints::Operation;
-use crate::run::{Attribution, OpId, Run, SpecId};
+use crate::endpoints::Catalog;
+use crate::endpoints::conformance::{ConformanceTests, Eligibility};
+use crate::run::{Attribution, OpId, Operation, Run};
 
 /// One operation in the coverage file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,74 +110,210 @@ pub struct Coverage {
     pub new_tested_conformance_eligible_endpoints: u64,
 }
 
-/// True for operations APISnoop counts as eligible for conformance tests (see the module doc).
-pub fn conformance_eligible(op: &Operation) -> bool {
-    const EXCLUDED: [&str; 5] = [
-        "getFlowcontrolApiserverAPIGroup",
-        "createCoreV1NamespacedServiceAccountToken",
-        "getInternalApiserverAPIGroup",
-        "getServiceAccountIssuerOpenIDConfiguration",
-        "getServiceAccountIssuerOpenIDKeyset",
-    ];
-    op.level == "stable"
-        && !op.deprecated
-        && !op.path.contains("volume")
-        && !op.path.contains("storage")
-        && op.kind != "ComponentStatus"
-        && !(op.kind == "Node" && (op.action == "delete" || op.action == "post"))
-        && !EXCLUDED.contains(&op.id.as_str())
+/// The lists that decide eligibility and name conformance tests.
+#[derive(Debug, Clone, Default)]
+pub struct CoverageRules {
+    pub eligibility: Eligibility,
+    pub conformance: ConformanceTests,
 }
 
-fn level_rank(level: &str) -> u8 {
-    match level {
-        "stable" => 0,
-        "beta" => 1,
-        "alpha" => 2,
-        _ => 3,
-    }
-}
-
-/// Builds the coverage document of `run` (see the module doc for what counts).
-pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) -> Coverage {
-    let mut specs_per_op: HashMap<OpId, BTreeSet<SpecId>> = HashMap::new();
-    for req in &run.requests {
-        let counted = match req.attribution {
-            Attribution::Ua => true,
-            Attribution::Window => count_window,
-            Attribution::Ambiguous | Attribution::None => false,
-        };
-        let (Some(op), Some(spec)) = (req.endpoint, req.spec) else {
-            continue;
-        };
-        if !counted
-            || run.specs.get(spec.index()).is_none_or(|s| s.suite_node)
-            || !filter.matches(run, req)
-        {
-            continue;
+impl CoverageRules {
+    /// The embedded snapshots of Kubernetes' lists.
+    pub fn embedded() -> CoverageRules {
+        CoverageRules {
+            eligibility: Eligibility::embedded(),
+            conformance: ConformanceTests::embedded(),
         }
-        specs_per_op.entry(op).or_default().insert(spec);
     }
-    let spec_name = |s: SpecId| {
-        run.specs
-            .get(s.index())
-            .map(|s| run.str(s.name).to_string())
+}
+
+/// One operation of a run's release, classified as APISnoop classifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationInfo<'a> {
+    /// Its id in the run (`Run::operations[id]`).
+    pub id: OpId,
+    pub op: &'a Operation,
+    /// Listed in the coverage (every operation but the deprecated `/watch/` ones).
+    pub listed: bool,
+    /// The description mentions "deprecated" (APISnoop's test), or the spec flags it.
+    pub deprecated: bool,
+    /// Conformance eligible: listed, stable, not deprecated, not in the ineligible list.
+    pub eligible: bool,
+    /// In the pending list (eligible, tests being written).
+    pub pending: bool,
+    /// Eligible, and not in the previous release's table.
+    pub new_in_release: bool,
+}
+
+/// True for the operations APISnoop lists: all but the deprecated `/watch/` path ones.
+pub fn listed(op: &Operation) -> bool {
+    op.action != "watch" && op.action != "watchlist"
+}
+
+/// Every operation of `run`'s table (its release's, plus any added from `--openapi`), in
+/// table order, with APISnoop's classification under `rules`.
+pub fn release_operations<'a>(run: &'a Run, rules: &CoverageRules) -> Vec<OperationInfo<'a>> {
+    let previous: Option<HashSet<&str>> = run
+        .release
+        .as_ref()
+        .and_then(|r| r.release.previous())
+        .filter(|p| Catalog::embedded().has(*p))
+        .map(|p| {
+            Catalog::embedded()
+                .operations(p)
+                .map(|o| o.id.as_str())
+                .collect()
+        });
+    run.operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let is_listed = listed(op);
+            let deprecated =
+                op.deprecated || op.description.to_ascii_lowercase().contains("deprecated");
+            let eligible = is_listed
+                && op.level == "stable"
+                && !deprecated
+                && !rules.eligibility.is_ineligible(&op.id);
+            // (conformance_eligible is this rule under the embedded lists.)
+            OperationInfo {
+                id: OpId::from_index(i),
+                op,
+                listed: is_listed,
+                deprecated,
+                eligible,
+                pending: rules.eligibility.is_pending(&op.id),
+                new_in_release: eligible
+                    && previous
+                        .as_ref()
+                        .is_some_and(|p| !p.contains(op.id.as_str())),
+            }
+        })
+        .collect()
+}
+
+/// How [`coverage`] counts.
+#[derive(Debug, Clone, Copy)]
+pub struct CoverageOptions<'a> {
+    /// Only requests that pass it count.
+    pub filter: &'a RequestFilter,
+    /// Also count requests attributed by time window (default: only by user agent).
+    pub count_window: bool,
+    /// Only 2xx and 101 responses count as hits.
+    pub success_only: bool,
+    /// Eligibility and conformance lists.
+    pub rules: &'a CoverageRules,
+}
+
+/// Why runs could not be counted together.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CoverageError {
+    /// No run given.
+    #[error("no run to count")]
+    NoRuns,
+    /// Runs of different releases.
+    #[error(
+        "run {first} is of release {first_release} but run {other} is of release {other_release}: coverage merges runs of one release"
+    )]
+    MixedReleases {
+        first: usize,
+        first_release: String,
+        other: usize,
+        other_release: String,
+    },
+}
+
+/// True for responses that count with `--success-only`: 2xx and 101 (a connection upgrade,
+/// as exec and attach answer).
+pub fn is_success(code: u16) -> bool {
+    (200..300).contains(&code) || code == 101
+}
+
+fn release_name(run: &Run) -> String {
+    run.release
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |r| r.release.to_string())
+}
+
+/// Counts coverage over `runs` (one run, or several runs of one release, as APISnoop merges
+/// the CI jobs of a release): per listed operation whether it was tested, by a conformance
+/// test, and by which specs; the specs that tested anything; and the six totals. See the
+/// module doc for the rules. Runs of different releases are an error.
+pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, CoverageError> {
+    let Some(first) = runs.first() else {
+        return Err(CoverageError::NoRuns);
     };
-    let is_conf = |s: &SpecId| run.specs.get(s.index()).is_some_and(|s| s.conformance);
-    // APISnoop writes null where the spec has no x-kubernetes-group-version-kind.
-    let opt = |s: &str, known: bool| known.then(|| s.to_string());
-    let mut all_specs: BTreeSet<SpecId> = BTreeSet::new();
+    let first_release = first.release.as_ref().map(|r| r.release);
+    for (i, run) in runs.iter().enumerate().skip(1) {
+        if run.release.as_ref().map(|r| r.release) != first_release {
+            return Err(CoverageError::MixedReleases {
+                first: 0,
+                first_release: release_name(first),
+                other: i,
+                other_release: release_name(run),
+            });
+        }
+    }
+    // Per operationId: the specs (by name) that tested it, and whether any is conformance.
+    let mut tests_of: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut conf_of: HashSet<String> = HashSet::new();
+    let mut spec_info: BTreeMap<String, (bool, String)> = BTreeMap::new();
+    for run in runs {
+        for req in &run.requests {
+            let counted = match req.attribution {
+                Attribution::Ua => true,
+                Attribution::Window => opts.count_window,
+                Attribution::Ambiguous | Attribution::None => false,
+            };
+            let (Some(op), Some(spec)) = (req.endpoint, req.spec) else {
+                continue;
+            };
+            let Some(spec) = run.specs.get(spec.index()) else {
+                continue;
+            };
+            if !counted
+                || spec.suite_node
+                || (opts.success_only && !is_success(req.code))
+                || !opts.filter.matches(run, req)
+            {
+                continue;
+            }
+            let Some(op) = run.operations.get(op.index()) else {
+                continue;
+            };
+            let name = run.str(spec.name);
+            if !tests_of.get(&op.id).is_some_and(|t| t.contains(name)) {
+                tests_of
+                    .entry(op.id.clone())
+                    .or_default()
+                    .insert(name.to_string());
+            }
+            if spec.conformance {
+                conf_of.insert(op.id.clone());
+            }
+            if !spec_info.contains_key(name) {
+                let location = run.str(spec.location);
+                let file = location.rsplit_once(':').map_or(location, |(f, _)| f);
+                spec_info.insert(name.to_string(), (spec.conformance, file.to_string()));
+            }
+        }
+    }
+    let release = first.release.as_ref().map(|r| r.release);
+    let release_text = release.map(|r| r.patch_zero());
     let mut coverage = Coverage {
-        spec: None,
+        spec: release.map(|r| {
+            format!("https://raw.githubusercontent.com/kubernetes/kubernetes/v{}/api/openapi-spec/swagger.json", r.patch_zero())
+        }),
         tests: Vec::new(),
-        release: None,
-        sources: run
-            .inputs
+        release: release_text.clone(),
+        sources: runs
             .iter()
+            .flat_map(|run| run.inputs.iter())
             .filter(|i| i.kind == "audit")
             .map(|i| i.path.clone())
             .collect(),
-        endpoints: Vec::with_capacity(run.operations.len()),
-        release_date: None,
+        endpoints: Vec::with_capacity(first.operations.len()),
+        release_date: release.and_then(crate::endpoints::conformance::release_date),
         total_endpoints: 0,
         tested_endpoints: 0,
         new_conformance_eligible_endpoints: 0,
@@ -184,25 +321,33 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
         tested_conformance_eligible_endpoints: 0,
         new_tested_conformance_eligible_endpoints: 0,
     };
-    for (i, op) in run.operations.iter().enumerate() {
-        let specs = specs_per_op.get(&OpId::from_index(i));
-        let tested = specs.is_some_and(|s| !s.is_empty());
-        let conf_tested = specs.is_some_and(|s| s.iter().any(is_conf));
-        if let Some(specs) = specs {
-            all_specs.extend(specs.iter().copied());
+    // APISnoop writes null where the spec has no x-kubernetes-group-version-kind.
+    let opt = |s: &str, known: bool| known.then(|| s.to_string());
+    let mut seen: HashSet<&str> = HashSet::new();
+    let infos: Vec<OperationInfo> = runs
+        .iter()
+        .flat_map(|run| release_operations(run, opts.rules))
+        .collect();
+    for info in &infos {
+        let op = info.op;
+        if !info.listed || !seen.insert(op.id.as_str()) {
+            continue;
         }
-        let mut tests: Vec<String> = specs
-            .map(|s| s.iter().filter_map(|&s| spec_name(s)).collect())
+        let tests: Vec<String> = tests_of
+            .get(&op.id)
+            .map(|t| t.iter().cloned().collect())
             .unwrap_or_default();
-        tests.sort();
-        tests.dedup();
-        if !op.deprecated {
-            coverage.total_endpoints += 1;
-            coverage.tested_endpoints += u64::from(tested);
-        }
-        if conformance_eligible(op) {
+        let tested = !tests.is_empty();
+        let conf_tested = conf_of.contains(&op.id);
+        coverage.total_endpoints += 1;
+        coverage.tested_endpoints += u64::from(tested);
+        if info.eligible {
             coverage.total_conformance_eligible_endpoints += 1;
             coverage.tested_conformance_eligible_endpoints += u64::from(conf_tested);
+            if info.new_in_release {
+                coverage.new_conformance_eligible_endpoints += 1;
+                coverage.new_tested_conformance_eligible_endpoints += u64::from(conf_tested);
+            }
         }
         coverage.endpoints.push(CoverageEndpoint {
             kind: opt(&op.kind, op.has_gvk),
@@ -212,7 +357,7 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
             tests,
             action: (!op.action.is_empty()).then(|| op.action.clone()),
             tested,
-            release: None,
+            release: release_text.clone(),
             version: opt(&op.version, op.has_gvk),
             category: op.category.clone(),
             endpoint: op.id.clone(),
@@ -225,26 +370,80 @@ pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) ->
             .cmp(&level_rank(&b.level))
             .then_with(|| a.endpoint.cmp(&b.endpoint))
     });
-    let mut tests: Vec<CoverageTest> = all_specs
+    coverage.tests = spec_info
         .into_iter()
-        .filter_map(|s| {
-            let spec = run.specs.get(s.index())?;
-            let location = run.str(spec.location);
-            let file = location.rsplit_once(':').map_or(location, |(f, _)| f);
-            Some(CoverageTest {
-                file: (!file.is_empty()).then(|| file.to_string()),
-                test: run.str(spec.name).to_string(),
-                release: None,
-                testname: None,
-                conformance_test: spec.conformance,
-                promotion_release: None,
-            })
+        .map(|(name, (conformance, file))| {
+            let known = opts.rules.conformance.get(&name);
+            CoverageTest {
+                file: known
+                    .map(|t| t.file.clone())
+                    .or_else(|| (!file.is_empty()).then_some(file)),
+                release: release_text.clone(),
+                testname: known.map(|t| t.testname.clone()),
+                conformance_test: conformance,
+                promotion_release: known
+                    .and_then(|t| t.promotion_release())
+                    .map(|r| r.patch_zero()),
+                test: name,
+            }
         })
         .collect();
-    tests.sort_by(|a, b| a.test.cmp(&b.test));
-    tests.dedup_by(|a, b| a.test == b.test);
-    coverage.tests = tests;
-    coverage
+    Ok(coverage)
+}
+
+/// [`coverage`] of one run with the embedded lists, without `--success-only`: the shorthand
+/// most callers want.
+pub fn coverage_report(run: &Run, filter: &RequestFilter, count_window: bool) -> Coverage {
+    let rules = CoverageRules::embedded();
+    let opts = CoverageOptions {
+        filter,
+        count_window,
+        success_only: false,
+        rules: &rules,
+    };
+    // One run cannot mix releases, so this is never an error; an empty document if it were.
+    coverage(&[run], &opts).unwrap_or_else(|_| Coverage::empty())
+}
+
+/// True when `op` is conformance eligible under the embedded lists (see
+/// [`release_operations`] for every flag at once, under other lists).
+pub fn conformance_eligible(op: &Operation) -> bool {
+    static RULES: std::sync::OnceLock<Eligibility> = std::sync::OnceLock::new();
+    let eligibility = RULES.get_or_init(Eligibility::embedded);
+    listed(op)
+        && op.level == "stable"
+        && !op.deprecated
+        && !op.description.to_ascii_lowercase().contains("deprecated")
+        && !eligibility.is_ineligible(&op.id)
+}
+
+impl Coverage {
+    /// A document with nothing in it.
+    pub fn empty() -> Coverage {
+        Coverage {
+            spec: None,
+            tests: Vec::new(),
+            release: None,
+            sources: Vec::new(),
+            endpoints: Vec::new(),
+            release_date: None,
+            total_endpoints: 0,
+            tested_endpoints: 0,
+            new_conformance_eligible_endpoints: 0,
+            total_conformance_eligible_endpoints: 0,
+            tested_conformance_eligible_endpoints: 0,
+            new_tested_conformance_eligible_endpoints: 0,
+        }
+    }
+}
+
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "stable" => 0,
+        "beta" => 1,
+        "alpha" => 2,
+        _ => 3,
+    }
 }
 
 /// Writes the coverage for people: the totals, then per level the tested share, then the
@@ -257,6 +456,14 @@ pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<(
             100.0 * n as f64 / d as f64
         }
     };
+    writeln!(
+        w,
+        "release                {}{}",
+        c.release.as_deref().unwrap_or("unknown"),
+        c.release_date
+            .as_deref()
+            .map_or(String::new(), |d| format!(" (released {d})"))
+    )?;
     writeln!(
         w,
         "endpoints              {:>5} tested of {:>5} ({:.1}%)",

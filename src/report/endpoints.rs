@@ -41,6 +41,9 @@ pub struct UnmatchedRow {
     /// `verb path`, query string dropped.
     pub request: String,
     pub hits: u64,
+    /// The releases whose table has an operation for it (`1.17-1.24`), when the run's
+    /// release has none; empty when no release has one.
+    pub other_releases: String,
 }
 
 /// The endpoints report (`--format json` serializes it as is).
@@ -140,9 +143,23 @@ pub fn endpoints_report(run: &Run, filter: &RequestFilter) -> EndpointsReport {
             .cmp(&a.hits)
             .then_with(|| a.endpoint.cmp(&b.endpoint))
     });
+    // Built only when something is unmatched, and asked once per distinct `verb path`.
+    let tables = (!unmatched.is_empty())
+        .then(|| crate::endpoints::ReleaseTables::new(crate::endpoints::Catalog::embedded()));
     let mut unmatched: Vec<UnmatchedRow> = unmatched
         .into_iter()
-        .map(|(request, hits)| UnmatchedRow { request, hits })
+        .map(|(request, hits)| {
+            let (verb, path) = request.split_once(' ').unwrap_or(("", &request));
+            let other_releases = tables
+                .as_ref()
+                .map(|t| t.matching(verb, path).to_text())
+                .unwrap_or_default();
+            UnmatchedRow {
+                request,
+                hits,
+                other_releases,
+            }
+        })
         .collect();
     unmatched.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.request.cmp(&b.request)));
     EndpointsReport {
@@ -199,12 +216,24 @@ impl EndpointsReport {
         }
         if !self.unmatched.is_empty() {
             writeln!(w)?;
-            let rows: Vec<[String; 2]> = self
+            let rows: Vec<[String; 3]> = self
                 .unmatched
                 .iter()
-                .map(|r| [r.hits.to_string(), r.request.clone()])
+                .map(|r| {
+                    let other = if r.other_releases.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.other_releases.clone()
+                    };
+                    [r.hits.to_string(), other, r.request.clone()]
+                })
                 .collect();
-            write_table(w, &["HITS", "UNMATCHED REQUEST"], &rows, &[true, false])?;
+            write_table(
+                w,
+                &["HITS", "MATCHED IN", "UNMATCHED REQUEST"],
+                &rows,
+                &[true, false, false],
+            )?;
         }
         Ok(())
     }

@@ -25,6 +25,9 @@ pub struct Summary {
     /// Requests that matched an OpenAPI operation, and those that matched none.
     pub matched: u64,
     pub unmatched: u64,
+    /// The release whose endpoint table was used and how it was chosen; `null` for runs
+    /// written before auditscope knew releases (they were matched against v1.35).
+    pub release: Option<crate::run::RunRelease>,
     pub inputs: Vec<crate::run::InputInfo>,
     pub notes: Vec<String>,
 }
@@ -56,6 +59,7 @@ pub fn summary(run: &Run) -> Summary {
             .collect(),
         matched,
         unmatched: run.requests.len() as u64 - matched,
+        release: run.release.clone(),
         inputs: run.inputs.clone(),
         notes: run.notes.clone(),
     }
@@ -118,6 +122,25 @@ impl Summary {
             attr("ambiguous"),
             attr("none")
         )?;
+        match &self.release {
+            Some(r) => {
+                let evidence = if r.evidence.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", escape_control(&r.evidence))
+                };
+                writeln!(
+                    w,
+                    "release    {} ({}{evidence})",
+                    r.release,
+                    r.source.describe()
+                )?;
+            }
+            None => writeln!(
+                w,
+                "release    not recorded (a run written before releases were known: v1.35 table)"
+            )?,
+        }
         writeln!(
             w,
             "endpoints  {} requests matched an operation, {} unmatched",

@@ -12,8 +12,9 @@ pub mod time;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::model::release::{ReleaseSource, RunRelease};
 pub use crate::model::strings;
-pub use crate::model::{Interner, OpId, Operation, SpecId, StrId};
+pub use crate::model::{Interner, OpId, Operation, Release, SpecId, StrId};
 pub use agent::{AgentText, PartOrder};
 pub use steps::{Step, StepRef};
 
@@ -432,6 +433,9 @@ pub struct Run {
     pub traces: Vec<Trace>,
     /// The endpoint table the requests were matched against.
     pub operations: Vec<Operation>,
+    /// The release of that table and how it was chosen; `None` for runs written before
+    /// auditscope knew releases (RUN.json version 3 and older, matched against v1.35).
+    pub release: Option<RunRelease>,
     pub specs: Vec<Spec>,
     /// Requests in order of `received` time.
     pub requests: Vec<Request>,

@@ -23,7 +23,7 @@ pub use write::{write_run, write_run_to};
 /// The value of the `format` key, so a RUN.json is recognised as one.
 pub const FORMAT_NAME: &str = "auditscope-run";
 /// The schema version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Why a RUN.json could not be read or written.
 #[derive(Debug, Error)]
@@ -56,6 +56,9 @@ struct RunFile {
     inputs: Vec<InputInfo>,
     #[serde(default)]
     notes: Vec<String>,
+    /// Absent before version 4.
+    #[serde(default)]
+    release: Option<RunRelease>,
     #[serde(default)]
     accounting: Accounting,
     strings: Interner,
@@ -268,6 +271,7 @@ fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
             })
             .collect(),
         operations: file.operations,
+        release: file.release,
         specs: file.specs,
         requests,
         accounting: file.accounting,
@@ -511,7 +515,7 @@ mod tests {
             text.replacen("\"line\":[", "\"lines\":[", 1),
             text.replacen("\"frames\":[[", "\"frames\":[[-1,", 1),
             text.replacen("\"strings\":[", "\"strings\":[7,", 1),
-            text.replacen("\"version\":3,", "\"version\":99,", 1),
+            text.replacen("\"version\":4,", "\"version\":99,", 1),
             text.replacen("auditscope-run", "auditscope-walk", 1),
             text.replacen("\"audit_id\":[", "\"audit_id\":[1,", 1),
             text[..text.len() / 2].to_string(),
@@ -619,6 +623,33 @@ mod tests {
             back.agent_text(&back.agents[0]),
             "e2e.test -- [sig-node] Pods should run"
         );
+    }
+
+    #[test]
+    fn version_3_files_read_without_a_release() {
+        let mut run = generated_run();
+        run.release = Some(crate::run::RunRelease {
+            release: crate::run::Release::new(1, 25),
+            source: crate::run::ReleaseSource::ComponentUserAgent,
+            evidence: "kubelite/v1.25.6".into(),
+            detected: None,
+        });
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            file["release"],
+            serde_json::json!({"release": "1.25", "source": "component-user-agent", "evidence": "kubelite/v1.25.6"})
+        );
+        assert_eq!(
+            read_run_from_slice(&bytes, "RUN.json").unwrap().release,
+            run.release
+        );
+        let mut old = file.clone();
+        old["version"] = 3.into();
+        old.as_object_mut().unwrap().remove("release");
+        let back = read_run_from_slice(&serde_json::to_vec(&old).unwrap(), "RUN.json").unwrap();
+        assert_eq!((back.release, back.requests), (None, run.requests));
     }
 
     #[test]

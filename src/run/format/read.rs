@@ -89,11 +89,12 @@ pub(super) fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
         return None;
     }
     let requests = Fields::of_object(top.get("requests")?)?;
-    const TOP: [&str; 13] = [
+    const TOP: [&str; 14] = [
         "format",
         "version",
         "inputs",
         "notes",
+        "release",
         "accounting",
         "strings",
         "users",
@@ -115,7 +116,7 @@ pub(super) fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
     }
     let (mut strings, mut users, mut agents, mut frames, mut traces, mut operations, mut specs) =
         (None, None, None, None, None, None, None);
-    let (mut inputs, mut notes, mut accounting) = (None, None, None);
+    let (mut inputs, mut notes, mut accounting, mut release) = (None, None, None, None);
     macro_rules! columns {
         ($($name:ident),*) => {{
             if !requests.others_are_json(&[$(stringify!($name)),*]) {
@@ -134,6 +135,7 @@ pub(super) fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
                     inputs = top.parse("inputs");
                     notes = top.parse("notes");
                     accounting = top.parse("accounting");
+                    release = top.parse("release");
                 });
                 $(s.spawn(|_| column(requests.get(stringify!($name)), &mut $name));)*
             });
@@ -172,6 +174,7 @@ pub(super) fn parse_tables(bytes: &[u8]) -> Option<RunFile> {
         // Absent lists and counts are empty, as `#[serde(default)]` makes them.
         inputs: inputs?.unwrap_or_default(),
         notes: notes?.unwrap_or_default(),
+        release: release?.unwrap_or_default(),
         accounting: accounting?.unwrap_or_default(),
         strings: strings?,
         users: users?,

@@ -285,6 +285,7 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     )?;
     p.field("inputs", &run.inputs)?;
     p.field("notes", &run.notes)?;
+    p.field("release", &run.release)?;
     p.field("accounting", &run.accounting)?;
     // Text and rows are longer than numbers: smaller chunks keep the buffers alike.
     p.chunk = (chunk / 4).max(1);
@@ -425,7 +426,7 @@ impl Serialize for RunRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let run = self.0;
-        let mut st = s.serialize_struct("RunFile", 14)?;
+        let mut st = s.serialize_struct("RunFile", 15)?;
         st.serialize_field("format", FORMAT_NAME)?;
         st.serialize_field("version", &FORMAT_VERSION)?;
         st.serialize_field(
@@ -434,6 +435,7 @@ impl Serialize for RunRef<'_> {
         )?;
         st.serialize_field("inputs", &run.inputs)?;
         st.serialize_field("notes", &run.notes)?;
+        st.serialize_field("release", &run.release)?;
         st.serialize_field("accounting", &run.accounting)?;
         st.serialize_field("strings", &Seq(|| run.strings.iter()))?;
         st.serialize_field(
