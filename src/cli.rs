@@ -285,6 +285,13 @@ pub struct DiffArgs {
     /// Also count requests attributed by time window as testing (as `report coverage --window`).
     #[arg(long)]
     pub window: bool,
+    /// Only 2xx and 101 responses count (as `report coverage --success-only`).
+    #[arg(long)]
+    pub success_only: bool,
+    /// The release whose endpoint table sides given as raw inputs are matched against
+    /// (`1.33`); detected from the inputs by default.
+    #[arg(long, value_name = "X.Y", value_parser = parse_diff_release)]
+    pub release: Option<crate::model::Release>,
     /// List an endpoint as a latency regression when its p50 or p99 grew more than RATIO times
     /// and by at least MIN milliseconds: `RATIO[x][,MIN[ms]]`.
     #[arg(long, value_name = "RATIO[,MIN]", default_value = "1.5x,10ms")]
@@ -755,6 +762,12 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
     Ok(())
 }
 
+/// Reads `--release X.Y` of `diff`.
+fn parse_diff_release(text: &str) -> std::result::Result<crate::model::Release, String> {
+    crate::model::Release::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a release such as 1.33"))
+}
+
 /// `auditscope diff`: reads both sides, writes the comparison, then applies `--gate`.
 fn run_diff(args: &DiffArgs) -> Result<()> {
     // A bad filter is reported before any input is read.
@@ -773,6 +786,8 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
     let opts = crate::diff::SideOptions {
         filter: args.filter.clone(),
         count_window: args.window,
+        success_only: args.success_only,
+        release: args.release,
         openapi: args.openapi.clone(),
         strict: args.strict,
         progress: true,

@@ -529,7 +529,7 @@ fn duckdb_over_the_export_gives_the_reports_numbers() {
                 summary["requests"].as_u64().unwrap()
             );
 
-            // report coverage: the four totals.
+            // report coverage: the six totals.
             let cov = report_json(&["report", "coverage"], path);
             let per_run = of_run("coverage_per_run");
             assert_eq!(per_run.len(), 1);
@@ -544,6 +544,14 @@ fn duckdb_over_the_export_gives_the_reports_numbers() {
                 (
                     "tested_conformance_eligible",
                     "tested conformance eligible endpoints",
+                ),
+                (
+                    "new_conformance_eligible",
+                    "new conformance eligible endpoints",
+                ),
+                (
+                    "new_tested_conformance_eligible",
+                    "new tested conformance eligible endpoints",
                 ),
             ] {
                 assert_eq!(row[column], cov[key], "{format} {id} {column}");

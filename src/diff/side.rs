@@ -1,7 +1,7 @@
 //! One side of a comparison: a RUN.json, raw inputs correlated now, or an APISnoop coverage
 //! file, each reduced to the same [`Side`].
 //!
-//! A run is reduced through the coverage report ([`coverage_report`]), so a side says
+//! A run is reduced through the coverage report ([`coverage`]), so a side says
 //! "tested" exactly where `report coverage` does; an APISnoop file already is that shape.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -11,7 +11,9 @@ use thiserror::Error;
 
 use crate::correlate::{self, CorrelateError, Inputs};
 use crate::ingest::source::{IngestError, classify_read_error, open_input};
-use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
+use crate::report::coverage::{
+    Coverage, CoverageOptions, CoverageRules, coverage, is_success, release_operations,
+};
 use crate::report::filter::{FilterArgs, FilterError};
 use crate::report::latency::{Percentiles, endpoint_latencies};
 use crate::run::format::{self, FormatError};
@@ -97,6 +99,10 @@ pub struct SideOptions {
     pub filter: FilterArgs,
     /// Count requests attributed by time window as testing, as `report coverage --window`.
     pub count_window: bool,
+    /// Only 2xx and 101 responses count (as `report coverage --success-only`).
+    pub success_only: bool,
+    /// The release whose endpoint table raw inputs are matched against (detected when `None`).
+    pub release: Option<crate::model::Release>,
     /// Further OpenAPI specs for raw inputs (as `correlate --openapi`).
     pub openapi: Vec<String>,
     /// The first bad audit line of raw inputs is an error.
@@ -270,7 +276,7 @@ fn load_side_into(
                 strict: opts.strict,
                 progress: opts.progress,
                 openapi: opts.openapi.clone(),
-                release: None,
+                release: opts.release,
                 show_walk: opts.progress,
             };
             let run = match correlate::correlate(&inputs, &options) {
@@ -306,12 +312,18 @@ impl Side {
         opts: &SideOptions,
     ) -> Result<Side, SideError> {
         let filter = opts.filter.to_filter()?;
-        let mut coverage = coverage_report(run, &filter, opts.count_window);
-        let eligible: BTreeSet<String> = run
-            .operations
-            .iter()
-            .filter(|op| conformance_eligible(op))
-            .map(|op| op.id.clone())
+        let rules = CoverageRules::embedded();
+        let cov_opts = CoverageOptions {
+            filter: &filter,
+            count_window: opts.count_window,
+            success_only: opts.success_only,
+            rules: &rules,
+        };
+        let mut coverage = coverage(&[run], &cov_opts).unwrap_or_else(|_| Coverage::empty());
+        let eligible: BTreeSet<String> = release_operations(run, &rules)
+            .into_iter()
+            .filter(|info| info.eligible)
+            .map(|info| info.op.id.clone())
             .collect();
         // Requests per test, counted as the coverage report counts them.
         let mut per_spec = vec![0u64; run.specs.len()];
@@ -324,6 +336,7 @@ impl Side {
             if let Some(spec) = req.spec
                 && counted
                 && let Some(slot) = per_spec.get_mut(spec.index())
+                && (!opts.success_only || is_success(req.code))
                 && filter.matches(run, req)
             {
                 *slot += 1;
@@ -335,7 +348,9 @@ impl Side {
                 *requests.entry(run.str(spec.name).to_string()).or_default() += n;
             }
         }
-        let keep = |r: &crate::run::Request| filter.matches(run, r);
+        let keep = |r: &crate::run::Request| {
+            (!opts.success_only || is_success(r.code)) && filter.matches(run, r)
+        };
         let (by_endpoint, _) = endpoint_latencies(run, &keep);
         let latency = by_endpoint
             .into_iter()
@@ -370,6 +385,9 @@ impl Side {
         if f.user_agent.is_some() {
             unusable.push("--user-agent");
         }
+        if opts.success_only {
+            unusable.push("--success-only");
+        }
         if !unusable.is_empty() {
             notes.push(format!(
                 "{source}: {} cannot apply to an APISnoop coverage file (it holds no requests)",
@@ -382,12 +400,14 @@ impl Side {
             ));
         }
         restrict(&mut coverage, f)?;
+        let release = coverage.release.clone();
+        let eligible = apisnoop_eligible(release.as_deref());
         Ok(Side {
             source,
             kind: SideKind::Apisnoop,
-            release: coverage.release.clone(),
+            release,
             coverage,
-            eligible: None,
+            eligible,
             requests: None,
             latency: None,
             notes,
@@ -415,6 +435,34 @@ impl Side {
         }
         per_test
     }
+}
+
+/// The conformance-eligible operations of an APISnoop file's release, from the embedded
+/// release table and the one set of rules ([`release_operations`]); `None` when the release
+/// is unknown or not in the tables.
+fn apisnoop_eligible(release: Option<&str>) -> Option<BTreeSet<String>> {
+    let release = crate::model::Release::parse(release?)?;
+    let catalog = crate::endpoints::Catalog::embedded();
+    if !catalog.has(release) {
+        return None;
+    }
+    let run = Run {
+        operations: catalog.operations(release).cloned().collect(),
+        release: Some(crate::run::RunRelease {
+            release,
+            source: crate::run::ReleaseSource::Flag,
+            evidence: release.to_string(),
+            detected: None,
+        }),
+        ..Run::default()
+    };
+    Some(
+        release_operations(&run, &CoverageRules::embedded())
+            .into_iter()
+            .filter(|info| info.eligible)
+            .map(|info| info.op.id.clone())
+            .collect(),
+    )
 }
 
 /// Applies `--endpoint` (to operationIds) and `--spec` (to test names) to a coverage

@@ -330,6 +330,22 @@ pub fn operations(run: &Run) -> Table<'_> {
             f.3 += 1;
         }
     }
+    // APISnoop's classification of each operation, as `report coverage` counts them.
+    let rules = coverage::CoverageRules::embedded();
+    let classes: Vec<[bool; 5]> = coverage::release_operations(run, &rules)
+        .iter()
+        .map(|o| {
+            [
+                o.listed,
+                o.deprecated,
+                o.eligible,
+                o.pending,
+                o.new_in_release,
+            ]
+        })
+        .collect();
+    let class = move |i: usize, k: usize| Cell::Bool(classes.get(i).is_some_and(|c| c[k]));
+    let class = std::sync::Arc::new(class);
     let ops = &run.operations[..];
     let flags_a = flags.clone();
     let columns = vec![
@@ -356,12 +372,23 @@ pub fn operations(run: &Run) -> Table<'_> {
         col!("category", Text, false, move |i| Cell::Text(Text::Plain(
             &ops[i].category
         ))),
-        col!("deprecated", Bool, false, move |i| Cell::Bool(
-            ops[i].deprecated
-        )),
-        col!("conformance_eligible", Bool, false, move |i| Cell::Bool(
-            coverage::conformance_eligible(&ops[i])
-        )),
+        col!("listed", Bool, false, {
+            let c = class.clone();
+            move |i| c(i, 0)
+        }),
+        col!("deprecated", Bool, false, {
+            let c = class.clone();
+            move |i| c(i, 1)
+        }),
+        col!("conformance_eligible", Bool, false, {
+            let c = class.clone();
+            move |i| c(i, 2)
+        }),
+        col!("pending", Bool, false, {
+            let c = class.clone();
+            move |i| c(i, 3)
+        }),
+        col!("new_in_release", Bool, false, move |i| class(i, 4)),
         col!("tested", Bool, false, move |i| Cell::Bool(flags_a[i].0)),
         col!("conf_tested", Bool, false, {
             let f = flags.clone();
