@@ -226,3 +226,59 @@ fn lone_line_between_blank_lines_is_numbered_the_same_in_any_block_size() {
         }
     }
 }
+
+/// Pieces of filter queries: field names, values, operators, quotes and stray bytes, so that
+/// random joins reach the parser's branches rather than only plain words.
+const QUERY_PIECES: &[&str] = &[
+    "status:",
+    "code:",
+    "attr:",
+    "user:",
+    "verb:",
+    "op:",
+    "slow:",
+    "re:",
+    "!",
+    "\"",
+    " ",
+    "failed",
+    "passed|skipped",
+    "4xx",
+    "403",
+    "500-599",
+    "ua|window",
+    ">500ms",
+    "<2s",
+    "(",
+    "[",
+    "*",
+    "|",
+    "sig-apps",
+    "ü",
+    "İ",
+    ":",
+    "-",
+    "ms",
+    "s",
+    "\t",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The explorer's filter parser never panics, and a query that parses matches its own text,
+    /// sample rows and highlight positions within bounds (the `filter_query` fuzz target's checks).
+    #[test]
+    fn filter_query_never_panics(
+        pieces in proptest::collection::vec(0..QUERY_PIECES.len(), 0..12),
+        noise in proptest::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let mut bytes: Vec<u8> = pieces.iter().flat_map(|&i| QUERY_PIECES[i].bytes()).collect();
+        bytes.extend(noise);
+        fuzz_targets::filter_query(&bytes);
+    }
+}
+
+#[path = "../fuzz/targets.rs"]
+#[allow(dead_code)]
+mod fuzz_targets;
