@@ -168,7 +168,7 @@ fn start_explorer(dir: &Path, name: &str, clipboard: &str) -> (Tmux, PathBuf) {
         &format!("cat >> {}", out.display()),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    tmux.wait_for("Tests (3 · 1 skipped hidden)");
+    tmux.wait_for("Tests (3, −1 skipped)");
     (tmux, out)
 }
 

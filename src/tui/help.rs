@@ -64,7 +64,7 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// What the symbols on screen mean.
-pub const SYMBOLS: [(&str, &str); 12] = [
+pub const SYMBOLS: [(&str, &str); 13] = [
     (
         "pass FAIL skip",
         "a test's status (pend: pending; ?: unknown)",
@@ -90,6 +90,7 @@ pub const SYMBOLS: [(&str, &str); 12] = [
         "N skipped hidden",
         "skipped and pending tests not listed (S shows them)",
     ),
+    ("−N skipped", "the same, in a narrow Tests pane"),
     (
         "◀N ▶M",
         "places back and forward in the jump history ([ and ])",

@@ -423,6 +423,15 @@ impl Component for TestsPane {
         if let Some(scope) = &self.scope_text {
             title = format!("{title} · {scope}");
         }
+        // A narrow pane cuts a long title mid-word; keep the counts whole instead (the
+        // sort and scope are in the status line and help).
+        if title.chars().count() + 4 > area.width as usize && self.hidden_skipped > 0 {
+            title = format!("Tests ({}", self.listed_specs() - fuzzy);
+            if fuzzy > 0 {
+                title.push_str(&format!(" + {fuzzy} ≈"));
+            }
+            title.push_str(&format!(", −{} skipped)", self.hidden_skipped));
+        }
         let empty = Query::default();
         let query = self.query.as_ref().unwrap_or(&empty);
         let inner = pane_frame(f, area, ctx, &title, &self.filter, focused);
