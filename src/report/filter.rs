@@ -42,7 +42,11 @@ impl CodeFilter {
                     return Err(bad());
                 }
                 (lo, hi)
-            } else if item.len() == 3 && item[1..].eq_ignore_ascii_case("xx") {
+            } else if item.len() == 3
+                // `ü(` is three bytes too: never slice inside a character.
+                && item.is_char_boundary(1)
+                && item[1..].eq_ignore_ascii_case("xx")
+            {
                 let class = item[..1].parse::<u16>().map_err(|_| bad())?;
                 if !(1..=5).contains(&class) {
                     return Err(bad());
@@ -204,5 +208,23 @@ impl TryFrom<&FilterArgs> for RequestFilter {
     type Error = FilterError;
     fn try_from(args: &FilterArgs) -> Result<Self, Self::Error> {
         args.to_filter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A three-byte item that is not three characters (found by the filter property test)
+    /// is refused, not sliced inside `ü`.
+    #[test]
+    fn code_filter_refuses_multibyte_items() {
+        let err = CodeFilter::parse("ü(").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            FilterError::BadCode("ü(".into()).to_string()
+        );
+        assert!(CodeFilter::parse("4xx").unwrap().matches(404));
+        assert!(!CodeFilter::parse("4XX").unwrap().matches(500));
     }
 }
