@@ -33,6 +33,9 @@ pub struct Feed {
     stop: Option<Arc<AtomicBool>>,
     /// Where to write the run when the explorer quits (`--follow -o RUN.json`).
     pub output: Option<PathBuf>,
+    /// Loading failed (a damaged gzip stream, a log without events): the explorer closes
+    /// and this is the error it ends with.
+    pub failed: Option<String>,
 }
 
 impl Feed {
@@ -69,6 +72,7 @@ impl Feed {
             ended: false,
             stop,
             output: None,
+            failed: None,
         }
     }
 
@@ -81,6 +85,14 @@ impl Feed {
             match self.rx.try_recv() {
                 Ok(update) => {
                     changed = true;
+                    if update.run.is_none()
+                        && self.stop.is_none()
+                        && let Some(e) = &update.status.error
+                    {
+                        // Loading once failed: nothing more will come.
+                        self.failed = Some(e.clone());
+                        app.quit = true;
+                    }
                     if update.run.is_some() {
                         newest = update.run;
                     }

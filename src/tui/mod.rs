@@ -353,6 +353,9 @@ pub fn explore_live(
     signal_handle.close();
     let _ = watcher.join();
     result?;
+    if let Some(e) = feed.as_ref().and_then(|f| f.failed.clone()) {
+        anyhow::bail!("{e}");
+    }
     if let Some(feed) = &mut feed
         && let Some(path) = feed.output.clone()
     {
@@ -374,6 +377,9 @@ fn event_loop(
 ) -> anyhow::Result<()> {
     if let Some(feed) = feed.as_deref_mut() {
         feed.apply(app);
+        if app.quit {
+            return Ok(());
+        }
     }
     terminal.draw(|f| draw(f, app))?;
     loop {
@@ -387,6 +393,9 @@ fn event_loop(
             if let Some(feed) = feed.as_deref_mut()
                 && feed.apply(app)
             {
+                if app.quit {
+                    return Ok(());
+                }
                 terminal.draw(|f| draw(f, app))?;
             }
             continue;
@@ -421,6 +430,9 @@ fn event_loop(
         }
         if let Some(feed) = feed.as_deref_mut() {
             redraw |= feed.apply(app);
+            if app.quit {
+                return Ok(());
+            }
         }
         if redraw {
             terminal.draw(|f| draw(f, app))?;
