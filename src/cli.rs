@@ -106,6 +106,11 @@ pub enum Command {
         /// Write audit.log.gz instead of audit.log.
         #[arg(long)]
         gzip: bool,
+        /// Instead, rebuild the run behind an APISnoop coverage file (X.Y.Z.json, gzip too):
+        /// audit.log and e2e.log in which every test of each endpoint's tests[] calls it,
+        /// plus controller and kubelet traffic that must not count.
+        #[arg(long, value_name = "FILE")]
+        from_apisnoop: Option<String>,
         /// The folder to write into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
@@ -468,8 +473,24 @@ fn run(cli: Cli) -> Result<()> {
             specs,
             seed,
             gzip,
+            from_apisnoop,
             output,
         } => {
+            if let Some(file) = from_apisnoop {
+                let bytes = crate::ingest::source::read_to_vec(&file)?;
+                let s = crate::synth::apisnoop::from_coverage(&bytes, &output)
+                    .with_context(|| format!("{file}: cannot rebuild its run"))?;
+                eprintln!(
+                    "auditscope: wrote {} ({} test requests, {} by other clients) and {} ({} specs) for release {}",
+                    shown(&s.audit_path),
+                    s.test_requests,
+                    s.other_requests,
+                    shown(&s.e2e_log_path),
+                    s.specs,
+                    s.release
+                );
+                return Ok(());
+            }
             let opts = crate::synth::SynthOptions {
                 events,
                 specs,
@@ -646,6 +667,29 @@ pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
 
 /// Loads the run a command works on: a single RUN.json, or the raw inputs correlated now.
 pub fn load_run(source: &SourceArgs) -> Result<Run> {
+    load_run_skipping(source, format::Skip::NONE)
+}
+
+/// The request columns `report latency` never looks at, left unread for speed.
+const LATENCY_SKIPS: &[&str] = &[
+    "user",
+    "impersonated",
+    "source_ips",
+    "namespace",
+    "name",
+    "api_group",
+    "api_version",
+    "level",
+    "stage_events",
+    "decision",
+    "reason",
+    "input",
+    "line",
+];
+
+/// [`load_run`], leaving the request columns `skip` names unread when the run is a RUN.json
+/// (see [`format::read_run_from_slice_skipping`]).
+pub fn load_run_skipping(source: &SourceArgs, skip: format::Skip) -> Result<Run> {
     let only_positional = source.audit.is_empty()
         && source.e2e_log.is_empty()
         && source.entries.is_empty()
@@ -658,7 +702,7 @@ pub fn load_run(source: &SourceArgs) -> Result<Run> {
     {
         // RUN.json may be gzipped (as the bundled demo is).
         let bytes = crate::ingest::source::read_to_vec(path)?;
-        let mut run = format::read_run_from_slice(&bytes, path)?;
+        let mut run = format::read_run_from_slice_skipping(&bytes, path, skip)?;
         if let Some(release) = source.release {
             correlate::rematch(&mut run, release);
         }
@@ -834,7 +878,12 @@ fn run_report(cmd: ReportCommand) -> Result<()> {
         out.flush().context("writing to stdout")?;
         return Ok(());
     }
-    let run = load_run(&args.source)?;
+    let run = match kind {
+        ReportCommand::Latency { .. } => {
+            load_run_skipping(&args.source, format::Skip::columns(LATENCY_SKIPS))?
+        }
+        _ => load_run(&args.source)?,
+    };
     let keep = |r: &crate::run::Request| filter.matches(&run, r);
     let format = args.format;
     match kind {
