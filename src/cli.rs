@@ -161,6 +161,10 @@ pub struct ExploreArgs {
     /// A keymap file instead of `~/.config/auditscope/keymap.toml`.
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
+    /// Compare with an older run: endpoints and tests are marked new, lost or changed. A
+    /// RUN.json, raw inputs (repeat the option) or an APISnoop coverage file, as `diff` reads OLD.
+    #[arg(long, value_name = "OLD")]
+    pub baseline: Vec<String>,
 }
 
 impl ExploreArgs {
@@ -170,6 +174,7 @@ impl ExploreArgs {
             mouse: self.mouse,
             show_all: self.all,
             keymap_path: self.keymap.clone(),
+            baseline: None,
         }
     }
 }
@@ -395,10 +400,28 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explore { source, ui } => {
             // The run is read, and any error reported, before the terminal is taken over.
             let run = load_run(&source)?;
-            crate::tui::explore(run, ui.options())
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = source.inputs.join(", ");
+                options.baseline = Some(crate::tui::baseline_diff(
+                    &run,
+                    name,
+                    &ui.baseline,
+                    source.release,
+                )?);
+            }
+            crate::tui::explore(run, options)
         }
         Command::Export { source, export } => run_export(&source, &export),
-        Command::Demo { ui } => crate::tui::explore(demo_run()?, ui.options()),
+        Command::Demo { ui } => {
+            let run = demo_run()?;
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = "assets/demo/RUN.json.gz".to_string();
+                options.baseline = Some(crate::tui::baseline_diff(&run, name, &ui.baseline, None)?);
+            }
+            crate::tui::explore(run, options)
+        }
         Command::Search {
             mut source,
             limit,

@@ -56,6 +56,8 @@ pub enum Overlay {
 pub struct AppOptions {
     /// Start with requests of all tests and of none (`--all`).
     pub show_all: bool,
+    /// The comparison with a baseline run (`--baseline OLD`).
+    pub baseline: Option<crate::diff::Diff>,
 }
 
 /// A place in the explorer, for the jump history.
@@ -89,6 +91,7 @@ impl App {
     /// Builds the state for a run: O(requests) once.
     pub fn new(run: Run, keymap: Keymap, clipboard: Clipboard, options: AppOptions) -> App {
         let index = RunIndex::build(&run);
+        let latency = super::context::latencies(&run);
         let ctx = Ctx {
             run,
             index,
@@ -96,6 +99,8 @@ impl App {
             theme: Theme::from_env(),
             clipboard,
             mode: Mode::Normal,
+            latency,
+            baseline: options.baseline,
         };
         let panes = TestsView::new(&ctx, options.show_all);
         // A labelled run (the bundled demo) says so on its first screen.
@@ -117,6 +122,24 @@ impl App {
         }
     }
 
+    /// An app for tests with a baseline comparison (as `explore --baseline`).
+    pub fn for_test_with_baseline(run: Run, baseline: crate::diff::Diff) -> App {
+        let mut app = App::new(
+            run,
+            Keymap::default_keymap(),
+            Clipboard {
+                route: super::clipboard::Route::Osc52,
+                sink: Sink::Buffer(Vec::new()),
+            },
+            AppOptions {
+                show_all: false,
+                baseline: Some(baseline),
+            },
+        );
+        app.ctx.theme = Theme::color();
+        app
+    }
+
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
     pub fn for_test(run: Run, show_all: bool) -> App {
         let mut app = App::new(
@@ -126,7 +149,10 @@ impl App {
                 route: super::clipboard::Route::Osc52,
                 sink: Sink::Buffer(Vec::new()),
             },
-            AppOptions { show_all },
+            AppOptions {
+                show_all,
+                baseline: None,
+            },
         );
         app.ctx.theme = Theme::color();
         app
