@@ -504,3 +504,153 @@ fn coverage_json_has_apisnoop_field_names() {
     assert_eq!(parsed.total_endpoints, 874);
     assert_eq!(parsed.tested_endpoints, 591);
 }
+
+/// APISnoop's files read into our type and write back the same endpoints, `null`s and order
+/// included; their lists are in the order [`apisnoop_order`] gives.
+#[test]
+fn apisnoop_files_round_trip_and_their_order() {
+    use auditscope::report::coverage::apisnoop_order;
+    for release in ["1.33.0", "1.34.0", "1.37.0"] {
+        let bytes = read_to_vec(&format!(
+            "tests/fixtures/apisnoop-coverage-{release}.json.gz"
+        ))
+        .unwrap();
+        let theirs: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let parsed: Coverage = serde_json::from_value(theirs.clone()).unwrap();
+        let ours = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(ours["endpoints"], theirs["endpoints"], "{release}");
+        assert_eq!(ours["tests"], theirs["tests"], "{release}");
+        for e in &parsed.endpoints {
+            let mut sorted = e.tests.clone();
+            apisnoop_order(&mut sorted);
+            assert_eq!(sorted, e.tests, "{release} {}", e.endpoint);
+        }
+        let mut names: Vec<String> = parsed.tests.iter().map(|t| t.test.clone()).collect();
+        let given = names.clone();
+        apisnoop_order(&mut names);
+        assert_eq!(names, given, "{release} tests[]");
+    }
+    let mut names = ["b", "CSI Mock", "CSIInline", "a b", "A b", "", "ab"].map(String::from);
+    apisnoop_order(&mut names);
+    assert_eq!(
+        names,
+        ["", "a b", "ab", "A b", "b", "CSIInline", "CSI Mock"]
+    );
+}
+
+/// Requests of the e2e binary without a spec name test what they hit under the test `""`;
+/// other clients put `null` in a tested operation's list; errors-only hits are flagged and
+/// listed apart in the text.
+#[test]
+fn empty_test_name_other_clients_and_errors_only() {
+    let mut b = Builder::new();
+    let conf = b.spec(CONF, "");
+    let ua_conf = format!("e2e.test/v1.35.0 (linux/amd64) kubernetes/abc -- {CONF}");
+    b.req(
+        "get",
+        "/api/v1/namespaces/ns1/pods/p1",
+        404,
+        Some(conf),
+        Attribution::Ua,
+        0,
+        &ua_conf,
+    );
+    b.req(
+        "list",
+        "/api/v1/nodes",
+        200,
+        None,
+        Attribution::None,
+        1,
+        "e2e.test/v1.35.0 (linux/amd64) kubernetes/abc",
+    );
+    b.req(
+        "list",
+        "/api/v1/nodes",
+        200,
+        None,
+        Attribution::None,
+        2,
+        "kube-scheduler/v1.35.0 (linux/amd64) kubernetes/abc/scheduler",
+    );
+    b.req(
+        "create",
+        "/api/v1/namespaces/ns1/pods/p1/binding",
+        201,
+        None,
+        Attribution::None,
+        3,
+        "kube-scheduler/v1.35.0 (linux/amd64) kubernetes/abc/scheduler",
+    );
+    let run = b.run;
+    let c = coverage_report(&run, &RequestFilter::default(), false);
+    let read = endpoint(&c, "readCoreV1NamespacedPod");
+    assert_eq!(
+        (
+            read.tested,
+            read.conf_tested,
+            read.errors_only,
+            read.other_clients
+        ),
+        (true, true, true, false)
+    );
+    let nodes = endpoint(&c, "listCoreV1Node");
+    assert_eq!(nodes.tests, [""]);
+    assert_eq!(
+        (
+            nodes.tested,
+            nodes.conf_tested,
+            nodes.errors_only,
+            nodes.other_clients
+        ),
+        (true, false, false, true)
+    );
+    let binding = endpoint(&c, "createCoreV1NamespacedPodBinding");
+    assert!(!binding.tested && binding.tests.is_empty());
+    let json = serde_json::to_value(&c).unwrap();
+    let find = |id: &str| {
+        json["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["endpoint"] == id)
+            .unwrap()["tests"]
+            .clone()
+    };
+    assert_eq!(find("listCoreV1Node"), serde_json::json!(["", null]));
+    assert_eq!(find("readCoreV1NamespacedPod"), serde_json::json!([CONF]));
+    assert_eq!(
+        find("createCoreV1NamespacedPodBinding"),
+        serde_json::json!([null])
+    );
+    // The tests: "" first, never a conformance test; the spec from conformance.yaml.
+    assert_eq!(c.tests.len(), 2);
+    assert_eq!(
+        (
+            c.tests[0].test.as_str(),
+            c.tests[0].conformance_test,
+            c.tests[0].file.as_deref()
+        ),
+        ("", false, None)
+    );
+    assert!(c.tests[1].conformance_test);
+    let mut text = Vec::new();
+    auditscope::report::coverage::write_text(&c, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let tail = text.split("hit only with errors (1):\n").nth(1).unwrap();
+    assert!(
+        tail.starts_with("  readCoreV1NamespacedPod")
+            && tail.contains("/api/v1/namespaces/{namespace}/pods/{name}"),
+        "{text}"
+    );
+    // With --success-only the 404 does not count at all.
+    let rules = CoverageRules::embedded();
+    let opts = CoverageOptions {
+        filter: &RequestFilter::default(),
+        count_window: false,
+        success_only: true,
+        rules: &rules,
+    };
+    let ok = coverage(&[&run], &opts).unwrap();
+    assert!(!endpoint(&ok, "readCoreV1NamespacedPod").tested);
+}

@@ -65,6 +65,22 @@ impl Method {
             .map(|&(_, m)| m)
     }
 
+    /// The HTTP method of an audited request, from its verb and `requestURI`: as
+    /// [`Method::from_verb`], with the two cases the verb alone does not tell (as APISnoop
+    /// reads them). A HEAD call through a proxy logs the verb `get`; the e2e proxy tests put
+    /// the method as the URI's last word (`…/proxy?method=HEAD`, `…/proxy/some/path/with/HEAD`),
+    /// so `get` on a URI ending in `HEAD` is HEAD. A method that maps to no verb (OPTIONS) logs
+    /// an empty verb, so an empty verb is OPTIONS.
+    pub fn from_request(verb: &str, request_uri: &str) -> Option<Method> {
+        if verb.is_empty() {
+            return Some(Method::Options);
+        }
+        if verb == "get" && request_uri.ends_with("HEAD") {
+            return Some(Method::Head);
+        }
+        Method::from_verb(verb)
+    }
+
     /// The method's name in upper case.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -242,11 +258,12 @@ impl<'t> CachedMatcher<'t> {
     }
 
     /// Same answer as [`EndpointTable::match_request`], cached by
-    /// `(verb, path without query, watch flag)`.
+    /// `(method, path without query, watch flag)`.
     pub fn match_request(&mut self, verb: &str, request_uri: &str) -> Option<OpId> {
         let (path, watch) = split_uri(request_uri);
+        let method = Method::from_request(verb, request_uri)?;
         self.key.clear();
-        self.key.push_str(verb);
+        self.key.push(char::from(b'0' + method as u8));
         self.key.push('\n');
         self.key.push_str(path);
         self.key.push('\n');
@@ -256,7 +273,7 @@ impl<'t> CachedMatcher<'t> {
             return answer;
         }
         self.misses += 1;
-        let answer = Method::from_verb(verb).and_then(|m| self.table.trie.lookup(path, m));
+        let answer = self.table.trie.lookup(path, method);
         if self.cache.len() < Self::MAX_ENTRIES {
             self.cache.insert(self.key.as_str().into(), answer);
         }

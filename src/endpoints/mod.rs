@@ -137,7 +137,7 @@ impl EndpointTable {
     /// The operation an audit event with `verb` and `requestURI` was served by, if the
     /// table has it. Never panics, whatever the input.
     pub fn match_request(&self, verb: &str, request_uri: &str) -> Option<OpId> {
-        let method = Method::from_verb(verb)?;
+        let method = Method::from_request(verb, request_uri)?;
         let (path, _) = matcher::split_uri(request_uri);
         self.trie.lookup(path, method)
     }

@@ -35,8 +35,8 @@
 //! the sink; every other line is skipped under one of these reasons (see [`reasons`]), so
 //! `lines = events + skipped`:
 //! - `invalid JSON`: the line (or document) is not JSON, even after replacing invalid UTF-8;
-//! - `not an audit event`: valid JSON without `auditID`, `stage` and `verb` (or with a field of the
-//!   wrong type), and not one of the containers above;
+//! - `not an audit event`: valid JSON without `auditID` and `stage` (or with a field of the
+//!   wrong type), and not one of the containers above; an empty `verb` is kept (OPTIONS);
 //! - `unknown apiVersion`: `apiVersion` is present and is neither `audit.k8s.io/v1` nor
 //!   `audit.k8s.io/v1beta1`;
 //! - `unknown stage`: `stage` is not `RequestReceived`, `ResponseStarted`, `ResponseComplete` or
@@ -350,7 +350,9 @@ impl AuditEvent<'_> {
 
     /// Checks the event and caches its times; `Err` holds the skip reason.
     pub(crate) fn validate(&mut self) -> Result<(), &'static str> {
-        if self.audit_id.is_empty() || self.stage.is_empty() || self.verb.is_empty() {
+        // An empty verb is a real value: the API server logs one for methods that map to no
+        // verb, such as an OPTIONS call through a proxy (matched as OPTIONS).
+        if self.audit_id.is_empty() || self.stage.is_empty() {
             return Err(reasons::NOT_AN_EVENT);
         }
         if !self.api_version.is_empty()

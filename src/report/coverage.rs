@@ -14,10 +14,12 @@
 //!   (actions `watch` and `watchlist`), sorted as APISnoop sorts (`level` descending: stable,
 //!   beta, alpha; then operationId).
 //! - An operation is *tested* when a request matched to it is attributed to a spec by its user
-//!   agent (`ua`), or also by time window with [`CoverageOptions::count_window`]; with
-//!   [`CoverageOptions::success_only`], only 2xx and 101 responses count. Requests must pass
-//!   the [`RequestFilter`]. It is *conf_tested* when one of those specs is a
-//!   `[Conformance]` spec.
+//!   agent (`ua`), or also by time window with [`CoverageOptions::count_window`], or when the
+//!   e2e binary (`e2e.test/…`) made it without naming a spec (APISnoop counts those for the
+//!   test named `""`); with [`CoverageOptions::success_only`], only 2xx and 101 responses
+//!   count. Requests must pass the [`RequestFilter`]. It is *conf_tested* when one of those
+//!   specs is a `[Conformance]` spec. Tested operations none of whose testing requests got a
+//!   2xx or 101 are flagged ([`CoverageEndpoint::errors_only`]) and listed apart in the text.
 //! - *Conformance eligible*: stable, a description that does not mention "deprecated", and
 //!   not in the ineligible list ([`Eligibility`]: Kubernetes'
 //!   `test/conformance/testdata/ineligible_endpoints.yaml`, embedded, or another list).
@@ -26,11 +28,13 @@
 //! - The six totals: `total endpoints` and `tested endpoints` over the listed endpoints;
 //!   `total`, `tested`, `new` and `new tested conformance eligible endpoints`, where tested
 //!   means conf_tested.
-//! - `tests` lists the specs that tested at least one operation; `testname`, `file` and
-//!   `promotion_release` come from `conformance.yaml` ([`ConformanceTests`]).
-//! - An untested operation has `"tests": []` (APISnoop writes `[null]`).
+//! - `tests` lists the specs that tested at least one operation; `conformance_test`,
+//!   `testname`, `file` and `promotion_release` come from `conformance.yaml`
+//!   ([`ConformanceTests`]) alone, as APISnoop's do.
+//! - Test lists are in APISnoop's order ([`apisnoop_order`]). An operation's `tests` ends with
+//!   `null` when other clients hit it too or nothing tested it (APISnoop's `[null]`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -41,7 +45,12 @@ use crate::endpoints::conformance::{ConformanceTests, Eligibility};
 use crate::run::{Attribution, OpId, Operation, Run};
 
 /// One operation in the coverage file.
+///
+/// Read and written through [`EndpointJson`], which has APISnoop's fields in its order and its
+/// `tests` list: the names sorted as PostgreSQL sorts them, then `null` when the operation was
+/// also hit by other clients than the e2e binary, or by nothing at all (`[null]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "EndpointJson", into = "EndpointJson")]
 pub struct CoverageEndpoint {
     /// Kind; `null` when the spec names none.
     pub kind: Option<String>,
@@ -49,8 +58,8 @@ pub struct CoverageEndpoint {
     /// API group (`""` core); `null` when the spec names none.
     pub group: Option<String>,
     pub level: String,
-    /// Names of the specs that tested it, sorted. (APISnoop's `[null]` reads as empty.)
-    #[serde(deserialize_with = "strings_without_nulls")]
+    /// Names of the specs that tested it, in APISnoop's order ([`apisnoop_order`]); `""` stands
+    /// for requests of the e2e binary that name no spec (APISnoop's empty test name).
     pub tests: Vec<String>,
     /// `x-kubernetes-action`; `null` when absent.
     pub action: Option<String>,
@@ -62,12 +71,101 @@ pub struct CoverageEndpoint {
     pub endpoint: String,
     pub conf_tested: bool,
     pub description: Option<String>,
+    /// Also hit by requests of other clients (controllers, kubelets, kubectl): APISnoop's
+    /// `null` in a tested operation's `tests`.
+    pub other_clients: bool,
+    /// Tested, but every request that tested it got an error response (not 2xx or 101): the
+    /// text report lists these apart. Not in the JSON.
+    pub errors_only: bool,
 }
 
-/// Reads a list of strings, dropping `null`s (APISnoop writes `[null]` for "no tests").
-fn strings_without_nulls<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let items: Vec<Option<String>> = Deserialize::deserialize(d)?;
-    Ok(items.into_iter().flatten().collect())
+/// [`CoverageEndpoint`] as APISnoop's files have it (field order and `tests` with `null`).
+#[derive(Serialize, Deserialize)]
+struct EndpointJson {
+    kind: Option<String>,
+    path: String,
+    group: Option<String>,
+    level: String,
+    tests: Vec<Option<String>>,
+    action: Option<String>,
+    tested: bool,
+    release: Option<String>,
+    version: Option<String>,
+    category: String,
+    endpoint: String,
+    conf_tested: bool,
+    description: Option<String>,
+}
+
+impl From<EndpointJson> for CoverageEndpoint {
+    fn from(e: EndpointJson) -> CoverageEndpoint {
+        let with_null = e.tests.iter().any(Option::is_none);
+        let tests: Vec<String> = e.tests.into_iter().flatten().collect();
+        CoverageEndpoint {
+            kind: e.kind,
+            path: e.path,
+            group: e.group,
+            level: e.level,
+            other_clients: with_null && !tests.is_empty(),
+            tests,
+            action: e.action,
+            tested: e.tested,
+            release: e.release,
+            version: e.version,
+            category: e.category,
+            endpoint: e.endpoint,
+            conf_tested: e.conf_tested,
+            description: e.description,
+            errors_only: false,
+        }
+    }
+}
+
+impl From<CoverageEndpoint> for EndpointJson {
+    fn from(e: CoverageEndpoint) -> EndpointJson {
+        let null = e.other_clients || e.tests.is_empty();
+        let mut tests: Vec<Option<String>> = e.tests.into_iter().map(Some).collect();
+        if null {
+            tests.push(None);
+        }
+        EndpointJson {
+            kind: e.kind,
+            path: e.path,
+            group: e.group,
+            level: e.level,
+            tests,
+            action: e.action,
+            tested: e.tested,
+            release: e.release,
+            version: e.version,
+            category: e.category,
+            endpoint: e.endpoint,
+            conf_tested: e.conf_tested,
+            description: e.description,
+        }
+    }
+}
+
+/// Sorts test names as APISnoop's files list them (PostgreSQL's `array_agg(distinct …)` under
+/// an English locale): letters and digits only, case-insensitive first; then lower case before
+/// upper case; then the bytes. This reproduces the order of every list in its 1.33, 1.34 and
+/// 1.37 files.
+pub fn apisnoop_order(names: &mut [String]) {
+    names.sort_by_cached_key(|name| {
+        let alnum: String = name.chars().filter(|c| c.is_alphanumeric()).collect();
+        let folded = alnum.to_lowercase();
+        let swapped: String = alnum
+            .chars()
+            .map(|c| {
+                if c.is_lowercase() {
+                    c.to_uppercase().next().unwrap_or(c)
+                } else {
+                    c.to_lowercase().next().unwrap_or(c)
+                }
+            })
+            .collect();
+        (folded, swapped, name.clone())
+    });
 }
 
 /// One spec in the coverage file.
@@ -229,6 +327,35 @@ pub fn is_success(code: u16) -> bool {
     (200..300).contains(&code) || code == 101
 }
 
+/// Who made a request, as far as APISnoop's rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// The e2e binary (`e2e.test/…`), with ` -- <spec>` in its user agent.
+    E2eWithSpec,
+    /// The e2e binary without a spec name (suite setup, framework clients).
+    E2eWithoutSpec,
+    /// Anyone else: controllers, kubelets, the scheduler, kubectl.
+    Other,
+}
+
+/// [`Client`] of each of the run's user agents (by agent index).
+fn client_kinds(run: &Run) -> Vec<Client> {
+    run.agents
+        .iter()
+        .map(|a| {
+            let e2e = run.str(a.product) == "e2e.test" || {
+                let text = run.agent_text(a);
+                text.starts_with("e2e.test")
+            };
+            match (e2e || a.spec_text != 0, a.spec_text != 0) {
+                (false, _) => Client::Other,
+                (true, true) => Client::E2eWithSpec,
+                (true, false) => Client::E2eWithoutSpec,
+            }
+        })
+        .collect()
+}
+
 fn release_name(run: &Run) -> String {
     run.release
         .as_ref()
@@ -254,55 +381,78 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
             });
         }
     }
-    // Per operationId: the specs (by name) that tested it, and whether any is conformance.
+    // Per operationId: the specs (by name) that tested it, whether any is conformance, whether
+    // any of its testing requests succeeded, and whether other clients hit it.
     let mut tests_of: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut conf_of: HashSet<String> = HashSet::new();
-    let mut spec_info: BTreeMap<String, (bool, String)> = BTreeMap::new();
+    let mut ok_of: HashSet<String> = HashSet::new();
+    let mut others_of: HashSet<String> = HashSet::new();
+    let mut spec_names: BTreeSet<String> = BTreeSet::new();
     for run in runs {
+        let clients = client_kinds(run);
         for req in &run.requests {
+            let Some(op) = req.endpoint.and_then(|op| run.operations.get(op.index())) else {
+                continue;
+            };
+            if (opts.success_only && !is_success(req.code)) || !opts.filter.matches(run, req) {
+                continue;
+            }
             let counted = match req.attribution {
                 Attribution::Ua => true,
                 Attribution::Window => opts.count_window,
                 Attribution::Ambiguous | Attribution::None => false,
             };
-            let (Some(op), Some(spec)) = (req.endpoint, req.spec) else {
-                continue;
+            let spec = req
+                .spec
+                .and_then(|s| run.specs.get(s.index()))
+                .filter(|s| counted && !s.suite_node);
+            let client = clients
+                .get(req.agent as usize)
+                .copied()
+                .unwrap_or(Client::Other);
+            let (name, conformance) = match (spec, client) {
+                (Some(spec), _) => (run.str(spec.name), spec.conformance),
+                // APISnoop's rule: a request of the e2e binary tests what it hits; one whose
+                // user agent names no spec counts for the test named "".
+                (None, Client::E2eWithoutSpec) => ("", false),
+                (None, Client::E2eWithSpec) => continue,
+                (None, Client::Other) => {
+                    if !others_of.contains(&op.id) {
+                        others_of.insert(op.id.clone());
+                    }
+                    continue;
+                }
             };
-            let Some(spec) = run.specs.get(spec.index()) else {
-                continue;
-            };
-            if !counted
-                || spec.suite_node
-                || (opts.success_only && !is_success(req.code))
-                || !opts.filter.matches(run, req)
-            {
-                continue;
-            }
-            let Some(op) = run.operations.get(op.index()) else {
-                continue;
-            };
-            let name = run.str(spec.name);
             if !tests_of.get(&op.id).is_some_and(|t| t.contains(name)) {
                 tests_of
                     .entry(op.id.clone())
                     .or_default()
                     .insert(name.to_string());
             }
-            if spec.conformance {
+            if conformance {
                 conf_of.insert(op.id.clone());
             }
-            if !spec_info.contains_key(name) {
-                let location = run.str(spec.location);
-                let file = location.rsplit_once(':').map_or(location, |(f, _)| f);
-                spec_info.insert(name.to_string(), (spec.conformance, file.to_string()));
+            if is_success(req.code) && !ok_of.contains(&op.id) {
+                ok_of.insert(op.id.clone());
+            }
+            if !spec_names.contains(name) {
+                spec_names.insert(name.to_string());
             }
         }
     }
     let release = first.release.as_ref().map(|r| r.release);
     let release_text = release.map(|r| r.patch_zero());
+    // As APISnoop writes them: a released release's date at midnight, and its tagged spec; the
+    // release in development (no date in releases.yaml) has the master branch's spec.
+    let release_date = release.and_then(crate::endpoints::conformance::release_date);
     let mut coverage = Coverage {
         spec: release.map(|r| {
-            format!("https://raw.githubusercontent.com/kubernetes/kubernetes/v{}/api/openapi-spec/swagger.json", r.patch_zero())
+            let tag = if release_date.is_some() {
+                format!("v{}", r.patch_zero())
+            } else {
+                "master".to_string()
+            };
+            format!("https://raw.githubusercontent.com/kubernetes/kubernetes/{tag}/api/openapi-spec/swagger.json")
         }),
         tests: Vec::new(),
         release: release_text.clone(),
@@ -313,7 +463,7 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
             .map(|i| i.path.clone())
             .collect(),
         endpoints: Vec::with_capacity(first.operations.len()),
-        release_date: release.and_then(crate::endpoints::conformance::release_date),
+        release_date: release_date.map(|d| format!("{d}T00:00:00")),
         total_endpoints: 0,
         tested_endpoints: 0,
         new_conformance_eligible_endpoints: 0,
@@ -333,10 +483,11 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
         if !info.listed || !seen.insert(op.id.as_str()) {
             continue;
         }
-        let tests: Vec<String> = tests_of
+        let mut tests: Vec<String> = tests_of
             .get(&op.id)
             .map(|t| t.iter().cloned().collect())
             .unwrap_or_default();
+        apisnoop_order(&mut tests);
         let tested = !tests.is_empty();
         let conf_tested = conf_of.contains(&op.id);
         coverage.total_endpoints += 1;
@@ -363,6 +514,8 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
             endpoint: op.id.clone(),
             conf_tested,
             description: (!op.description.is_empty()).then(|| op.description.clone()),
+            other_clients: others_of.contains(&op.id),
+            errors_only: tested && !ok_of.contains(&op.id),
         });
     }
     coverage.endpoints.sort_by(|a, b| {
@@ -370,17 +523,20 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
             .cmp(&level_rank(&b.level))
             .then_with(|| a.endpoint.cmp(&b.endpoint))
     });
-    coverage.tests = spec_info
+    let mut names: Vec<String> = spec_names.into_iter().collect();
+    apisnoop_order(&mut names);
+    // Whether a test is a conformance test, its name, file and promotion release come from
+    // conformance.yaml alone, as in APISnoop's files (a spec whose name says [Conformance]
+    // but that the list lacks is not one there).
+    coverage.tests = names
         .into_iter()
-        .map(|(name, (conformance, file))| {
+        .map(|name| {
             let known = opts.rules.conformance.get(&name);
             CoverageTest {
-                file: known
-                    .map(|t| t.file.clone())
-                    .or_else(|| (!file.is_empty()).then_some(file)),
+                file: known.map(|t| t.file.clone()),
                 release: release_text.clone(),
                 testname: known.map(|t| t.testname.clone()),
-                conformance_test: conformance,
+                conformance_test: known.is_some(),
                 promotion_release: known
                     .and_then(|t| t.promotion_release())
                     .map(|r| r.patch_zero()),
@@ -460,9 +616,10 @@ pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<(
         w,
         "release                {}{}",
         c.release.as_deref().unwrap_or("unknown"),
-        c.release_date
-            .as_deref()
-            .map_or(String::new(), |d| format!(" (released {d})"))
+        c.release_date.as_deref().map_or(String::new(), |d| format!(
+            " (released {})",
+            d.split('T').next().unwrap_or(d)
+        ))
     )?;
     writeln!(
         w,
@@ -504,6 +661,20 @@ pub fn write_text(c: &Coverage, w: &mut dyn std::io::Write) -> std::io::Result<(
             w,
             "  {:<60} {}",
             crate::text::escape_control(&e.endpoint),
+            crate::text::escape_control(&e.path)
+        )?;
+    }
+    // Counted as tested (APISnoop counts any response), but no test got a 2xx or 101 from
+    // them: reviewers ask about these. Empty with --success-only.
+    let mut errors: Vec<&CoverageEndpoint> = c.endpoints.iter().filter(|e| e.errors_only).collect();
+    errors.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    writeln!(w, "hit only with errors ({}):", errors.len())?;
+    for e in errors {
+        writeln!(
+            w,
+            "  {:<60} {:<6} {}",
+            crate::text::escape_control(&e.endpoint),
+            e.level,
             crate::text::escape_control(&e.path)
         )?;
     }
