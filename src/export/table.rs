@@ -5,61 +5,15 @@
 //! ([`Text::Str`], [`Text::Agent`], …) rather than as a `&str`, so a writer can convert each
 //! distinct string once (the Parquet writer keeps one byte buffer per string and shares it
 //! among the rows) instead of once per row.
+//!
+//! The `requests` table's columns are not listed here: each comes with its request field in
+//! [`REQUEST_FIELDS`](crate::run::format::REQUEST_FIELDS), the one list RUN.json is written
+//! and read by too.
 
 use std::borrow::Cow;
 
-use crate::run::{AgentId, Attribution, FrameId, Micros, NO_TIME, OpId, Request, Run, StrId};
-
-/// The type of a column, as every writer maps it (see `docs/export.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// UTF-8 text.
-    Text,
-    /// A 64-bit signed integer.
-    Int,
-    /// A 64-bit float.
-    Float,
-    /// True or false.
-    Bool,
-    /// Microseconds since the Unix epoch, UTC.
-    Time,
-    /// A list of stack frames: `{function: text, file: text, line: int}`, innermost first.
-    Frames,
-}
-
-/// Text in a cell: a string of the run, looked up when written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Text<'r> {
-    /// Text that appears in one row only (an audit ID).
-    Plain(&'r str),
-    /// A fixed word (a stage, a decision, an attribution).
-    Word(&'static str),
-    /// A string of the run's string table.
-    Str(StrId),
-    /// A user agent's text as logged.
-    Agent(AgentId),
-    /// An operation's `operationId`.
-    Op(OpId),
-}
-
-/// One value of a column; `Null` in a column that is not nullable never happens.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'r> {
-    /// No value.
-    Null,
-    /// Text, looked up when written.
-    Text(Text<'r>),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// True or false.
-    Bool(bool),
-    /// Microseconds since the epoch, UTC.
-    Time(Micros),
-    /// Frames of the run's frame table, innermost first.
-    Frames(&'r [FrameId]),
-}
+pub use crate::run::format::{Cell, Kind, Text};
+use crate::run::{Attribution, FrameId, Micros, NO_TIME, OpId, Run, StrId};
 
 /// Gives the cell of a row.
 pub type Getter<'r> = Box<dyn Fn(usize) -> Cell<'r> + Send + Sync + 'r>;
@@ -145,106 +99,23 @@ fn time<'r>(t: Micros) -> Cell<'r> {
     }
 }
 
-/// The `requests` table: one row per request, every field of [`Request`] resolved to text.
+/// The `requests` table: one row per request, every field of [`Request`](crate::run::Request)
+/// resolved to text; its columns are the export columns of
+/// [`REQUEST_FIELDS`](crate::run::format::REQUEST_FIELDS).
 pub fn requests(run: &Run) -> Table<'_> {
-    let rs: &[Request] = &run.requests;
-    let user = move |u: crate::run::UserId| run.users.get(u as usize).map_or(0, |u| u.name);
-    let columns = vec![
-        col!("audit_id", Text, false, move |i| Cell::Text(Text::Plain(
-            &rs[i].audit_id
-        ))),
-        col!("received", Time, true, move |i| time(rs[i].received)),
-        col!("completed", Time, true, move |i| time(rs[i].completed)),
-        col!("stage", Text, false, move |i| Cell::Text(Text::Word(
-            rs[i].stage.as_str()
-        ))),
-        col!("stage_events", Int, false, move |i| Cell::Int(i64::from(
-            rs[i].stage_events
-        ))),
-        col!("level", Text, false, move |i| Cell::Text(Text::Word(
-            rs[i].level.as_str()
-        ))),
-        col!("verb", Text, false, move |i| Cell::Text(Text::Str(
-            rs[i].verb
-        ))),
-        col!("request_uri", Text, false, move |i| Cell::Text(Text::Str(
-            rs[i].uri
-        ))),
-        col!("operation_id", Text, true, move |i| match rs[i].endpoint {
-            Some(op) if op.index() < run.operations.len() => Cell::Text(Text::Op(op)),
-            _ => Cell::Null,
-        }),
-        col!("code", Int, true, move |i| match rs[i].code {
-            0 => Cell::Null,
-            c => Cell::Int(i64::from(c)),
-        }),
-        col!("user", Text, false, move |i| Cell::Text(Text::Str(user(
-            rs[i].user
-        )))),
-        col!("impersonated_user", Text, true, move |i| rs[i]
-            .impersonated
-            .map_or(Cell::Null, |u| opt_str(user(u)))),
-        col!("source_ips", Text, true, move |i| opt_str(rs[i].source_ips)),
-        col!("user_agent", Text, false, move |i| Cell::Text(Text::Agent(
-            rs[i].agent
-        ))),
-        col!("resource", Text, true, move |i| opt_str(
-            rs[i].object.resource
-        )),
-        col!("subresource", Text, true, move |i| opt_str(
-            rs[i].object.subresource
-        )),
-        col!("namespace", Text, true, move |i| opt_str(
-            rs[i].object.namespace
-        )),
-        col!("name", Text, true, move |i| opt_str(rs[i].object.name)),
-        col!("api_group", Text, true, move |i| opt_str(
-            rs[i].object.api_group
-        )),
-        col!("api_version", Text, true, move |i| opt_str(
-            rs[i].object.api_version
-        )),
-        col!(
-            "decision",
-            Text,
-            true,
-            move |i| match rs[i].decision.as_str() {
-                "" => Cell::Null,
-                d => Cell::Text(Text::Word(d)),
+    let rs = &run.requests[..];
+    let columns = crate::run::format::export_columns()
+        .into_iter()
+        .map(|c| {
+            let get = c.get;
+            Column {
+                name: c.name,
+                kind: c.kind,
+                nullable: c.nullable,
+                get: Box::new(move |i| get(run, &rs[i])),
             }
-        ),
-        col!("reason", Text, true, move |i| opt_str(rs[i].reason)),
-        col!("spec", Text, true, move |i| match run.spec_of(&rs[i]) {
-            Some(s) => Cell::Text(Text::Str(s.name)),
-            None => Cell::Null,
-        }),
-        col!("attribution", Text, false, move |i| Cell::Text(Text::Word(
-            rs[i].attribution.as_str()
-        ))),
-        // The spec's step (`STEP:` line of the e2e log) the request was received in.
-        col!(
-            "step",
-            Text,
-            true,
-            move |i| match run.step_of(&rs[i]).and_then(|at| run.step(at)) {
-                Some(step) => Cell::Text(Text::Str(step.text)),
-                None => Cell::Null,
-            }
-        ),
-        col!("frames", Frames, false, move |i| Cell::Frames(
-            run.trace_of(&rs[i]).map_or(&[][..], |t| &t.frames[..])
-        )),
-        col!(
-            "input",
-            Text,
-            true,
-            move |i| match run.inputs.get(usize::from(rs[i].input)) {
-                Some(input) => Cell::Text(Text::Plain(&input.path)),
-                None => Cell::Null,
-            }
-        ),
-        col!("line", Int, false, move |i| Cell::Int(rs[i].line as i64)),
-    ];
+        })
+        .collect();
     Table {
         name: "requests",
         run,

@@ -8,6 +8,7 @@
 //! ([`validate`]). `write` serializes a run, `read` parses a file (a fast parallel path, and
 //! the one-pass parse that names every problem), `scan` finds an object's fields for it.
 
+mod columns;
 mod read;
 mod scan;
 mod write;
@@ -17,7 +18,11 @@ use thiserror::Error;
 
 use super::*;
 
-pub use read::{read_run, read_run_from_slice, read_run_one_pass};
+pub use columns::{
+    Cell, ExportColumn, ExportGet, Kind, REQUEST_FIELDS, RequestField, Stored, Text, Width,
+    export_columns, field_index,
+};
+pub use read::{read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_one_pass};
 pub use write::{write_run, write_run_to};
 
 /// The value of the `format` key, so a RUN.json is recognised as one.
@@ -77,38 +82,115 @@ struct RunFile {
     requests: RequestColumns,
 }
 
-/// Requests stored column by column. Optional ids are stored as `id + 1`, with 0 for none.
-#[derive(Deserialize, Default)]
-struct RequestColumns {
-    /// Each in an allocation of its own length, as [`Request::audit_id`] keeps it.
-    audit_id: Vec<Box<str>>,
-    verb: Vec<StrId>,
-    uri: Vec<StrId>,
-    user: Vec<UserId>,
-    impersonated: Vec<u32>,
-    source_ips: Vec<StrId>,
-    agent: Vec<AgentId>,
-    resource: Vec<StrId>,
-    subresource: Vec<StrId>,
-    namespace: Vec<StrId>,
-    name: Vec<StrId>,
-    api_group: Vec<StrId>,
-    api_version: Vec<StrId>,
-    code: Vec<u16>,
-    level: Vec<u8>,
-    stage: Vec<u8>,
-    stage_events: Vec<u8>,
-    /// Microseconds since the previous request with a time (the first: since the epoch); null when unknown.
-    received: Vec<Option<i64>>,
-    /// `completed - received` in microseconds; null when either is unknown.
-    latency: Vec<Option<i64>>,
-    decision: Vec<u8>,
-    reason: Vec<StrId>,
-    spec: Vec<u32>,
-    attribution: Vec<u8>,
-    endpoint: Vec<u32>,
-    input: Vec<u16>,
-    line: Vec<u64>,
+/// Requests stored column by column, one [`Column`] per entry of [`REQUEST_FIELDS`], in
+/// its order. Optional ids are stored as `id + 1`, with 0 for none.
+#[derive(Default)]
+pub(super) struct RequestColumns {
+    pub(super) columns: Vec<Column>,
+}
+
+/// One request column as read from RUN.json.
+pub(super) enum Column {
+    /// Text per row; each in an allocation of its own length, as [`Request::audit_id`]
+    /// keeps it.
+    Text(Vec<Box<str>>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    /// Signed integers or null; a delta-encoded column holds the deltas until
+    /// [`RequestColumns::into_requests`] adds them up.
+    OptInt(Vec<Option<i64>>),
+    /// Not read (the command said it does not need it): its requests keep the default.
+    Skipped,
+}
+
+impl Column {
+    /// Its number of rows; `None` for a skipped column.
+    fn len(&self) -> Option<usize> {
+        Some(match self {
+            Column::Text(v) => v.len(),
+            Column::U8(v) => v.len(),
+            Column::U16(v) => v.len(),
+            Column::U32(v) => v.len(),
+            Column::U64(v) => v.len(),
+            Column::OptInt(v) => v.len(),
+            Column::Skipped => return None,
+        })
+    }
+}
+
+/// Which request columns a read leaves out: a command that needs few of them reads faster.
+/// A column left out is still checked to be JSON, and reads as if every value in it were 0
+/// (numbers and ids: an absent optional id), `null` (times: unknown) or `""` (text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Skip(u64);
+
+impl Skip {
+    /// Every column read.
+    pub const NONE: Skip = Skip(0);
+
+    /// Leaves out the columns stored under `keys` (see [`REQUEST_FIELDS`]); an unknown key is
+    /// a programming error and panics in tests.
+    pub fn columns(keys: &[&str]) -> Skip {
+        let mut bits = 0u64;
+        for key in keys {
+            match field_index(key) {
+                Some(i) => bits |= 1 << i,
+                None => debug_assert!(false, "no request column {key}"),
+            }
+        }
+        Skip(bits)
+    }
+
+    /// Whether field `i` of [`REQUEST_FIELDS`] is left out.
+    pub(super) fn skips(self, i: usize) -> bool {
+        self.0 & (1 << i) != 0
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestColumns {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        struct ColumnsVisitor;
+        impl<'de> Visitor<'de> for ColumnsVisitor {
+            type Value = RequestColumns;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("struct RequestColumns")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestColumns, A::Error> {
+                let mut columns: Vec<Option<Column>> =
+                    REQUEST_FIELDS.iter().map(|_| None).collect();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let Some(i) = field_index(&key) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let field = &REQUEST_FIELDS[i];
+                    if columns[i].is_some() {
+                        return Err(A::Error::duplicate_field(field.key));
+                    }
+                    columns[i] = Some(match field.stored {
+                        Stored::Text { .. } => Column::Text(map.next_value()?),
+                        Stored::Uint { width, .. } => match width {
+                            Width::U8 => Column::U8(map.next_value()?),
+                            Width::U16 => Column::U16(map.next_value()?),
+                            Width::U32 => Column::U32(map.next_value()?),
+                            Width::U64 => Column::U64(map.next_value()?),
+                        },
+                        Stored::OptInt { .. } => Column::OptInt(map.next_value()?),
+                    });
+                }
+                let columns = columns
+                    .into_iter()
+                    .zip(REQUEST_FIELDS)
+                    .map(|(c, f)| c.ok_or_else(|| A::Error::missing_field(f.key)))
+                    .collect::<Result<_, _>>()?;
+                Ok(RequestColumns { columns })
+            }
+        }
+        d.deserialize_map(ColumnsVisitor)
+    }
 }
 
 fn opt_to_u32(v: Option<u32>) -> u32 {
@@ -119,105 +201,117 @@ fn u32_to_opt(v: u32) -> Option<u32> {
     v.checked_sub(1)
 }
 
+/// Requests built at once per chunk of this many, column by column: a chunk of requests stays
+/// in the cache while every column is put into it.
+const BUILD_CHUNK: usize = 2048;
+
 impl RequestColumns {
     fn len_checked(&self) -> Result<usize, String> {
-        let n = self.audit_id.len();
-        let lens = [
-            ("verb", self.verb.len()),
-            ("uri", self.uri.len()),
-            ("user", self.user.len()),
-            ("impersonated", self.impersonated.len()),
-            ("source_ips", self.source_ips.len()),
-            ("agent", self.agent.len()),
-            ("resource", self.resource.len()),
-            ("subresource", self.subresource.len()),
-            ("namespace", self.namespace.len()),
-            ("name", self.name.len()),
-            ("api_group", self.api_group.len()),
-            ("api_version", self.api_version.len()),
-            ("code", self.code.len()),
-            ("level", self.level.len()),
-            ("stage", self.stage.len()),
-            ("stage_events", self.stage_events.len()),
-            ("received", self.received.len()),
-            ("latency", self.latency.len()),
-            ("decision", self.decision.len()),
-            ("reason", self.reason.len()),
-            ("spec", self.spec.len()),
-            ("attribution", self.attribution.len()),
-            ("endpoint", self.endpoint.len()),
-            ("input", self.input.len()),
-            ("line", self.line.len()),
-        ];
-        for (name, len) in lens {
-            if len != n {
-                return Err(format!(
-                    "requests.{name} has {len} entries, requests.audit_id has {n}"
-                ));
+        let mut first: Option<(&str, usize)> = None;
+        for (field, column) in REQUEST_FIELDS.iter().zip(&self.columns) {
+            let Some(len) = column.len() else { continue };
+            match first {
+                None => first = Some((field.key, len)),
+                Some((name, n)) if len != n => {
+                    return Err(format!(
+                        "requests.{} has {len} entries, requests.{name} has {n}",
+                        field.key
+                    ));
+                }
+                Some(_) => {}
             }
         }
-        Ok(n)
+        Ok(first.map_or(0, |(_, n)| n))
     }
 
     fn into_requests(mut self) -> Result<Vec<Request>, String> {
         use rayon::prelude::*;
-        let n = self.len_checked()?;
-        // The times first, in order (each delta is from the one before); the requests are
-        // then built on rayon's threads.
-        let mut previous: i64 = 0;
-        for delta in self.received.iter_mut().flatten() {
-            previous = previous.wrapping_add(*delta);
-            *delta = previous;
+        if self.columns.len() != REQUEST_FIELDS.len() {
+            return Err("the request columns are incomplete".to_string());
         }
-        let audit_ids = std::mem::take(&mut self.audit_id);
-        let columns = &self;
-        let out: Vec<Request> = audit_ids
+        let n = self.len_checked()?;
+        // Delta-encoded columns are added up first, in order (each delta is from the value
+        // before).
+        for (field, column) in REQUEST_FIELDS.iter().zip(&mut self.columns) {
+            if let (Stored::OptInt { delta: true, .. }, Column::OptInt(values)) =
+                (field.stored, column)
+            {
+                let mut previous: i64 = 0;
+                for v in values.iter_mut().flatten() {
+                    previous = previous.wrapping_add(*v);
+                    *v = previous;
+                }
+            }
+        }
+        // The texts are moved into their requests, not copied: taken out of the columns.
+        let mut texts: Vec<(usize, Vec<Box<str>>)> = Vec::new();
+        for (i, column) in self.columns.iter_mut().enumerate() {
+            if let Column::Text(v) = column {
+                texts.push((i, std::mem::take(v)));
+            }
+        }
+        let columns = &self.columns;
+        let mut out: Vec<Request> = Vec::with_capacity(n);
+        (0..n)
             .into_par_iter()
-            .with_min_len(4096)
+            .with_min_len(BUILD_CHUNK)
+            .map(|_| Request::default())
+            .collect_into_vec(&mut out);
+        out.par_chunks_mut(BUILD_CHUNK)
             .enumerate()
-            .map(|(i, audit_id)| columns.request(i, audit_id))
-            .collect();
-        debug_assert_eq!(out.len(), n);
+            .for_each(|(k, chunk)| {
+                let rows = k * BUILD_CHUNK..k * BUILD_CHUNK + chunk.len();
+                for (field, column) in REQUEST_FIELDS.iter().zip(columns) {
+                    put_column(field.stored, column, rows.clone(), chunk);
+                }
+            });
+        for (i, mut values) in texts {
+            if let Stored::Text { set, .. } = REQUEST_FIELDS[i].stored {
+                out.par_chunks_mut(BUILD_CHUNK)
+                    .zip(values.par_chunks_mut(BUILD_CHUNK))
+                    .for_each(|(rs, vs)| {
+                        for (r, v) in rs.iter_mut().zip(vs) {
+                            set(r, std::mem::take(v));
+                        }
+                    });
+            }
+        }
         Ok(out)
     }
+}
 
-    /// Request `i`, whose `received` has been made absolute; `i` is below the checked length.
-    fn request(&self, i: usize, audit_id: Box<str>) -> Request {
-        let received = self.received[i].unwrap_or(NO_TIME);
-        let completed = match (received, self.latency[i]) {
-            (NO_TIME, _) | (_, None) => NO_TIME,
-            (r, Some(l)) => r.wrapping_add(l),
-        };
-        Request {
-            audit_id,
-            verb: self.verb[i],
-            uri: self.uri[i],
-            user: self.user[i],
-            impersonated: u32_to_opt(self.impersonated[i]),
-            source_ips: self.source_ips[i],
-            agent: self.agent[i],
-            object: ObjectRef {
-                resource: self.resource[i],
-                subresource: self.subresource[i],
-                namespace: self.namespace[i],
-                name: self.name[i],
-                api_group: self.api_group[i],
-                api_version: self.api_version[i],
-            },
-            code: self.code[i],
-            level: Level::from_u8(self.level[i]),
-            stage: Stage::from_u8(self.stage[i]),
-            stage_events: self.stage_events[i],
-            received,
-            completed,
-            decision: Decision::from_u8(self.decision[i]),
-            reason: self.reason[i],
-            spec: u32_to_opt(self.spec[i]).map(SpecId),
-            attribution: Attribution::from_u8(self.attribution[i]),
-            endpoint: u32_to_opt(self.endpoint[i]).map(OpId),
-            input: self.input[i],
-            line: self.line[i],
+/// Puts rows `rows` of one column into `chunk` (those requests).
+fn put_column(
+    stored: Stored,
+    column: &Column,
+    rows: std::ops::Range<usize>,
+    chunk: &mut [Request],
+) {
+    fn each<T: Copy>(values: &[T], chunk: &mut [Request], mut put: impl FnMut(&mut Request, T)) {
+        for (r, &v) in chunk.iter_mut().zip(values) {
+            put(r, v);
         }
+    }
+    match (stored, column) {
+        (Stored::Uint { set, .. }, Column::U8(v)) => {
+            each(&v[rows], chunk, |r, x| set(r, u64::from(x)))
+        }
+        (Stored::Uint { set, .. }, Column::U16(v)) => {
+            each(&v[rows], chunk, |r, x| set(r, u64::from(x)))
+        }
+        (Stored::Uint { set, .. }, Column::U32(v)) => {
+            each(&v[rows], chunk, |r, x| set(r, u64::from(x)))
+        }
+        (Stored::Uint { set, .. }, Column::U64(v)) => each(&v[rows], chunk, set),
+        (Stored::OptInt { set, .. }, Column::OptInt(v)) => each(&v[rows], chunk, set),
+        // A skipped column reads as if every value were 0 or null (an empty text is the
+        // default already).
+        (Stored::Uint { set, .. }, Column::Skipped) => chunk.iter_mut().for_each(|r| set(r, 0)),
+        (Stored::OptInt { set, .. }, Column::Skipped) => {
+            chunk.iter_mut().for_each(|r| set(r, None))
+        }
+        // Text is moved in afterwards.
+        _ => {}
     }
 }
 
@@ -491,7 +585,7 @@ mod tests {
         run.notes.push("a note ] with } brackets".to_string());
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
-        let fast = parse_tables(&bytes).expect("the fast parse takes a good file");
+        let fast = parse_tables(&bytes, Skip::NONE).expect("the fast parse takes a good file");
         let slow = parse_run_file(&bytes, "RUN.json").unwrap();
         let (fast, slow) = (
             build_run(fast, "RUN.json").unwrap(),
@@ -551,18 +645,56 @@ mod tests {
             assert_eq!(back.requests, run.requests, "unusual {i}");
             assert!(back.strings == run.strings, "unusual {i}");
         }
-        assert!(parse_tables(unusual[0].as_bytes()).is_some());
-        assert!(parse_tables(unusual[2].as_bytes()).is_none());
-        assert!(parse_tables(unusual[3].as_bytes()).is_some());
+        assert!(parse_tables(unusual[0].as_bytes(), Skip::NONE).is_some());
+        assert!(parse_tables(unusual[2].as_bytes(), Skip::NONE).is_none());
+        assert!(parse_tables(unusual[3].as_bytes(), Skip::NONE).is_some());
 
         for (i, d) in damaged.iter().enumerate() {
-            assert!(parse_tables(d.as_bytes()).is_none(), "case {i}");
+            assert!(parse_tables(d.as_bytes(), Skip::NONE).is_none(), "case {i}");
             let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
             let Err(slow) = parse_run_file(d.as_bytes(), "RUN.json") else {
                 panic!("case {i} parses")
             };
             assert_eq!(fast.to_string(), slow.to_string(), "case {i}");
         }
+    }
+
+    #[test]
+    fn skipped_columns_read_as_defaults_and_the_rest_as_before() {
+        let run = generated_run();
+        let mut bytes = Vec::new();
+        write_run_to(&run, &mut bytes).unwrap();
+        let skip = Skip::columns(&["audit_id", "user", "namespace", "line", "latency"]);
+        let back = read_run_from_slice_skipping(&bytes, "RUN.json", skip).unwrap();
+        assert_eq!(back.requests.len(), run.requests.len());
+        for (b, r) in back.requests.iter().zip(&run.requests) {
+            let want = Request {
+                audit_id: "".into(),
+                user: 0,
+                object: ObjectRef {
+                    namespace: 0,
+                    ..r.object
+                },
+                line: 0,
+                completed: NO_TIME,
+                ..r.clone()
+            };
+            assert_eq!(*b, want);
+        }
+        assert_eq!(back.agents, run.agents);
+        assert!(back.strings == run.strings);
+        // A skipped column is still checked to be JSON, so a damaged file stays an error.
+        let text = String::from_utf8(bytes).unwrap();
+        let damaged = text.replacen("\"line\":[", "\"line\":[tru,", 1);
+        let err = read_run_from_slice_skipping(damaged.as_bytes(), "RUN.json", skip).unwrap_err();
+        assert!(
+            err.to_string().contains("RUN.json: not a RUN.json"),
+            "{err}"
+        );
+        // A column of the wrong length is only noticed when it is read.
+        let short = text.replacen("\"namespace\":[", "\"namespace\":[1,", 1);
+        assert!(read_run_from_slice(short.as_bytes(), "RUN.json").is_err());
+        assert!(read_run_from_slice_skipping(short.as_bytes(), "RUN.json", skip).is_ok());
     }
 
     #[test]

@@ -307,74 +307,49 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     p.key("requests");
     p.open();
     let rs = &run.requests[..];
-    p.scalars("audit_id", rs.len(), move |i| &*rs[i].audit_id);
-    p.chunk = chunk;
-    macro_rules! column {
-        ($name:literal, $f:expr) => {
-            p.scalars($name, rs.len(), move |i| ($f)(&rs[i]))
-        };
-    }
-    column!("verb", |r: &Request| r.verb);
-    column!("uri", |r: &Request| r.uri);
-    column!("user", |r: &Request| r.user);
-    column!("impersonated", |r: &Request| opt_to_u32(r.impersonated));
-    column!("source_ips", |r: &Request| r.source_ips);
-    column!("agent", |r: &Request| r.agent);
-    column!("resource", |r: &Request| r.object.resource);
-    column!("subresource", |r: &Request| r.object.subresource);
-    column!("namespace", |r: &Request| r.object.namespace);
-    column!("name", |r: &Request| r.object.name);
-    column!("api_group", |r: &Request| r.object.api_group);
-    column!("api_version", |r: &Request| r.object.api_version);
-    column!("code", |r: &Request| r.code);
-    column!("level", |r: &Request| r.level as u8);
-    column!("stage", |r: &Request| r.stage as u8);
-    column!("stage_events", |r: &Request| r.stage_events);
-    p.list("received", rs.len(), move |range, buf| {
-        // The delta is from the last request with a time before the chunk.
-        let mut previous = rs[..range.start]
-            .iter()
-            .rev()
-            .find(|r| r.received != NO_TIME)
-            .map_or(0, |r| r.received);
-        for i in range {
-            if i > 0 {
-                buf.push(b',');
+    for field in REQUEST_FIELDS {
+        let key = field.key;
+        match field.stored {
+            Stored::Text { get, .. } => {
+                p.chunk = (chunk / 4).max(1);
+                p.scalars(key, rs.len(), move |i| get(&rs[i]));
             }
-            let r = &rs[i];
-            let delta = if r.received == NO_TIME {
-                None
-            } else {
-                let delta = r.received.wrapping_sub(previous);
-                previous = r.received;
-                Some(delta)
-            };
-            delta.write_json(buf)?;
+            Stored::Uint { get, .. } => {
+                p.chunk = chunk;
+                p.scalars(key, rs.len(), move |i| get(&rs[i]));
+            }
+            Stored::OptInt {
+                delta: false, get, ..
+            } => {
+                p.chunk = chunk;
+                p.scalars(key, rs.len(), move |i| get(&rs[i]));
+            }
+            Stored::OptInt {
+                delta: true, get, ..
+            } => {
+                p.chunk = chunk;
+                p.list(key, rs.len(), move |range, buf| {
+                    // The delta is from the last value before the chunk.
+                    let mut previous = rs[..range.start].iter().rev().find_map(get).unwrap_or(0);
+                    for i in range {
+                        if i > 0 {
+                            buf.push(b',');
+                        }
+                        let delta = get(&rs[i]).map(|v| {
+                            let delta = v.wrapping_sub(previous);
+                            previous = v;
+                            delta
+                        });
+                        delta.write_json(buf)?;
+                    }
+                    Ok(())
+                });
+            }
         }
-        Ok(())
-    });
-    column!("latency", |r: &Request| latency(r));
-    column!("decision", |r: &Request| r.decision as u8);
-    column!("reason", |r: &Request| r.reason);
-    column!("spec", |r: &Request| opt_to_u32(r.spec.map(|s| s.0)));
-    column!("attribution", |r: &Request| r.attribution as u8);
-    column!("endpoint", |r: &Request| opt_to_u32(
-        r.endpoint.map(|o| o.0)
-    ));
-    column!("input", |r: &Request| r.input);
-    column!("line", |r: &Request| r.line);
+    }
     p.close();
     p.close();
     Ok(p.list)
-}
-
-/// `completed - received`, as stored; `None` when either is unknown.
-fn latency(r: &Request) -> Option<i64> {
-    if r.received == NO_TIME || r.completed == NO_TIME {
-        None
-    } else {
-        Some(r.completed.wrapping_sub(r.received))
-    }
 }
 
 /// An agent's RUN.json row (see [`RunFile::agents`]).
@@ -468,58 +443,34 @@ impl Serialize for ColumnsRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let rs = self.0;
-        let mut st = s.serialize_struct("RequestColumns", 26)?;
-        macro_rules! column {
-            ($name:literal, $f:expr) => {
-                st.serialize_field($name, &Seq(|| rs.iter().map($f)))?
-            };
-        }
-        column!("audit_id", |r| &*r.audit_id);
-        column!("verb", |r| r.verb);
-        column!("uri", |r| r.uri);
-        column!("user", |r| r.user);
-        column!("impersonated", |r| opt_to_u32(r.impersonated));
-        column!("source_ips", |r| r.source_ips);
-        column!("agent", |r| r.agent);
-        column!("resource", |r| r.object.resource);
-        column!("subresource", |r| r.object.subresource);
-        column!("namespace", |r| r.object.namespace);
-        column!("name", |r| r.object.name);
-        column!("api_group", |r| r.object.api_group);
-        column!("api_version", |r| r.object.api_version);
-        column!("code", |r| r.code);
-        column!("level", |r| r.level as u8);
-        column!("stage", |r| r.stage as u8);
-        column!("stage_events", |r| r.stage_events);
-        st.serialize_field(
-            "received",
-            &Seq(|| {
-                rs.iter().scan(0i64, |previous, r| {
-                    Some(if r.received == NO_TIME {
-                        None
-                    } else {
-                        let delta = r.received.wrapping_sub(*previous);
-                        *previous = r.received;
-                        Some(delta)
-                    })
-                })
-            }),
-        )?;
-        column!(
-            "latency",
-            |r| if r.received == NO_TIME || r.completed == NO_TIME {
-                None
-            } else {
-                Some(r.completed.wrapping_sub(r.received))
+        let mut st = s.serialize_struct("RequestColumns", REQUEST_FIELDS.len())?;
+        for field in REQUEST_FIELDS {
+            match field.stored {
+                Stored::Text { get, .. } => {
+                    st.serialize_field(field.key, &Seq(|| rs.iter().map(get)))?
+                }
+                Stored::Uint { get, .. } => {
+                    st.serialize_field(field.key, &Seq(|| rs.iter().map(get)))?
+                }
+                Stored::OptInt {
+                    delta: false, get, ..
+                } => st.serialize_field(field.key, &Seq(|| rs.iter().map(get)))?,
+                Stored::OptInt {
+                    delta: true, get, ..
+                } => st.serialize_field(
+                    field.key,
+                    &Seq(|| {
+                        rs.iter().scan(0i64, move |previous, r| {
+                            Some(get(r).map(|v| {
+                                let delta = v.wrapping_sub(*previous);
+                                *previous = v;
+                                delta
+                            }))
+                        })
+                    }),
+                )?,
             }
-        );
-        column!("decision", |r| r.decision as u8);
-        column!("reason", |r| r.reason);
-        column!("spec", |r| opt_to_u32(r.spec.map(|s| s.0)));
-        column!("attribution", |r| r.attribution as u8);
-        column!("endpoint", |r| opt_to_u32(r.endpoint.map(|o| o.0)));
-        column!("input", |r| r.input);
-        column!("line", |r| r.line);
+        }
         st.end()
     }
 }
