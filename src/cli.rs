@@ -91,6 +91,11 @@ pub enum Command {
         /// Write audit.log.gz instead of audit.log.
         #[arg(long)]
         gzip: bool,
+        /// Instead, rebuild the run behind an APISnoop coverage file (X.Y.Z.json, gzip too):
+        /// audit.log and e2e.log in which every test of each endpoint's tests[] calls it,
+        /// plus controller and kubelet traffic that must not count.
+        #[arg(long, value_name = "FILE")]
+        from_apisnoop: Option<String>,
         /// The folder to write into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
@@ -459,8 +464,24 @@ fn run(cli: Cli) -> Result<()> {
             specs,
             seed,
             gzip,
+            from_apisnoop,
             output,
         } => {
+            if let Some(file) = from_apisnoop {
+                let bytes = crate::ingest::source::read_to_vec(&file)?;
+                let s = crate::synth::apisnoop::from_coverage(&bytes, &output)
+                    .with_context(|| format!("{file}: cannot rebuild its run"))?;
+                eprintln!(
+                    "auditscope: wrote {} ({} test requests, {} by other clients) and {} ({} specs) for release {}",
+                    shown(&s.audit_path),
+                    s.test_requests,
+                    s.other_requests,
+                    shown(&s.e2e_log_path),
+                    s.specs,
+                    s.release
+                );
+                return Ok(());
+            }
             let opts = crate::synth::SynthOptions {
                 events,
                 specs,

@@ -178,11 +178,13 @@ impl EndpointsView {
     pub fn new(ctx: &Ctx) -> EndpointsView {
         let run = &ctx.run;
         let coverage: Coverage = coverage_report(run, &RequestFilter::default(), false);
-        let conformance: HashSet<&str> = coverage
-            .tests
+        // Counted as `conf_tested` is: by the spec's `[Conformance]` tag (a test's
+        // `conformance_test` in the report comes from conformance.yaml instead).
+        let conformance: HashSet<&str> = run
+            .specs
             .iter()
-            .filter(|t| t.conformance_test)
-            .map(|t| t.test.as_str())
+            .filter(|s| s.conformance)
+            .map(|s| run.str(s.name))
             .collect();
         let op_by_id: HashMap<&str, usize> = run
             .operations
