@@ -85,6 +85,9 @@ pub struct App {
     pub message: Option<String>,
     /// Set when the user quits.
     pub quit: bool,
+    /// While the run is still being read (loading, `--follow`): where reading is, shown on
+    /// the status line (see [`super::live`]).
+    pub live: Option<String>,
 }
 
 impl App {
@@ -119,6 +122,7 @@ impl App {
             history: Backstack::default(),
             message,
             quit: false,
+            live: None,
         }
     }
 
@@ -138,6 +142,41 @@ impl App {
         );
         app.ctx.theme = Theme::color();
         app
+    }
+
+    /// Puts a newer run of the same inputs in place (progressive loading, `--follow`),
+    /// keeping the view, the selection, the focus and the pane filters where they were.
+    /// `index` is the run's [`RunIndex`], built by the caller (off the event loop).
+    pub fn reload(&mut self, run: Run, index: RunIndex) {
+        let place = self.place();
+        let focus = self.panes.focus;
+        let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
+            .into_iter()
+            .filter_map(|p| {
+                self.panes.focus = p;
+                let f = self.panes.focused_ref().filter();
+                (!f.is_empty()).then(|| (p, f.to_string()))
+            })
+            .collect();
+        self.panes.focus = focus;
+        self.ctx.index = index;
+        self.ctx.run = run;
+        self.ctx.latency = super::context::latencies(&self.ctx.run);
+        let show_all = self.panes.tests.show_all;
+        self.panes = TestsView::new(&self.ctx, show_all);
+        if self.endpoints.is_some() {
+            let filter = self.endpoints.as_ref().map(|e| e.filter.clone());
+            let mut view = EndpointsView::new(&self.ctx);
+            if let Some(f) = filter.filter(|f| !f.is_empty()) {
+                view.set_filter(&self.ctx, f);
+            }
+            self.endpoints = Some(view);
+        }
+        for (pane, text) in filters {
+            self.panes.focus = pane;
+            self.panes.focused().set_filter(&self.ctx, text);
+        }
+        self.restore(place);
     }
 
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
