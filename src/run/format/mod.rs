@@ -22,7 +22,11 @@ pub use columns::{
     Cell, ExportColumn, ExportGet, Kind, REQUEST_FIELDS, RequestField, Stored, Text, Width,
     export_columns, field_index,
 };
-pub use read::{read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_one_pass};
+
+pub use read::{
+    read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_from_vec,
+    read_run_one_pass, read_run_reusing,
+};
 pub use write::{write_run, write_run_to};
 
 /// The value of the `format` key, so a RUN.json is recognised as one.
@@ -224,7 +228,8 @@ impl RequestColumns {
         Ok(first.map_or(0, |(_, n)| n))
     }
 
-    fn into_requests(mut self) -> Result<Vec<Request>, String> {
+    /// The requests, built into `out` (cleared first: its memory is reused).
+    fn into_requests(mut self, mut out: Vec<Request>) -> Result<Vec<Request>, String> {
         use rayon::prelude::*;
         if self.columns.len() != REQUEST_FIELDS.len() {
             return Err("the request columns are incomplete".to_string());
@@ -251,7 +256,7 @@ impl RequestColumns {
             }
         }
         let columns = &self.columns;
-        let mut out: Vec<Request> = Vec::with_capacity(n);
+        out.clear();
         (0..n)
             .into_par_iter()
             .with_min_len(BUILD_CHUNK)
@@ -324,11 +329,16 @@ pub fn looks_like_run(head: &[u8]) -> bool {
 
 /// Builds the run from a parsed RUN.json, checking every index in it.
 fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
+    build_run_into(file, path, Vec::new())
+}
+
+/// [`build_run`], building the requests into `spare` (see [`read_run_reusing`]).
+fn build_run_into(file: RunFile, path: &str, spare: Vec<Request>) -> Result<Run, FormatError> {
     let invalid = |message: String| FormatError::Invalid {
         path: path.to_string(),
         message,
     };
-    let requests = file.requests.into_requests().map_err(invalid)?;
+    let requests = file.requests.into_requests(spare).map_err(invalid)?;
     let agents = file
         .agents
         .into_iter()
