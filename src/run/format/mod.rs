@@ -91,6 +91,9 @@ struct RunFile {
 #[derive(Default)]
 pub(super) struct RequestColumns {
     pub(super) columns: Vec<Column>,
+    /// The requests themselves, when the fast read built them straight from the text (the
+    /// columns are then empty).
+    pub(super) built: Option<Vec<Request>>,
 }
 
 /// One request column as read from RUN.json.
@@ -190,7 +193,10 @@ impl<'de> Deserialize<'de> for RequestColumns {
                     .zip(REQUEST_FIELDS)
                     .map(|(c, f)| c.ok_or_else(|| A::Error::missing_field(f.key)))
                     .collect::<Result<_, _>>()?;
-                Ok(RequestColumns { columns })
+                Ok(RequestColumns {
+                    columns,
+                    built: None,
+                })
             }
         }
         d.deserialize_map(ColumnsVisitor)
@@ -207,7 +213,7 @@ fn u32_to_opt(v: u32) -> Option<u32> {
 
 /// Requests built at once per chunk of this many, column by column: a chunk of requests stays
 /// in the cache while every column is put into it.
-const BUILD_CHUNK: usize = 2048;
+pub(super) const BUILD_CHUNK: usize = 2048;
 
 impl RequestColumns {
     fn len_checked(&self) -> Result<usize, String> {
@@ -231,6 +237,9 @@ impl RequestColumns {
     /// The requests, built into `out` (cleared first: its memory is reused).
     fn into_requests(mut self, mut out: Vec<Request>) -> Result<Vec<Request>, String> {
         use rayon::prelude::*;
+        if let Some(built) = self.built {
+            return Ok(built);
+        }
         if self.columns.len() != REQUEST_FIELDS.len() {
             return Err("the request columns are incomplete".to_string());
         }
@@ -590,12 +599,26 @@ mod tests {
     fn the_parallel_parse_reads_what_one_parse_reads_and_fails_alike() {
         let mut run = generated_run();
         run.requests[4].audit_id = "with, a comma \"and\" escapes\n".into();
+        // Requests without a time on both sides of the first chunk border of the build.
+        for i in [0, BUILD_CHUNK - 1, BUILD_CHUNK, BUILD_CHUNK + 1] {
+            run.requests[i].received = NO_TIME;
+            run.requests[i].completed = NO_TIME;
+        }
+        run.requests[BUILD_CHUNK - 2].audit_id = "\u{1}".into();
         // Brackets and escaped quotes in strings must not end a list early.
         run.strings.intern("]]}\\\"[{ \\");
         run.notes.push("a note ] with } brackets".to_string());
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
-        let fast = parse_tables(&bytes, Skip::NONE).expect("the fast parse takes a good file");
+        let fast = parse_tables(&bytes, Skip::NONE, &mut Vec::new())
+            .expect("the fast parse takes a good file");
+        // Built straight from the text, in chunks.
+        assert!(fast.requests.built.is_some());
+        assert!(
+            run.requests.len() > 2 * BUILD_CHUNK / 2 + 100,
+            "{}",
+            run.requests.len()
+        );
         let slow = parse_run_file(&bytes, "RUN.json").unwrap();
         let (fast, slow) = (
             build_run(fast, "RUN.json").unwrap(),
@@ -655,12 +678,15 @@ mod tests {
             assert_eq!(back.requests, run.requests, "unusual {i}");
             assert!(back.strings == run.strings, "unusual {i}");
         }
-        assert!(parse_tables(unusual[0].as_bytes(), Skip::NONE).is_some());
-        assert!(parse_tables(unusual[2].as_bytes(), Skip::NONE).is_none());
-        assert!(parse_tables(unusual[3].as_bytes(), Skip::NONE).is_some());
+        assert!(parse_tables(unusual[0].as_bytes(), Skip::NONE, &mut Vec::new()).is_some());
+        assert!(parse_tables(unusual[2].as_bytes(), Skip::NONE, &mut Vec::new()).is_none());
+        assert!(parse_tables(unusual[3].as_bytes(), Skip::NONE, &mut Vec::new()).is_some());
 
         for (i, d) in damaged.iter().enumerate() {
-            assert!(parse_tables(d.as_bytes(), Skip::NONE).is_none(), "case {i}");
+            assert!(
+                parse_tables(d.as_bytes(), Skip::NONE, &mut Vec::new()).is_none(),
+                "case {i}"
+            );
             let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
             let Err(slow) = parse_run_file(d.as_bytes(), "RUN.json") else {
                 panic!("case {i} parses")
