@@ -186,7 +186,12 @@ fn read_into(path: &str, buffer: &mut Vec<u8>) -> Result<(), IngestError> {
     buffer.clear();
     let mut opened = open_input(path)?;
     if let Some(size) = opened.size_on_disk {
-        buffer.reserve(usize::try_from(size).unwrap_or(0));
+        let size = usize::try_from(size).unwrap_or(0);
+        if buffer.capacity() < size {
+            // A new buffer rather than a grown one: growing copies the old (cleared) one. A
+            // sixteenth more, so the other side of a diff, about as large, fits in it too.
+            *buffer = Vec::with_capacity(size.saturating_add(size / 16));
+        }
     }
     opened
         .reader
