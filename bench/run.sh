@@ -4,6 +4,8 @@
 # In one run, on the same generated files, measures side by side:
 #   - `auditscope correlate` wall time and peak RSS on the main log (plain and gzip);
 #   - the same log through `jq -c '[.verb,.requestURI]'` and a bare Python `json.loads` loop;
+#   - the floor (examples/floor.rs): a borrowed serde struct of the six fields correlation
+#     needs, parsed on rayon line by line; correlate's target is at most 1.2x of it;
 #   - opening RUN.json to the first frame and per-keystroke latency in the explorer (headless);
 #   - scaling: 100k, 1M and 5M requests.
 # Generated files live under $SCRATCH (default /tmp/auditscope-bench), never in the repository,
@@ -16,6 +18,7 @@
 #   SCALE     requests of the scaling points (default "100000 1000000 5000000"; "" for none)
 #   BIN       the auditscope binary                     (default: cargo build --release)
 #   EXPLORE   the explore_bench example binary          (default: beside BIN, built if missing)
+#   FLOOR     the floor example binary                  (default: beside BIN, built if missing)
 #   REPEAT    runs of correlate, Python and the explorer on the main log; medians are reported
 #             (default 3: the machine is shared, one run can be off by 20%)
 #   SKIP_JQ=1 skip jq (slow); KEEP=1 keep the generated files
@@ -88,15 +91,23 @@ cat "$log" >/dev/null # warm the page cache so every reader sees the same cache 
 # with the median wall time. Correlate and Python alternate, so drifting load hits both alike.
 median_of() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+FLOOR=${FLOOR:-$(dirname "$BIN")/examples/floor}
+if [ ! -x "$FLOOR" ]; then
+    (cd "$here" && cargo build --release --quiet --example floor)
+fi
 : >"$SCRATCH/c.runs"
 : >"$SCRATCH/py.runs"
+: >"$SCRATCH/f.runs"
 for _ in $(seq "$REPEAT"); do
     correlate "$SCRATCH/main" "$log" >>"$SCRATCH/c.runs"
     cp "$SCRATCH/cmd.err" "$SCRATCH/correlate.err"
+    measure "$FLOOR" "$log" >>"$SCRATCH/f.runs"
     measure python3 "$SCRATCH/loads.py" "$log" >>"$SCRATCH/py.runs"
 done
 echo "correlate runs (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/c.runs")"
+echo "floor runs     (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/f.runs")"
 echo "python runs    (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/py.runs")"
+read -r f_s f_kb f_cpu < <(median_of <"$SCRATCH/f.runs")
 read -r c_s c_kb c_cpu < <(median_of <"$SCRATCH/c.runs")
 requests=$(requests_of "$SCRATCH/correlate.err")
 run_bytes=$(stat -c %s "$SCRATCH/main/RUN.json")
@@ -110,8 +121,10 @@ echo "requests: $requests; RUN.json: $run_bytes bytes ($(python3 -c "print(round
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %8s %8s %10s %12s\n' "tool" "wall s" "CPU s" "peak MB" "MB/s"
 printf '%-34s %8s %8s %10s %12s\n' "auditscope correlate" "$c_s" "$c_cpu" "$((c_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$c_s))")"
+printf '%-34s %8s %8s %10s %12s\n' "floor (serde, 6 fields, rayon)" "$f_s" "$f_cpu" "$((f_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$f_s))")"
 printf '%-34s %8s %8s %10s %12s\n' "python3 json.loads loop" "$py_s" "$py_cpu" "$((py_kb / 1024))" "$(python3 -c "print(round($bytes/1e6/$py_s))")"
 printf '%-34s %8s %8s %10s %12s\n' "jq -c '[.verb,.requestURI]'" "$jq_s" "$jq_cpu" "$((jq_kb / 1024))" "$(python3 -c "print('-' if '$jq_s'=='nan' else round($bytes/1e6/$jq_s))")"
+echo "correlate / floor (wall): $(ratio "$c_s" "$f_s") (target <= 1.2); CPU: $(ratio "$c_cpu" "$f_cpu")"
 echo "correlate / python (wall): $(ratio "$c_s" "$py_s") (target <= 0.35); CPU: $(ratio "$c_cpu" "$py_cpu")"
 [ "$jq_s" = nan ] || echo "correlate / jq: $(ratio "$c_s" "$jq_s")"
 echo "peak RSS / log size: $(python3 -c "print(f'{$c_kb*1024/$bytes*100:.1f}%')") (target <= 25%)"

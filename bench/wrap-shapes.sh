@@ -14,3 +14,30 @@ sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
     "$in" >"$out/log-wrapper.jsonl"
 sed -e 's/^/2026-01-01T00:00:00.000000000Z stdout F /' "$in" >"$out/cri.log"
 sed -e 's/^/2026-01-01T00:00:00.000Z /' "$in" >"$out/s3-export.log"
+# The batch and export shapes, built from the same lines by Python (each event kept byte for
+# byte inside its wrapper; as a JSON string where the shape carries the event as a string):
+# OUTDIR/eventlist.jsonl      {"kind":"EventList",…,"items":[<100 events>]} per line (webhook batches)
+# OUTDIR/opensearch.jsonl     {"_index":…,"_source":{"Body.value":"<event>"}} per line
+# OUTDIR/eventhubs.json       {"records":[{"properties":{"log":"<event>"}},…]} (one document)
+# OUTDIR/cloudwatch.json      {"events":[{"message":"<event>",…},…]} (filter-log-events, one document)
+python3 - "$in" "$out" <<'PY'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+lines = [l.rstrip("\n") for l in open(src, encoding="utf-8") if l.strip()]
+with open(f"{out}/eventlist.jsonl", "w") as f:
+    for i in range(0, len(lines), 100):
+        f.write('{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[')
+        f.write(",".join(lines[i:i + 100]))
+        f.write("]}\n")
+with open(f"{out}/opensearch.jsonl", "w") as f:
+    for l in lines:
+        f.write('{"_index":"audit-2026.01.01","_id":"x","_source":{"Body.value":%s}}\n' % json.dumps(l))
+with open(f"{out}/eventhubs.json", "w") as f:
+    f.write('{"records":[')
+    f.write(",".join('{"category":"kube-audit","properties":{"log":%s}}' % json.dumps(l) for l in lines))
+    f.write("]}\n")
+with open(f"{out}/cloudwatch.json", "w") as f:
+    f.write('{"events":[')
+    f.write(",".join('{"logStreamName":"kube-apiserver-audit-x","timestamp":1767225600000,"message":%s,"ingestionTime":1767225600000,"eventId":"%d"}' % (json.dumps(l), i) for i, l in enumerate(lines)))
+    f.write('],"searchedLogStreams":[]}\n')
+PY

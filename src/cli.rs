@@ -35,6 +35,14 @@ pub enum Command {
         /// A note to keep in the run (shown by `report summary` and the explorer).
         #[arg(long, value_name = "TEXT")]
         note: Vec<String>,
+        /// Keep reading what is appended to the audit and e2e logs (like `tail -F`: a rotated
+        /// or truncated log is read again from its start), rewriting RUN.json atomically
+        /// every `--interval` seconds; ctrl-c writes it a last time and ends.
+        #[arg(long)]
+        follow: bool,
+        /// With `--follow`: seconds between two writes of RUN.json.
+        #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+        interval: f64,
     },
     /// Print answers for scripts, from a RUN.json or raw inputs.
     Report {
@@ -47,6 +55,13 @@ pub enum Command {
         source: SourceArgs,
         #[command(flatten)]
         ui: ExploreArgs,
+        /// Keep reading what is appended to the audit and e2e logs (raw inputs only):
+        /// new specs, requests and steps appear as they are logged.
+        #[arg(long)]
+        follow: bool,
+        /// With `--follow`: write the run here when the explorer quits.
+        #[arg(short, long, value_name = "RUN.json", requires = "follow")]
+        output: Option<PathBuf>,
     },
     /// Open the explorer on the bundled demo run (synthetic, see assets/demo/make-demo.sh).
     Demo {
@@ -91,6 +106,11 @@ pub enum Command {
         /// Write audit.log.gz instead of audit.log.
         #[arg(long)]
         gzip: bool,
+        /// Instead, rebuild the run behind an APISnoop coverage file (X.Y.Z.json, gzip too):
+        /// audit.log and e2e.log in which every test of each endpoint's tests[] calls it,
+        /// plus controller and kubelet traffic that must not count.
+        #[arg(long, value_name = "FILE")]
+        from_apisnoop: Option<String>,
         /// The folder to write into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
@@ -161,6 +181,10 @@ pub struct ExploreArgs {
     /// A keymap file instead of `~/.config/auditscope/keymap.toml`.
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
+    /// Compare with an older run: endpoints and tests are marked new, lost or changed. A
+    /// RUN.json, raw inputs (repeat the option) or an APISnoop coverage file, as `diff` reads OLD.
+    #[arg(long, value_name = "OLD")]
+    pub baseline: Vec<String>,
 }
 
 impl ExploreArgs {
@@ -170,6 +194,7 @@ impl ExploreArgs {
             mouse: self.mouse,
             show_all: self.all,
             keymap_path: self.keymap.clone(),
+            baseline: None,
         }
     }
 }
@@ -368,6 +393,15 @@ fn run(cli: Cli) -> Result<()> {
             source,
             output,
             note,
+            follow: true,
+            interval,
+        } => follow_correlate(&source, &output, note, interval),
+        Command::Correlate {
+            source,
+            output,
+            note,
+            follow: false,
+            ..
         } => {
             let mut run = correlate_inputs(&source)?;
             run.notes.splice(0..0, note);
@@ -392,13 +426,39 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Report { report } => run_report(report),
         Command::Diff(args) => run_diff(&args),
-        Command::Explore { source, ui } => {
+        Command::Explore {
+            source,
+            ui,
+            follow,
+            output,
+        } => {
+            if follow || !is_single_run(&source) {
+                return explore_raw(&source, &ui, follow, output);
+            }
             // The run is read, and any error reported, before the terminal is taken over.
             let run = load_run(&source)?;
-            crate::tui::explore(run, ui.options())
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = source.inputs.join(", ");
+                options.baseline = Some(crate::tui::baseline_diff(
+                    &run,
+                    name,
+                    &ui.baseline,
+                    source.release,
+                )?);
+            }
+            crate::tui::explore(run, options)
         }
         Command::Export { source, export } => run_export(&source, &export),
-        Command::Demo { ui } => crate::tui::explore(demo_run()?, ui.options()),
+        Command::Demo { ui } => {
+            let run = demo_run()?;
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = "assets/demo/RUN.json.gz".to_string();
+                options.baseline = Some(crate::tui::baseline_diff(&run, name, &ui.baseline, None)?);
+            }
+            crate::tui::explore(run, options)
+        }
         Command::Search {
             mut source,
             limit,
@@ -436,8 +496,24 @@ fn run(cli: Cli) -> Result<()> {
             specs,
             seed,
             gzip,
+            from_apisnoop,
             output,
         } => {
+            if let Some(file) = from_apisnoop {
+                let bytes = crate::ingest::source::read_to_vec(&file)?;
+                let s = crate::synth::apisnoop::from_coverage(&bytes, &output)
+                    .with_context(|| format!("{file}: cannot rebuild its run"))?;
+                eprintln!(
+                    "auditscope: wrote {} ({} test requests, {} by other clients) and {} ({} specs) for release {}",
+                    shown(&s.audit_path),
+                    s.test_requests,
+                    s.other_requests,
+                    shown(&s.e2e_log_path),
+                    s.specs,
+                    s.release
+                );
+                return Ok(());
+            }
             let opts = crate::synth::SynthOptions {
                 events,
                 specs,
@@ -465,6 +541,129 @@ fn run(cli: Cli) -> Result<()> {
 /// A path for a message on stderr, its control characters shown escaped.
 fn shown(path: &Path) -> String {
     crate::text::escape_control(&path.display().to_string()).into_owned()
+}
+
+/// True when `source` names one RUN.json and nothing else.
+fn is_single_run(source: &SourceArgs) -> bool {
+    source.audit.is_empty()
+        && source.e2e_log.is_empty()
+        && source.entries.is_empty()
+        && source.junit.is_empty()
+        && source.openapi.is_empty()
+        && matches!(source.inputs.as_slice(), [path] if path != "-" && is_run_file(path))
+}
+
+/// The raw inputs and correlation options named on the command line.
+fn raw_inputs(source: &SourceArgs) -> Result<(Inputs, Options)> {
+    let inputs = Inputs {
+        audit: source.audit.clone(),
+        e2e_logs: source.e2e_log.clone(),
+        entries: source.entries.clone(),
+        junit: source.junit.clone(),
+        auto: source.inputs.clone(),
+    };
+    if inputs.is_empty() {
+        bail!("no input given: name a RUN.json, or an audit log with --audit FILE");
+    }
+    let options = Options {
+        strict: source.strict,
+        progress: false,
+        openapi: source.openapi.clone(),
+        release: source.release,
+        show_walk: false,
+    };
+    Ok((inputs, options))
+}
+
+/// `explore` on raw inputs: the explorer opens at once and fills in while they are read;
+/// with `--follow` it keeps reading what is appended.
+fn explore_raw(
+    source: &SourceArgs,
+    ui: &ExploreArgs,
+    follow: bool,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    use crate::correlate::live;
+    let (inputs, options) = raw_inputs(source)?;
+    let feed = if follow {
+        if inputs.audit.iter().chain(&inputs.auto).any(|p| p == "-") {
+            bail!("--follow reads files: stdin (-) cannot be followed");
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let rx = live::spawn_follow(
+            inputs,
+            options,
+            std::time::Duration::from_millis(500),
+            std::sync::Arc::clone(&stop),
+        )?;
+        let mut feed = crate::tui::live::Feed::new(rx, Some(stop));
+        feed.output = output;
+        feed
+    } else {
+        // Inputs that are missing or of no known kind fail here, before the terminal is
+        // taken over.
+        let resolved = correlate::resolve(&inputs, &options)?;
+        let rx = live::spawn_load(resolved, options, live::DEFAULT_EVERY);
+        crate::tui::live::Feed::new(rx, None)
+    };
+    crate::tui::explore_live(Run::default(), ui.options(), Some(feed))
+}
+
+/// `correlate --follow`: reads what is appended to the logs, rewriting `output` every
+/// `interval` seconds, until ctrl-c (SIGINT) or SIGTERM; then writes it a last time.
+fn follow_correlate(
+    source: &SourceArgs,
+    output: &std::path::Path,
+    note: Vec<String>,
+    interval: f64,
+) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let (inputs, options) = raw_inputs(source)?;
+    if inputs.audit.iter().chain(&inputs.auto).any(|p| p == "-") {
+        bail!("--follow reads files: stdin (-) cannot be followed");
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    let mut follower = correlate::live::Follower::new(&inputs, &options)?;
+    let every = std::time::Duration::from_secs_f64(interval.max(0.1));
+    let mut last_write: Option<std::time::Instant> = None;
+    let write = |follower: &mut correlate::live::Follower| -> Result<Option<usize>> {
+        match follower.snapshot() {
+            Ok(mut run) => {
+                run.notes.splice(0..0, note.iter().cloned());
+                format::write_run(&run, output)?;
+                Ok(Some(run.requests.len()))
+            }
+            Err(e) => {
+                eprintln!("auditscope: {e}");
+                Ok(None)
+            }
+        }
+    };
+    loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        // Catch up with everything there before the last write.
+        let read = follower.poll();
+        for said in follower.take_said() {
+            eprintln!("auditscope: {}", crate::text::escape_control(&said));
+        }
+        if stopping && !read {
+            break;
+        }
+        if follower.changed() && last_write.is_none_or(|t| t.elapsed() >= every) {
+            write(&mut follower)?;
+            last_write = Some(std::time::Instant::now());
+        }
+        if !read {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    if let Some(n) = write(&mut follower)? {
+        eprintln!("auditscope: wrote {}: {n} requests", shown(output));
+    }
+    Ok(())
 }
 
 /// Correlates raw inputs named on the command line.

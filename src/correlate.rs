@@ -13,6 +13,8 @@ use std::collections::HashMap as StdHashMap;
 use foldhash::HashMap;
 use thiserror::Error;
 
+pub mod live;
+
 use crate::endpoints::{CachedMatcher, Catalog, EndpointTable, Release, ReleaseEvidence};
 use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
 use crate::ingest::e2e::{self, E2eInput, E2eKind, SpecRecord};
@@ -111,9 +113,23 @@ impl StageClock {
     }
 }
 
-/// Reads every input and correlates them into a [`Run`].
-pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError> {
-    let mut clock = StageClock::from_env();
+/// The inputs of a correlation sorted by kind (folders walked, kinds detected), and the
+/// `--openapi` tables read: everything known before the audit log is read.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Audit logs, in the order they are read.
+    pub audit: Vec<String>,
+    /// e2e logs, `entries.log` files and JUnit files, with their kind when known.
+    pub e2e: Vec<(String, Option<E2eKind>)>,
+    /// What each folder walk took and left, for the run's notes.
+    pub walked: Vec<String>,
+    /// Tables of `--openapi` specs, merged into the release's table.
+    pub extra_tables: Vec<EndpointTable>,
+}
+
+/// Sorts the inputs by kind (walking folders, detecting kinds) and reads the `--openapi`
+/// specs, so a bad input fails before the audit log is read.
+pub fn resolve(inputs: &Inputs, opts: &Options) -> Result<Resolved, CorrelateError> {
     let mut audit = inputs.audit.clone();
     let mut e2e_inputs: Vec<(String, Option<E2eKind>)> = Vec::new();
     e2e_inputs.extend(inputs.e2e_logs.iter().map(|p| (p.clone(), None)));
@@ -168,26 +184,74 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         })?;
         extra_tables.push(extra);
     }
+    Ok(Resolved {
+        audit,
+        e2e: e2e_inputs,
+        walked,
+        extra_tables,
+    })
+}
 
+/// Reads every input and correlates them into a [`Run`].
+pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError> {
+    let resolved = resolve(inputs, opts)?;
+    correlate_resolved_with(&resolved, opts, None, &mut e2e::read_e2e, &mut |_, _| {})
+}
+
+/// [`correlate`] of resolved inputs. Bytes read are added to `bytes_read`; e2e inputs are
+/// read with `read_e2e`; `watch` is called every few thousand events with the builder so
+/// far and the input being read (progressive loading takes snapshots there).
+pub(crate) fn correlate_resolved_with(
+    resolved: &Resolved,
+    opts: &Options,
+    bytes_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    read_e2e: &mut ReadE2e<'_>,
+    watch: &mut dyn FnMut(&Builder, usize),
+) -> Result<Run, CorrelateError> {
+    let mut clock = StageClock::from_env();
     let mut builder = Builder::default();
-    builder.reserve(expected_requests(&audit));
-    for (index, path) in audit.iter().enumerate() {
+    builder.reserve(expected_requests(&resolved.audit));
+    for (index, path) in resolved.audit.iter().enumerate() {
         let read_opts = ReadOptions {
             strict: opts.strict,
             input_index: index as u16,
             progress: opts.progress,
+            bytes_read: bytes_read.clone(),
         };
+        let mut n = 0u32;
         let stats = read_audit(path, &read_opts, &mut |ev, line| {
-            builder.add_event(ev, index as u16, line)
+            builder.add_event(ev, index as u16, line);
+            n = n.wrapping_add(1);
+            if n.is_multiple_of(WATCH_EVERY) {
+                watch(&builder, index);
+            }
         })?;
         builder.run.inputs.push(stats.info);
         builder.run.accounting.merge(stats.accounting);
     }
     clock.lap("read audit");
-    let mut run = builder.finish();
-    run.notes.extend(walked);
+    let run = builder.finish();
     clock.lap("sort requests");
+    complete(run, resolved, opts, &mut clock, read_e2e)
+}
 
+/// Reads one e2e input ([`e2e::read_e2e`], or a cache of it while following).
+pub(crate) type ReadE2e<'a> =
+    dyn FnMut(&str, Option<E2eKind>, Option<i32>) -> Result<E2eInput, IngestError> + 'a;
+
+/// How many events go by between two calls of [`correlate_resolved`]'s `watch`.
+const WATCH_EVERY: u32 = 4096;
+
+/// Everything after the audit log is read: the e2e inputs, their windows, attribution, the
+/// release and matching to operations. `run` holds the requests, sorted by receive time.
+pub(crate) fn complete(
+    mut run: Run,
+    resolved: &Resolved,
+    opts: &Options,
+    clock: &mut StageClock,
+    read_e2e: &mut ReadE2e<'_>,
+) -> Result<Run, CorrelateError> {
+    run.notes.extend(resolved.walked.iter().cloned());
     let year_hint = run
         .requests
         .iter()
@@ -195,8 +259,8 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         .and_then(|r| crate::run::time::to_datetime(r.received))
         .map(|t| chrono::Datelike::year(&t));
     let mut described: Vec<E2eInput> = Vec::new();
-    for (path, kind) in &e2e_inputs {
-        let mut input = e2e::read_e2e(path, *kind, year_hint)?;
+    for (path, kind) in &resolved.e2e {
+        let mut input = read_e2e(path, *kind, year_hint)?;
         if input.kind == E2eKind::Entries {
             close_entry_windows(&mut input.specs);
         } else {
@@ -253,8 +317,8 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
         ));
     }
     let mut table = EndpointTable::for_release(release.release).unwrap_or_default();
-    for extra in extra_tables {
-        table.merge(extra);
+    for extra in &resolved.extra_tables {
+        table.merge(extra.clone());
     }
     run.release = Some(release);
     let endpoints = CachedMatcher::match_ids(
@@ -584,7 +648,7 @@ type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 
 /// Accumulates stage events into requests, interning everything repeated.
 #[derive(Default)]
-struct Builder {
+pub(crate) struct Builder {
     run: Run,
     /// `auditID` hash -> request index (see [`HashIndex`]): no copy of the id is kept here.
     by_audit_id: HashIndex<u32>,
@@ -816,6 +880,29 @@ impl Builder {
         let idx = self.run.requests.len() as u32;
         self.run.requests.push(request);
         self.by_audit_id.entry(id_hash).or_insert(idx);
+    }
+
+    /// The run so far, as [`Builder::finish`] would give it, leaving the builder as it is (for
+    /// progressive loading and `--follow`).
+    pub(crate) fn snapshot(&self) -> Run {
+        let mut run = self.run.clone();
+        self.note_conflicts(&mut run);
+        sort_by_received(&mut run.requests);
+        run
+    }
+
+    /// Requests so far.
+    pub(crate) fn requests(&self) -> usize {
+        self.run.requests.len()
+    }
+
+    fn note_conflicts(&self, run: &mut Run) {
+        if self.conflicts > 0 {
+            run.notes.push(format!(
+                "{} stage events disagreed with their request's verb or URI; the first event's were kept",
+                self.conflicts
+            ));
+        }
     }
 
     fn finish(mut self) -> Run {

@@ -2,12 +2,11 @@
 //! coverage files, must give exactly the endpoint differences the two files show, also with the
 //! 1.33 file itself as OLD; and the gate passes one way and fails the other.
 //!
-//! Until the generator of issue 11 (`src/synth/apisnoop.rs`: an audit log, e2e log and JUnit
-//! written from an APISnoop file, then correlated with `--release`) is on main, the runs are
-//! rebuilt here in memory: the release's endpoint table from the embedded catalog, one spec per
-//! test named in the file, and one request attributed by user agent for every (endpoint, test)
-//! pair of the file. So this checks the release tables, the one coverage function and the
-//! comparison, but not reading and correlating a real log.
+//! The runs are rebuilt here in memory: the release's endpoint table from the embedded catalog,
+//! one spec per test named in the file, and one request attributed by user agent for every
+//! (endpoint, test) pair of the file. So this checks the release tables, the one coverage
+//! function and the comparison; `tests/apisnoop_repro.rs` does the same through the binary on
+//! logs written by `synth::apisnoop` and correlated with `--release`.
 
 mod common;
 

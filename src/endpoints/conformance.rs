@@ -125,6 +125,18 @@ impl ConformanceTest {
     pub fn promotion_release(&self) -> Option<Release> {
         self.release.split(',').filter_map(Release::parse).min()
     }
+
+    /// The promotion release APISnoop's files give it: the last of the list (a test changed
+    /// and promoted again: `v1.17, v1.21, v1.27` → 1.27), and 1.9 when the list is empty.
+    pub fn apisnoop_promotion_release(&self) -> Option<Release> {
+        if self.release.trim().is_empty() {
+            return Some(Release::new(1, 9));
+        }
+        self.release
+            .split(',')
+            .filter_map(Release::parse)
+            .next_back()
+    }
 }
 
 /// The conformance tests by spec text.

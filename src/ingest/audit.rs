@@ -448,6 +448,9 @@ pub struct ReadOptions {
     pub input_index: u16,
     /// Show a progress line on stderr when it is a terminal.
     pub progress: bool,
+    /// Bytes read from the input so far (before decompression) are added here as reading
+    /// goes on, for a caller that shows progress itself (the explorer while it loads).
+    pub bytes_read: Option<Arc<AtomicU64>>,
 }
 
 /// What reading one input gave.
@@ -478,7 +481,10 @@ pub fn read_audit_with_block_size(
     block_size: usize,
     sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
 ) -> Result<AuditStats, IngestError> {
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = opts
+        .bytes_read
+        .clone()
+        .unwrap_or_else(|| Arc::new(AtomicU64::new(0)));
     let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
     let gzip = opened.gzip;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
@@ -553,6 +559,83 @@ pub fn read_audit_with_block_size(
         },
         accounting,
     })
+}
+
+/// Reads a JSON-lines audit log piece by piece as it grows (`--follow`): each piece is handed
+/// over as whole lines, and the lines are numbered and accounted for as [`read_audit`] does
+/// (CRI `P` parts wait for their `F` line across pieces). Whole-document shapes (one
+/// pretty-printed event, a batch) cannot be followed: their lines are read as JSON lines.
+#[derive(Debug)]
+pub struct LineFeeder {
+    path: String,
+    accounting: Accounting,
+    pending: Option<(u64, Vec<u8>)>,
+    next_line: u64,
+    bytes: u64,
+}
+
+impl LineFeeder {
+    /// A feeder for the log at `path` (named in skip places), from its first line.
+    pub fn new(path: &str) -> LineFeeder {
+        LineFeeder {
+            path: path.to_string(),
+            accounting: Accounting::default(),
+            pending: None,
+            next_line: 1,
+            bytes: 0,
+        }
+    }
+
+    /// Reads `data`: whole lines (the last one may lack its newline only when it is the last
+    /// line of the input). Each event goes to `sink` with its line number.
+    pub fn feed(&mut self, data: &[u8], sink: &mut dyn FnMut(&AuditEvent<'_>, u64)) {
+        let mut body = data;
+        if self.bytes == 0 && self.next_line == 1 && body.starts_with(b"\xEF\xBB\xBF") {
+            body = &body[3..];
+        }
+        self.bytes += body.len() as u64;
+        let parsed = parse_lines(body, self.next_line);
+        self.next_line = parsed.next_line;
+        let mut reading = Reading {
+            path: &self.path,
+            strict: false,
+            accounting: std::mem::take(&mut self.accounting),
+            bytes: 0,
+            pending: self.pending.take(),
+        };
+        // Not strict: delivering cannot fail.
+        let _ = reading.deliver_lines(&parsed.pieces, sink);
+        self.accounting = reading.accounting;
+        self.pending = reading.pending;
+    }
+
+    /// Ends the input: CRI parts still waiting for their `F` line are counted as skipped.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(&AuditEvent<'_>, u64)) {
+        let mut reading = Reading {
+            path: &self.path,
+            strict: false,
+            accounting: std::mem::take(&mut self.accounting),
+            bytes: 0,
+            pending: self.pending.take(),
+        };
+        let _ = reading.flush_parts(sink);
+        self.accounting = reading.accounting;
+    }
+
+    /// Lines read, events delivered and lines skipped so far.
+    pub fn accounting(&self) -> &Accounting {
+        &self.accounting
+    }
+
+    /// The input as a run records it: path, kind, bytes and lines so far.
+    pub fn info(&self) -> InputInfo {
+        InputInfo {
+            path: self.path.clone(),
+            kind: "audit".to_string(),
+            bytes: self.bytes,
+            lines: self.accounting.lines,
+        }
+    }
 }
 
 /// What the lines of an input without events were, e.g. ` (2 lines: 2 invalid JSON, first

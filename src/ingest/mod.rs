@@ -1,4 +1,5 @@
-//! Reading raw inputs: audit events, e2e logs, JUnit files and user agents.
+//! Reading raw inputs: audit events, e2e logs, JUnit files and user agents; following files
+//! that grow ([`tail`]).
 
 pub mod audit;
 pub mod decode;
@@ -8,4 +9,5 @@ pub mod ginkgo;
 pub mod junit;
 pub mod kind;
 pub mod source;
+pub mod tail;
 pub mod useragent;

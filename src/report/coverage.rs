@@ -12,7 +12,7 @@
 //! runs of a release). What counts:
 //! - The endpoints are the release's operations except the deprecated `/watch/` path ones
 //!   (actions `watch` and `watchlist`), sorted as APISnoop sorts (`level` descending: stable,
-//!   beta, alpha; then operationId).
+//!   beta, alpha; then operationId, case-insensitively as PostgreSQL's collation does).
 //! - An operation is *tested* when a request matched to it is attributed to a spec by its user
 //!   agent (`ua`), or also by time window with [`CoverageOptions::count_window`], or when the
 //!   e2e binary (`e2e.test/…`) made it without naming a spec (APISnoop counts those for the
@@ -151,21 +151,24 @@ impl From<CoverageEndpoint> for EndpointJson {
 /// upper case; then the bytes. This reproduces the order of every list in its 1.33, 1.34 and
 /// 1.37 files.
 pub fn apisnoop_order(names: &mut [String]) {
-    names.sort_by_cached_key(|name| {
-        let alnum: String = name.chars().filter(|c| c.is_alphanumeric()).collect();
-        let folded = alnum.to_lowercase();
-        let swapped: String = alnum
-            .chars()
-            .map(|c| {
-                if c.is_lowercase() {
-                    c.to_uppercase().next().unwrap_or(c)
-                } else {
-                    c.to_lowercase().next().unwrap_or(c)
-                }
-            })
-            .collect();
-        (folded, swapped, name.clone())
-    });
+    names.sort_by_cached_key(|name| collation_key(name));
+}
+
+/// The sort key of [`apisnoop_order`] (operationIds are sorted by it too).
+fn collation_key(name: &str) -> (String, String, String) {
+    let alnum: String = name.chars().filter(|c| c.is_alphanumeric()).collect();
+    let folded = alnum.to_lowercase();
+    let swapped: String = alnum
+        .chars()
+        .map(|c| {
+            if c.is_lowercase() {
+                c.to_uppercase().next().unwrap_or(c)
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            }
+        })
+        .collect();
+    (folded, swapped, name.to_string())
 }
 
 /// One spec in the coverage file.
@@ -181,7 +184,7 @@ pub struct CoverageTest {
     pub promotion_release: Option<String>,
 }
 
-/// APISnoop's coverage document.
+/// APISnoop's coverage document. (Its files for 1.17 to 1.19 have no totals: they read as 0.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Where the OpenAPI spec came from; `null` unless the caller sets it.
@@ -194,17 +197,17 @@ pub struct Coverage {
     pub endpoints: Vec<CoverageEndpoint>,
     /// `null` unless the caller sets it.
     pub release_date: Option<String>,
-    #[serde(rename = "total endpoints")]
+    #[serde(rename = "total endpoints", default)]
     pub total_endpoints: u64,
-    #[serde(rename = "tested endpoints")]
+    #[serde(rename = "tested endpoints", default)]
     pub tested_endpoints: u64,
-    #[serde(rename = "new conformance eligible endpoints")]
+    #[serde(rename = "new conformance eligible endpoints", default)]
     pub new_conformance_eligible_endpoints: u64,
-    #[serde(rename = "total conformance eligible endpoints")]
+    #[serde(rename = "total conformance eligible endpoints", default)]
     pub total_conformance_eligible_endpoints: u64,
-    #[serde(rename = "tested conformance eligible endpoints")]
+    #[serde(rename = "tested conformance eligible endpoints", default)]
     pub tested_conformance_eligible_endpoints: u64,
-    #[serde(rename = "new tested conformance eligible endpoints")]
+    #[serde(rename = "new tested conformance eligible endpoints", default)]
     pub new_tested_conformance_eligible_endpoints: u64,
 }
 
@@ -518,11 +521,10 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
             errors_only: tested && !ok_of.contains(&op.id),
         });
     }
-    coverage.endpoints.sort_by(|a, b| {
-        level_rank(&a.level)
-            .cmp(&level_rank(&b.level))
-            .then_with(|| a.endpoint.cmp(&b.endpoint))
-    });
+    // APISnoop's order: level descending, then operationId under its collation.
+    coverage
+        .endpoints
+        .sort_by_cached_key(|e| (level_rank(&e.level), collation_key(&e.endpoint)));
     let mut names: Vec<String> = spec_names.into_iter().collect();
     apisnoop_order(&mut names);
     // Whether a test is a conformance test, its name, file and promotion release come from
@@ -538,7 +540,7 @@ pub fn coverage(runs: &[&Run], opts: &CoverageOptions) -> Result<Coverage, Cover
                 testname: known.map(|t| t.testname.clone()),
                 conformance_test: known.is_some(),
                 promotion_release: known
-                    .and_then(|t| t.promotion_release())
+                    .and_then(|t| t.apisnoop_promotion_release())
                     .map(|r| r.patch_zero()),
                 test: name,
             }

@@ -12,6 +12,7 @@
 //! Same options, same bytes: all randomness comes from one splitmix64 stream seeded by
 //! [`SynthOptions::seed`], and nothing depends on hash-map order.
 
+pub mod apisnoop;
 mod tables;
 mod write;
 

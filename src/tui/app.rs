@@ -56,6 +56,8 @@ pub enum Overlay {
 pub struct AppOptions {
     /// Start with requests of all tests and of none (`--all`).
     pub show_all: bool,
+    /// The comparison with a baseline run (`--baseline OLD`).
+    pub baseline: Option<crate::diff::Diff>,
 }
 
 /// A place in the explorer, for the jump history.
@@ -83,12 +85,16 @@ pub struct App {
     pub message: Option<String>,
     /// Set when the user quits.
     pub quit: bool,
+    /// While the run is still being read (loading, `--follow`): where reading is, shown on
+    /// the status line (see [`super::live`]).
+    pub live: Option<String>,
 }
 
 impl App {
     /// Builds the state for a run: O(requests) once.
     pub fn new(run: Run, keymap: Keymap, clipboard: Clipboard, options: AppOptions) -> App {
         let index = RunIndex::build(&run);
+        let latency = super::context::latencies(&run);
         let ctx = Ctx {
             run,
             index,
@@ -96,6 +102,8 @@ impl App {
             theme: Theme::from_env(),
             clipboard,
             mode: Mode::Normal,
+            latency,
+            baseline: options.baseline,
         };
         let panes = TestsView::new(&ctx, options.show_all);
         // A labelled run (the bundled demo) says so on its first screen.
@@ -114,7 +122,61 @@ impl App {
             history: Backstack::default(),
             message,
             quit: false,
+            live: None,
         }
+    }
+
+    /// An app for tests with a baseline comparison (as `explore --baseline`).
+    pub fn for_test_with_baseline(run: Run, baseline: crate::diff::Diff) -> App {
+        let mut app = App::new(
+            run,
+            Keymap::default_keymap(),
+            Clipboard {
+                route: super::clipboard::Route::Osc52,
+                sink: Sink::Buffer(Vec::new()),
+            },
+            AppOptions {
+                show_all: false,
+                baseline: Some(baseline),
+            },
+        );
+        app.ctx.theme = Theme::color();
+        app
+    }
+
+    /// Puts a newer run of the same inputs in place (progressive loading, `--follow`),
+    /// keeping the view, the selection, the focus and the pane filters where they were.
+    /// `index` is the run's [`RunIndex`], built by the caller (off the event loop).
+    pub fn reload(&mut self, run: Run, index: RunIndex) {
+        let place = self.place();
+        let focus = self.panes.focus;
+        let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
+            .into_iter()
+            .filter_map(|p| {
+                self.panes.focus = p;
+                let f = self.panes.focused_ref().filter();
+                (!f.is_empty()).then(|| (p, f.to_string()))
+            })
+            .collect();
+        self.panes.focus = focus;
+        self.ctx.index = index;
+        self.ctx.run = run;
+        self.ctx.latency = super::context::latencies(&self.ctx.run);
+        let show_all = self.panes.tests.show_all;
+        self.panes = TestsView::new(&self.ctx, show_all);
+        if self.endpoints.is_some() {
+            let filter = self.endpoints.as_ref().map(|e| e.filter.clone());
+            let mut view = EndpointsView::new(&self.ctx);
+            if let Some(f) = filter.filter(|f| !f.is_empty()) {
+                view.set_filter(&self.ctx, f);
+            }
+            self.endpoints = Some(view);
+        }
+        for (pane, text) in filters {
+            self.panes.focus = pane;
+            self.panes.focused().set_filter(&self.ctx, text);
+        }
+        self.restore(place);
     }
 
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
@@ -126,7 +188,10 @@ impl App {
                 route: super::clipboard::Route::Osc52,
                 sink: Sink::Buffer(Vec::new()),
             },
-            AppOptions { show_all },
+            AppOptions {
+                show_all,
+                baseline: None,
+            },
         );
         app.ctx.theme = Theme::color();
         app

@@ -15,6 +15,7 @@ pub mod filter;
 pub mod help;
 pub mod history;
 pub mod keymap;
+pub mod live;
 pub mod search;
 #[doc(hidden)]
 pub mod testing;
@@ -50,9 +51,29 @@ pub struct ExploreOptions {
     pub show_all: bool,
     /// A keymap file to use instead of `<config dir>/auditscope/keymap.toml`.
     pub keymap_path: Option<PathBuf>,
+    /// The comparison with `--baseline OLD`: marks endpoints and tests new, lost or changed.
+    pub baseline: Option<crate::diff::Diff>,
 }
 
 pub use crate::analysis::search_frames;
+
+/// The comparison `explore NEW --baseline OLD` marks: OLD read as `diff` reads a side (a
+/// RUN.json, raw inputs or an APISnoop coverage file), NEW the run being explored.
+pub fn baseline_diff(
+    run: &crate::run::Run,
+    run_name: String,
+    old: &[String],
+    release: Option<crate::model::Release>,
+) -> Result<crate::diff::Diff, crate::diff::SideError> {
+    use crate::diff::{Side, SideKind, SideOptions, compare, load_side};
+    let opts = SideOptions {
+        release,
+        ..SideOptions::default()
+    };
+    let old = load_side(old, "old", &opts)?;
+    let new = Side::from_run(run, run_name, SideKind::Run, &opts)?;
+    Ok(compare(&old, &new))
+}
 pub use views::tests::STACK_BELOW;
 
 /// Draws the whole screen.
@@ -200,6 +221,9 @@ fn mode_hints(keymap: &Keymap, mode: Mode) -> String {
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.ctx.theme;
     let mut right = String::new();
+    if let Some(live) = &app.live {
+        right.push_str(&format!(" {live} "));
+    }
     let skipped = app.ctx.run.accounting.skipped_total();
     if skipped > 0 {
         let s = if skipped == 1 { "" } else { "s" };
@@ -294,6 +318,16 @@ pub fn press(app: &mut App, terminal: &mut Terminal<TestBackend>, key: KeyEvent)
 /// Opens the explorer on a loaded run; returns when the user quits. Restores the terminal
 /// on panic, Ctrl-c, SIGTERM, SIGHUP.
 pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()> {
+    explore_live(run, opts, None)
+}
+
+/// [`explore`] of a run still being read: `feed` brings newer snapshots of it (see [`live`]).
+/// With `--follow -o RUN.json`, the run is written when the explorer quits.
+pub fn explore_live(
+    run: crate::run::Run,
+    opts: ExploreOptions,
+    mut feed: Option<live::Feed>,
+) -> anyhow::Result<()> {
     // Everything that can fail on bad input happens before the terminal is taken over.
     let keymap = Keymap::load(opts.keymap_path.as_deref())?;
     let clipboard = clipboard::Clipboard::from_env(opts.clipboard);
@@ -303,6 +337,7 @@ pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()>
         clipboard,
         AppOptions {
             show_all: opts.show_all,
+            baseline: opts.baseline,
         },
     );
 
@@ -331,22 +366,59 @@ pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()>
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     }
-    let result = event_loop(&mut terminal, &mut app);
+    let result = event_loop(&mut terminal, &mut app, feed.as_mut());
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
     ratatui::restore();
     signal_handle.close();
     let _ = watcher.join();
-    result
+    result?;
+    if let Some(e) = feed.as_ref().and_then(|f| f.failed.clone()) {
+        anyhow::bail!("{e}");
+    }
+    if let Some(feed) = &mut feed
+        && let Some(path) = feed.output.clone()
+    {
+        let run = feed.finish().unwrap_or(app.ctx.run);
+        crate::run::format::write_run(&run, &path)?;
+        eprintln!(
+            "auditscope: wrote {}: {} requests",
+            path.display(),
+            run.requests.len()
+        );
+    }
+    Ok(())
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    mut feed: Option<&mut live::Feed>,
+) -> anyhow::Result<()> {
+    if let Some(feed) = feed.as_deref_mut() {
+        feed.apply(app);
+        if app.quit {
+            return Ok(());
+        }
+    }
     terminal.draw(|f| draw(f, app))?;
     loop {
         // Block until an event, then drain whatever is queued before drawing once:
-        // cheap over SSH and with key repeat.
-        if !event::poll(Duration::from_secs(60))? {
+        // cheap over SSH and with key repeat. While the run is read, look for a newer
+        // snapshot every tick.
+        let tick = feed
+            .as_deref()
+            .map_or(Duration::from_secs(60), live::Feed::tick);
+        if !event::poll(tick)? {
+            if let Some(feed) = feed.as_deref_mut()
+                && feed.apply(app)
+            {
+                if app.quit {
+                    return Ok(());
+                }
+                terminal.draw(|f| draw(f, app))?;
+            }
             continue;
         }
         let mut redraw = false;
@@ -376,6 +448,12 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow:
         }
         if app.quit {
             return Ok(());
+        }
+        if let Some(feed) = feed.as_deref_mut() {
+            redraw |= feed.apply(app);
+            if app.quit {
+                return Ok(());
+            }
         }
         if redraw {
             terminal.draw(|f| draw(f, app))?;

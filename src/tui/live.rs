@@ -1,0 +1,139 @@
+//! The explorer while its run is still being read: on raw inputs it opens at once on what
+//! is read so far and fills in as reading goes on ([`crate::correlate::live::spawn_load`]);
+//! with `--follow` it keeps reading what is appended to the logs
+//! ([`crate::correlate::live::spawn_follow`]). Each snapshot the reading thread sends replaces
+//! the run shown ([`App::reload`]: the selection, focus and filters stay), and the status line
+//! says where reading is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
+
+use super::App;
+use crate::analysis::RunIndex;
+use crate::correlate::live::{LiveStatus, Update};
+use crate::run::Run;
+
+/// A snapshot with its index, built off the event loop's thread.
+struct Indexed {
+    run: Option<(Run, RunIndex)>,
+    status: LiveStatus,
+}
+
+/// Snapshots coming from a reading thread.
+pub struct Feed {
+    rx: Receiver<Indexed>,
+    /// The last status received.
+    pub status: LiveStatus,
+    /// The reading thread has ended (loading finished, or it failed).
+    pub ended: bool,
+    /// Set to stop a followed run (on quit).
+    stop: Option<Arc<AtomicBool>>,
+    /// Where to write the run when the explorer quits (`--follow -o RUN.json`).
+    pub output: Option<PathBuf>,
+    /// Loading failed (a damaged gzip stream, a log without events): the explorer closes
+    /// and this is the error it ends with.
+    pub failed: Option<String>,
+}
+
+impl Feed {
+    /// Takes snapshots from `rx`; `stop` stops the thread when the explorer quits.
+    pub fn new(updates: Receiver<Update>, stop: Option<Arc<AtomicBool>>) -> Feed {
+        // The index of a large run takes a while to build: a relay thread builds it, so keys
+        // keep answering while snapshots arrive. Only the newest waiting snapshot is indexed.
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            while let Ok(mut update) = updates.recv() {
+                while let Ok(newer) = updates.try_recv() {
+                    let run = newer.run.or(update.run);
+                    update = Update {
+                        run,
+                        status: newer.status,
+                    };
+                }
+                let run = update.run.map(|run| {
+                    let index = RunIndex::build(&run);
+                    (run, index)
+                });
+                let indexed = Indexed {
+                    run,
+                    status: update.status,
+                };
+                if tx.send(indexed).is_err() {
+                    return;
+                }
+            }
+        });
+        Feed {
+            rx,
+            status: LiveStatus::default(),
+            ended: false,
+            stop,
+            output: None,
+            failed: None,
+        }
+    }
+
+    /// Takes every update waiting; the newest run replaces the app's. True when anything
+    /// changed (the screen is drawn again).
+    pub fn apply(&mut self, app: &mut App) -> bool {
+        let mut newest: Option<(Run, RunIndex)> = None;
+        let mut changed = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(update) => {
+                    changed = true;
+                    if update.run.is_none()
+                        && self.stop.is_none()
+                        && let Some(e) = &update.status.error
+                    {
+                        // Loading once failed: nothing more will come.
+                        self.failed = Some(e.clone());
+                        app.quit = true;
+                    }
+                    if update.run.is_some() {
+                        newest = update.run;
+                    }
+                    self.status = update.status;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    changed |= !self.ended;
+                    self.ended = true;
+                    break;
+                }
+            }
+        }
+        if let Some((run, index)) = newest {
+            app.reload(run, index);
+        }
+        if changed {
+            app.live = Some(self.status.line());
+        }
+        changed
+    }
+
+    /// How long the event loop waits for a key before looking for a snapshot.
+    pub fn tick(&self) -> Duration {
+        if self.ended {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_millis(100)
+        }
+    }
+
+    /// Stops a followed run and waits (a few seconds at most) for its final snapshot.
+    pub fn finish(&mut self) -> Option<Run> {
+        let stop = self.stop.as_ref()?;
+        stop.store(true, Ordering::Relaxed);
+        let mut last = None;
+        while let Ok(update) = self.rx.recv_timeout(Duration::from_secs(30)) {
+            if let Some((run, _)) = update.run {
+                last = Some(run);
+            }
+        }
+        last
+    }
+}

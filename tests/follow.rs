@@ -1,0 +1,262 @@
+//! Following logs that are still being written (issue 15): `correlate --follow` rewrites
+//! RUN.json as events with new spec names are appended, waits for a line cut mid-write,
+//! picks up a rotated log and writes the run on SIGINT; the explorer's panes show what a
+//! followed log gains; and the explorer loading raw inputs ends with exactly the run
+//! `correlate` makes of them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use auditscope::correlate::live::{DEFAULT_EVERY, spawn_follow, spawn_load};
+use auditscope::correlate::{self, Inputs, Options};
+use auditscope::run::Run;
+use auditscope::run::format::read_run;
+use auditscope::tui::App;
+use auditscope::tui::live::Feed;
+
+/// One audit event of the e2e client of spec `spec`, as the API server logs it.
+fn event(id: &str, spec: &str, second: u32) -> String {
+    format!(
+        concat!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","#,
+            r#""stage":"ResponseComplete","requestURI":"/api/v1/namespaces/e2e/pods?limit=500","verb":"list","#,
+            r#""user":{{"username":"e2e","groups":["system:masters"]}},"sourceIPs":["10.0.0.1"],"#,
+            r#""userAgent":"e2e.test/v1.34.0 (linux/amd64) kubernetes/abc -- [sig-node] {spec}","#,
+            r#""responseStatus":{{"code":200}},"requestReceivedTimestamp":"2026-01-01T00:00:{s:02}.000000Z","#,
+            r#""stageTimestamp":"2026-01-01T00:00:{s:02}.100000Z"}}"#,
+            "\n"
+        ),
+        id = id,
+        spec = spec,
+        s = second
+    )
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f.flush().unwrap();
+}
+
+fn spec_names(run: &Run) -> Vec<String> {
+    let mut names: Vec<String> = run
+        .specs
+        .iter()
+        .map(|s| run.str(s.name).to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits until RUN.json holds `want` specs (it is written atomically, so it is always whole).
+fn wait_for_specs(path: &Path, want: usize, child: &mut Child) -> Run {
+    let start = Instant::now();
+    loop {
+        if let Ok(run) = read_run(path)
+            && run.specs.len() >= want
+        {
+            return run;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("correlate --follow ended early: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "RUN.json never had {want} specs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn correlate_follow_sees_appended_specs_cut_lines_and_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let out = dir.path().join("RUN.json");
+    append(&log, &event("a1", "Pods should A", 1));
+    append(&log, &event("a2", "Pods should A", 2));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+        .args(["correlate", "--follow", "--interval", "0.1", "--audit"])
+        .arg(&log)
+        .arg("-o")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for_specs(&out, 1, &mut child);
+    assert_eq!(spec_names(&run), vec!["[sig-node] Pods should A"]);
+    assert_eq!(run.requests.len(), 2);
+
+    // A line cut in the middle of a write is waited for, not counted as bad.
+    let b1 = event("b1", "Pods should B", 3);
+    let (head, tail) = b1.split_at(b1.len() / 2);
+    append(&log, head);
+    std::thread::sleep(Duration::from_millis(600));
+    append(&log, tail);
+    append(&log, &event("b2", "Pods should B", 4));
+    let run = wait_for_specs(&out, 2, &mut child);
+    assert_eq!(
+        spec_names(&run),
+        vec!["[sig-node] Pods should A", "[sig-node] Pods should B"]
+    );
+    assert_eq!(run.accounting.skipped_total(), 0);
+
+    // Rotated: renamed away and created again.
+    std::fs::rename(&log, dir.path().join("audit.log.1")).unwrap();
+    append(&log, &event("c1", "Pods should C", 5));
+    let run = wait_for_specs(&out, 3, &mut child);
+    assert_eq!(spec_names(&run).len(), 3);
+
+    // SIGINT writes the run a last time and ends cleanly.
+    append(&log, &event("c2", "Pods should C", 6));
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("audit.log: a new file, reading it from the start"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("6 requests"), "{stderr}");
+    let run = read_run(&out).unwrap();
+    assert_eq!(run.requests.len(), 6);
+    assert_eq!(run.accounting.lines, 6);
+    assert_eq!(run.accounting.skipped_total(), 0);
+    assert_eq!(
+        spec_names(&run),
+        vec![
+            "[sig-node] Pods should A",
+            "[sig-node] Pods should B",
+            "[sig-node] Pods should C"
+        ]
+    );
+    // The old file and the new one are two inputs.
+    assert_eq!(run.inputs.len(), 2);
+}
+
+fn screen_text(app: &mut App) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    auditscope::tui::render(app, &mut terminal);
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Applies the feed's updates until `check` holds for the screen.
+fn wait_for_screen(feed: &mut Feed, app: &mut App, check: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        feed.apply(app);
+        let text = screen_text(app);
+        if check(&text) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the screen never showed it:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn explore_follow_shows_new_specs_in_the_panes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    append(&log, &event("a1", "Pods should A", 1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let rx = spawn_follow(
+        Inputs {
+            audit: vec![log.display().to_string()],
+            ..Inputs::default()
+        },
+        Options::default(),
+        Duration::from_millis(100),
+        Arc::clone(&stop),
+    )
+    .unwrap();
+    let mut feed = Feed::new(rx, Some(stop));
+    let mut app = App::for_test(Run::default(), false);
+    let text = wait_for_screen(&mut feed, &mut app, |t| t.contains("Pods should A"));
+    assert!(text.contains("live"), "{text}");
+
+    append(&log, &event("b1", "Pods should B", 2));
+    let started = Instant::now();
+    wait_for_screen(&mut feed, &mut app, |t| t.contains("Pods should B"));
+    // New specs appear within a second (generously: the machine may be loaded).
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    std::fs::rename(&log, dir.path().join("audit.log.1")).unwrap();
+    append(&log, &event("c1", "Pods should Zeta", 3));
+    let text = wait_for_screen(&mut feed, &mut app, |t| t.contains("Pods should Zeta"));
+    assert!(
+        text.contains("Pods should A") && text.contains("Pods should B"),
+        "{text}"
+    );
+    let run = feed.finish().expect("a final run");
+    assert_eq!(run.requests.len(), 3);
+}
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn loading_ends_with_the_run_correlate_makes() {
+    let inputs = Inputs {
+        audit: vec![fixture("apisnoop-example-user-agent.log")],
+        e2e_logs: vec![fixture("vcluster-v1.34-e2e.log")],
+        ..Inputs::default()
+    };
+    let opts = Options::default();
+    let whole = correlate::correlate(&inputs, &opts).unwrap();
+    let resolved = correlate::resolve(&inputs, &opts).unwrap();
+    let rx = spawn_load(resolved, opts, DEFAULT_EVERY);
+    let mut feed = Feed::new(rx, None);
+    let mut app = App::for_test(Run::default(), false);
+    let start = Instant::now();
+    while !feed.ended {
+        feed.apply(&mut app);
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(feed.status.complete, "{:?}", feed.status);
+    assert!(
+        feed.status.line().starts_with("complete:"),
+        "{}",
+        feed.status.line()
+    );
+    // The same run, and the same screen as `explore RUN.json`.
+    let mut loaded = App::for_test(app.ctx.run.clone(), false);
+    let mut reference = App::for_test(whole.clone(), false);
+    assert_eq!(app.ctx.run.requests, whole.requests);
+    assert_eq!(app.ctx.run.specs, whole.specs);
+    assert_eq!(app.ctx.run.accounting, whole.accounting);
+    assert_eq!(screen_text(&mut loaded), screen_text(&mut reference));
+    app.live = None;
+    assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+}
