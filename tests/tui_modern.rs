@@ -339,3 +339,16 @@ fn old_demo_run_still_reads_and_opens() {
     keys(&mut app, &mut term, "2");
     assert!(text(&term).contains("tested"));
 }
+
+/// Typing a filter puts the cursor on the best match when the row it was on is only a fuzzy
+/// one (before, the cursor kept its position and landed on a fuzzy row).
+#[test]
+fn filter_selects_an_exact_match_over_a_fuzzy_one() {
+    let (mut app, mut term) = first_frame(demo_run().unwrap(), false, 120, 40);
+    keys(&mut app, &mut term, "j j j j j / Subpath");
+    let Some(TestEntry::Spec(s)) = app.panes.selected_test() else {
+        panic!("no test selected");
+    };
+    let name = app.ctx.run.str(app.ctx.run.specs[s.index()].name);
+    assert!(name.contains("Subpath"), "{name}");
+}

@@ -469,18 +469,24 @@ impl Component for EndpointsView {
         let q = self.query.as_ref().unwrap_or(&empty);
         // Names first; the numbers in fixed columns at the right.
         let marks = ctx.baseline.is_some();
-        let numbers = 46usize + if marks { 6 } else { 0 };
+        // Narrow: names first; the conformance-test count and level (in the detail below)
+        // make room for them.
+        let wide = inner.width >= 100;
+        let numbers = if wide { 46usize } else { 34 } + if marks { 7 } else { 0 };
         let name_w = (inner.width as usize).saturating_sub(numbers + 1).max(10);
         let mut lines = Vec::new();
         if start < end {
+            let middle = if wide {
+                format!(" {:>4} {:<6}", "conf", "level")
+            } else {
+                String::new()
+            };
             lines.push(Line::styled(
                 format!(
-                    "{:<name_w$} {:>7} {:>5} {:>4} {:<6} {:>4} {:>6} {:>7}{}",
+                    "{:<name_w$} {:>7} {:>5}{middle} {:>4} {:>6} {:>7}{}",
                     "operation",
                     "hits",
                     "tests",
-                    "conf",
-                    "level",
                     "elig",
                     "tested",
                     "p99",
@@ -502,13 +508,16 @@ impl Component for EndpointsView {
                 &theme,
             );
             spans.push(Span::raw(" ".repeat(pad)));
+            let middle = if wide {
+                format!(" {:>4} {:<6}", r.conf_tests, r.level)
+            } else {
+                String::new()
+            };
             spans.push(Span::styled(
                 format!(
-                    " {:>7} {:>5} {:>4} {:<6} {:>4} {:>6} {:>7}",
+                    " {:>7} {:>5}{middle} {:>4} {:>6} {:>7}",
                     r.hits,
                     r.tests,
-                    r.conf_tests,
-                    r.level,
                     if r.eligible { "yes" } else { "-" },
                     if r.conf_tested {
                         "conf"
@@ -551,7 +560,14 @@ impl Component for EndpointsView {
         if let Some(r) = self.selected().cloned() {
             text.push(Line::from(vec![
                 Span::styled(r.id.clone(), theme.title),
-                Span::styled(format!("  {}", r.path), theme.dim),
+                Span::styled(
+                    if r.level.is_empty() {
+                        format!("  {}", r.path)
+                    } else {
+                        format!("  {} · {}", r.path, r.level)
+                    },
+                    theme.dim,
+                ),
             ]));
             if let Some(m) = r.mark {
                 text.push(Line::styled(

@@ -602,6 +602,11 @@ impl ListPane for TestsPane {
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.refilter(ctx);
+        // A position kept from before the filter changed would land on an arbitrary row,
+        // often a fuzzy one: the best match is first.
+        if !self.filter.is_empty() && self.state.sel >= self.fuzzy_from {
+            self.state.sel = 0;
+        }
     }
     fn row_matches(&self, _ctx: &Ctx, pos: usize) -> bool {
         // Every listed row passed the filter; the fuzzy ones are not stepped to.
