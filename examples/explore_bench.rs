@@ -116,6 +116,21 @@ fn main() -> anyhow::Result<()> {
         timed(&"/core".chars().map(key).collect::<Vec<_>>()),
     );
     summary("endpoints show (f)", timed(&[esc, key('f'), key('f')]));
+    summary(
+        "endpoints sort: p99 (s x3)",
+        timed(&[key('f'), key('f'), key('s'), key('s'), key('s')]),
+    );
+    // Back to the Tests view: the latency sort of the Requests pane, then the third pane
+    // (the steps tree on a run without backtraces) and moves in it.
+    summary("view: tests (1)", timed(&[key('1')]));
+    summary("next pane (Tab) to requests", timed(&[tab]));
+    summary("requests sort: p99 (s)", timed(&[key('s')]));
+    summary("move (j) in requests by p99", timed(&[key('j'); 20]));
+    summary("requests sort: count (s)", timed(&[key('s')]));
+    summary("next pane (Tab) to third", timed(&[tab]));
+    summary("move (j) in third pane", timed(&[key('j'); 20]));
+    summary("all requests (a)", timed(&[key('a')]));
+    summary("all requests back (a)", timed(&[key('a')]));
     if let Some(kb) = peak_rss_kb() {
         println!("peak RSS {} MB", kb / 1024);
     }

@@ -3,7 +3,7 @@
 //! Errors from the library arrive as typed errors and leave here as one line on stderr,
 //! naming the file, with exit status 2.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -181,6 +181,10 @@ pub struct ExploreArgs {
     /// A keymap file instead of `~/.config/auditscope/keymap.toml`.
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
+    /// Compare with an older run: endpoints and tests are marked new, lost or changed. A
+    /// RUN.json, raw inputs (repeat the option) or an APISnoop coverage file, as `diff` reads OLD.
+    #[arg(long, value_name = "OLD")]
+    pub baseline: Vec<String>,
 }
 
 impl ExploreArgs {
@@ -190,6 +194,7 @@ impl ExploreArgs {
             mouse: self.mouse,
             show_all: self.all,
             keymap_path: self.keymap.clone(),
+            baseline: None,
         }
     }
 }
@@ -432,10 +437,28 @@ fn run(cli: Cli) -> Result<()> {
             }
             // The run is read, and any error reported, before the terminal is taken over.
             let run = load_run(&source)?;
-            crate::tui::explore(run, ui.options())
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = source.inputs.join(", ");
+                options.baseline = Some(crate::tui::baseline_diff(
+                    &run,
+                    name,
+                    &ui.baseline,
+                    source.release,
+                )?);
+            }
+            crate::tui::explore(run, options)
         }
         Command::Export { source, export } => run_export(&source, &export),
-        Command::Demo { ui } => crate::tui::explore(demo_run()?, ui.options()),
+        Command::Demo { ui } => {
+            let run = demo_run()?;
+            let mut options = ui.options();
+            if !ui.baseline.is_empty() {
+                let name = "assets/demo/RUN.json.gz".to_string();
+                options.baseline = Some(crate::tui::baseline_diff(&run, name, &ui.baseline, None)?);
+            }
+            crate::tui::explore(run, options)
+        }
         Command::Search {
             mut source,
             limit,
@@ -701,8 +724,19 @@ pub fn load_run_skipping(source: &SourceArgs, skip: format::Skip) -> Result<Run>
         && is_run_file(path)
     {
         // RUN.json may be gzipped (as the bundled demo is).
-        let bytes = crate::ingest::source::read_to_vec(path)?;
-        let mut run = format::read_run_from_slice_skipping(&bytes, path, skip)?;
+        // Read into a buffer of the file's size (growing one by doubling copies it and
+        // touches twice the memory), freed before the requests are built.
+        let mut opened = crate::ingest::source::open_input(path)?;
+        let mut bytes = Vec::new();
+        if !opened.gzip
+            && let Some(size) = opened.size_on_disk
+        {
+            bytes.reserve_exact(usize::try_from(size).unwrap_or(0));
+        }
+        opened.reader.read_to_end(&mut bytes).map_err(|source| {
+            crate::ingest::source::classify_read_error(path, opened.gzip, source)
+        })?;
+        let mut run = format::read_run_from_vec(bytes, path, skip)?;
         if let Some(release) = source.release {
             correlate::rematch(&mut run, release);
         }

@@ -414,3 +414,61 @@ fn diff_of_rebuilt_1_33_and_1_34_runs_gives_the_published_differences() {
     assert_eq!(lists, backward);
     assert_eq!(gate, 1);
 }
+
+/// The older files (1.17 to 1.27): the rebuilt runs give back every endpoint with every field,
+/// in order, and the two totals that do not depend on the lists of the day (1.17 to 1.19 have
+/// no totals). In-process, to stay quick.
+#[test]
+fn older_files_give_back_every_endpoint() {
+    use auditscope::correlate::{Inputs, Options, correlate};
+    use auditscope::model::Release;
+    use auditscope::report::coverage::{CoverageOptions, CoverageRules, coverage};
+    use auditscope::report::filter::RequestFilter;
+    let rules = CoverageRules::embedded();
+    let filter = RequestFilter::default();
+    let opts = CoverageOptions {
+        filter: &filter,
+        count_window: false,
+        success_only: false,
+        rules: &rules,
+    };
+    for minor in 17..=27 {
+        let release = format!("1.{minor}.0");
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = fixture_bytes(&format!("apisnoop-coverage-{release}.json.gz"));
+        let written = from_coverage(&bytes, dir.path()).unwrap();
+        let run = correlate(
+            &Inputs {
+                audit: vec![written.audit_path.display().to_string()],
+                e2e_logs: vec![written.e2e_log_path.display().to_string()],
+                ..Inputs::default()
+            },
+            &Options {
+                release: Some(Release::new(1, minor)),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let ours = serde_json::to_value(coverage(&[&run], &opts).unwrap()).unwrap();
+        let theirs = published(&release);
+        // Every key their endpoints have (the oldest have no `release`), and the order; the
+        // tests[] entries of those files carry fewer keys and the conformance list of their day.
+        let diffs: Vec<String> = differences(&ours, &theirs)
+            .into_iter()
+            .filter(|d| !d.starts_with("tests[]") && !d.starts_with("first differing test"))
+            .collect();
+        assert!(diffs.is_empty(), "{release}: {diffs:?}");
+        let order = |v: &Value| -> Vec<Value> {
+            v["endpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["endpoint"].clone())
+                .collect()
+        };
+        assert_eq!(order(&ours), order(&theirs), "{release}");
+        if minor >= 20 {
+            assert_eq!(totals(&ours)[..2], totals(&theirs)[..2], "{release}");
+        }
+    }
+}

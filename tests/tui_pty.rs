@@ -35,6 +35,7 @@ fn explore_harness() {
             mouse: false,
             show_all: false,
             keymap_path: None,
+            ..ExploreOptions::default()
         },
     )
     .expect("explore");

@@ -184,7 +184,7 @@ pub struct CoverageTest {
     pub promotion_release: Option<String>,
 }
 
-/// APISnoop's coverage document.
+/// APISnoop's coverage document. (Its files for 1.17 to 1.19 have no totals: they read as 0.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Where the OpenAPI spec came from; `null` unless the caller sets it.
@@ -197,17 +197,17 @@ pub struct Coverage {
     pub endpoints: Vec<CoverageEndpoint>,
     /// `null` unless the caller sets it.
     pub release_date: Option<String>,
-    #[serde(rename = "total endpoints")]
+    #[serde(rename = "total endpoints", default)]
     pub total_endpoints: u64,
-    #[serde(rename = "tested endpoints")]
+    #[serde(rename = "tested endpoints", default)]
     pub tested_endpoints: u64,
-    #[serde(rename = "new conformance eligible endpoints")]
+    #[serde(rename = "new conformance eligible endpoints", default)]
     pub new_conformance_eligible_endpoints: u64,
-    #[serde(rename = "total conformance eligible endpoints")]
+    #[serde(rename = "total conformance eligible endpoints", default)]
     pub total_conformance_eligible_endpoints: u64,
-    #[serde(rename = "tested conformance eligible endpoints")]
+    #[serde(rename = "tested conformance eligible endpoints", default)]
     pub tested_conformance_eligible_endpoints: u64,
-    #[serde(rename = "new tested conformance eligible endpoints")]
+    #[serde(rename = "new tested conformance eligible endpoints", default)]
     pub new_tested_conformance_eligible_endpoints: u64,
 }
 

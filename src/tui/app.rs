@@ -56,6 +56,8 @@ pub enum Overlay {
 pub struct AppOptions {
     /// Start with requests of all tests and of none (`--all`).
     pub show_all: bool,
+    /// The comparison with a baseline run (`--baseline OLD`).
+    pub baseline: Option<crate::diff::Diff>,
 }
 
 /// A place in the explorer, for the jump history.
@@ -92,6 +94,7 @@ impl App {
     /// Builds the state for a run: O(requests) once.
     pub fn new(run: Run, keymap: Keymap, clipboard: Clipboard, options: AppOptions) -> App {
         let index = RunIndex::build(&run);
+        let latency = super::context::latencies(&run);
         let ctx = Ctx {
             run,
             index,
@@ -99,6 +102,8 @@ impl App {
             theme: Theme::from_env(),
             clipboard,
             mode: Mode::Normal,
+            latency,
+            baseline: options.baseline,
         };
         let panes = TestsView::new(&ctx, options.show_all);
         // A labelled run (the bundled demo) says so on its first screen.
@@ -121,6 +126,24 @@ impl App {
         }
     }
 
+    /// An app for tests with a baseline comparison (as `explore --baseline`).
+    pub fn for_test_with_baseline(run: Run, baseline: crate::diff::Diff) -> App {
+        let mut app = App::new(
+            run,
+            Keymap::default_keymap(),
+            Clipboard {
+                route: super::clipboard::Route::Osc52,
+                sink: Sink::Buffer(Vec::new()),
+            },
+            AppOptions {
+                show_all: false,
+                baseline: Some(baseline),
+            },
+        );
+        app.ctx.theme = Theme::color();
+        app
+    }
+
     /// Puts a newer run of the same inputs in place (progressive loading, `--follow`),
     /// keeping the view, the selection, the focus and the pane filters where they were.
     /// `index` is the run's [`RunIndex`], built by the caller (off the event loop).
@@ -138,6 +161,7 @@ impl App {
         self.panes.focus = focus;
         self.ctx.index = index;
         self.ctx.run = run;
+        self.ctx.latency = super::context::latencies(&self.ctx.run);
         let show_all = self.panes.tests.show_all;
         self.panes = TestsView::new(&self.ctx, show_all);
         if self.endpoints.is_some() {
@@ -164,7 +188,10 @@ impl App {
                 route: super::clipboard::Route::Osc52,
                 sink: Sink::Buffer(Vec::new()),
             },
-            AppOptions { show_all },
+            AppOptions {
+                show_all,
+                baseline: None,
+            },
         );
         app.ctx.theme = Theme::color();
         app

@@ -82,11 +82,21 @@ pub fn detail_lines(run: &Run, req: &Request, endpoint: &str, theme: &Theme) -> 
     );
     field("received", rfc3339_nano(req.received));
     field("completed", rfc3339_nano(req.completed));
+    // As `report latency` counts it: a watch's or stream's duration is not a response time.
     field(
         "latency",
-        latency_ms(req)
-            .map(|l| format!("{l:.3} ms"))
-            .unwrap_or_default(),
+        match crate::report::latency::latency_of(run, req) {
+            crate::report::latency::Latency::Measured(us) => format!("{:.3} ms", us as f64 / 1e3),
+            crate::report::latency::Latency::LongRunning => format!(
+                "long-running (watch or stream{}): not a response time, left out of percentiles",
+                latency_ms(req)
+                    .map(|l| format!(", open {l:.3} ms"))
+                    .unwrap_or_default()
+            ),
+            crate::report::latency::Latency::Missing => {
+                "none (no final stage, a time missing, or stage before received)".into()
+            }
+        },
     );
     field(
         "spec",
@@ -96,6 +106,11 @@ pub fn detail_lines(run: &Run, req: &Request, endpoint: &str, theme: &Theme) -> 
             .unwrap_or_else(|| "(no test)".into()),
     );
     field("attribution", req.attribution.as_str().into());
+    if let Some(at) = run.step_of(req)
+        && let Some(step) = run.step(at)
+    {
+        field("step", format!("{} (#{})", s(step.text), at.step + 1));
+    }
     let input = run
         .inputs
         .get(req.input as usize)

@@ -64,7 +64,27 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// What the symbols on screen mean.
-pub const SYMBOLS: [(&str, &str); 13] = [
+pub const SYMBOLS: [(&str, &str); 18] = [
+    (
+        "▸ 12  45ms  label",
+        "Requests pane group: request count, p99 latency (nearest rank, watches and streams left out), endpoint",
+    ),
+    (
+        "stream",
+        "a watch or stream (exec, attach, port-forward, proxy, followed log): its duration is no response time",
+    ),
+    (
+        "STEP …",
+        "third pane without backtraces: spec → ginkgo STEP (requests received during it) → endpoint",
+    ),
+    (
+        "▁▃█ ━ ▲",
+        "timeline: requests per second across the run; ━ the selected test's window, ▲ its own (ua) requests",
+    ),
+    (
+        "+ − ~ / new +test LOST",
+        "with --baseline: test added, removed, changed; endpoint new, newly tested, no longer tested",
+    ),
     (
         "pass FAIL skip",
         "a test's status (pend: pending; ?: unknown)",

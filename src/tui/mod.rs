@@ -51,9 +51,29 @@ pub struct ExploreOptions {
     pub show_all: bool,
     /// A keymap file to use instead of `<config dir>/auditscope/keymap.toml`.
     pub keymap_path: Option<PathBuf>,
+    /// The comparison with `--baseline OLD`: marks endpoints and tests new, lost or changed.
+    pub baseline: Option<crate::diff::Diff>,
 }
 
 pub use crate::analysis::search_frames;
+
+/// The comparison `explore NEW --baseline OLD` marks: OLD read as `diff` reads a side (a
+/// RUN.json, raw inputs or an APISnoop coverage file), NEW the run being explored.
+pub fn baseline_diff(
+    run: &crate::run::Run,
+    run_name: String,
+    old: &[String],
+    release: Option<crate::model::Release>,
+) -> Result<crate::diff::Diff, crate::diff::SideError> {
+    use crate::diff::{Side, SideKind, SideOptions, compare, load_side};
+    let opts = SideOptions {
+        release,
+        ..SideOptions::default()
+    };
+    let old = load_side(old, "old", &opts)?;
+    let new = Side::from_run(run, run_name, SideKind::Run, &opts)?;
+    Ok(compare(&old, &new))
+}
 pub use views::tests::STACK_BELOW;
 
 /// Draws the whole screen.
@@ -317,6 +337,7 @@ pub fn explore_live(
         clipboard,
         AppOptions {
             show_all: opts.show_all,
+            baseline: opts.baseline,
         },
     );
 

@@ -6,14 +6,17 @@
 
 use super::Jump;
 use crate::analysis::NONE;
+use crate::diff::EndpointMark;
 use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
 use crate::report::filter::RequestFilter;
 use crate::run::Attribution;
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::Ctx;
+use crate::tui::context::{LAT_LONG_RUNNING, p99_max};
 use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
 use crate::tui::keymap::Action;
 use crate::tui::search::highlighted_query;
+use crate::tui::views::tests::requests_pane::ms_cell;
 use crate::tui::views::tests::requests_pane::plural;
 use crate::tui::widgets::{pane_frame, window};
 use ratatui::Frame;
@@ -52,6 +55,13 @@ pub struct EndpointRow {
     pub error_hits: u64,
     /// Its endpoint group in the explorer's index, when the run hit it.
     pub group: Option<u32>,
+    /// p99 latency (nearest rank) of its measured requests, microseconds; watches and streams
+    /// are left out.
+    pub p99: Option<crate::run::Micros>,
+    /// Its watches and streams (long-running: no latency counted).
+    pub long_running: u64,
+    /// How it changed against `--baseline`.
+    pub mark: Option<EndpointMark>,
 }
 
 impl EndpointRow {
@@ -72,6 +82,8 @@ pub enum Show {
     UntestedEligible,
     /// Hit, but only with error responses.
     ErrorsOnly,
+    /// Changed against `--baseline` (new, lost, newly tested, no longer tested).
+    Changed,
 }
 
 impl Show {
@@ -81,14 +93,16 @@ impl Show {
             Show::Untested => "untested",
             Show::UntestedEligible => "untested eligible",
             Show::ErrorsOnly => "hit only with errors",
+            Show::Changed => "changed vs baseline",
         }
     }
-    fn next(self) -> Show {
+    fn next(self, baseline: bool) -> Show {
         match self {
             Show::All => Show::Untested,
             Show::Untested => Show::UntestedEligible,
             Show::UntestedEligible => Show::ErrorsOnly,
-            Show::ErrorsOnly => Show::All,
+            Show::ErrorsOnly if baseline => Show::Changed,
+            Show::ErrorsOnly | Show::Changed => Show::All,
         }
     }
 }
@@ -102,6 +116,8 @@ pub enum EpSort {
     Hits,
     /// By tests, most first.
     Tests,
+    /// By p99 latency, slowest first.
+    Latency,
 }
 
 impl EpSort {
@@ -110,6 +126,7 @@ impl EpSort {
             EpSort::Name => "name",
             EpSort::Hits => "hits",
             EpSort::Tests => "tests",
+            EpSort::Latency => "p99 latency",
         }
     }
 }
@@ -141,6 +158,19 @@ pub struct EndpointsView {
     pub eligible_total: u64,
     /// Rows of the last draw.
     pub page: usize,
+    /// Endpoints of the baseline's table that are not in this run's (`--baseline`).
+    pub removed: usize,
+}
+
+/// The short mark of an endpoint's change against the baseline.
+pub fn mark_text(m: Option<EndpointMark>) -> &'static str {
+    match m {
+        Some(EndpointMark::Added) => "new",
+        Some(EndpointMark::Removed) => "gone",
+        Some(EndpointMark::NewlyTested) => "+test",
+        Some(EndpointMark::NoLongerTested) => "LOST",
+        None => "",
+    }
 }
 
 impl EndpointsView {
@@ -179,7 +209,14 @@ impl EndpointsView {
             }
             let group = group_of_op.get(&op_i).copied();
             let (mut hits, mut window_hits, mut none_hits, mut error_hits) = (0, 0, 0, 0);
+            let (mut p99, mut long_running) = (None, 0);
             if let Some(g) = group.and_then(|g| ctx.index.groups.get(g as usize)) {
+                p99 = p99_max(&ctx.latency, &g.requests).map(|(p, _, _)| p);
+                long_running = g
+                    .requests
+                    .iter()
+                    .filter(|&&r| ctx.latency.get(r as usize) == Some(&LAT_LONG_RUNNING))
+                    .count() as u64;
                 for &r in &g.requests {
                     let req = &run.requests[r as usize];
                     hits += 1;
@@ -211,6 +248,12 @@ impl EndpointsView {
                 none_hits,
                 error_hits,
                 group,
+                p99,
+                long_running,
+                mark: ctx
+                    .baseline
+                    .as_ref()
+                    .and_then(|d| d.endpoint_mark(&e.endpoint)),
             });
         }
         let mut v = EndpointsView {
@@ -226,6 +269,10 @@ impl EndpointsView {
             eligible_tested: coverage.tested_conformance_eligible_endpoints,
             eligible_total: coverage.total_conformance_eligible_endpoints,
             page: 10,
+            removed: ctx
+                .baseline
+                .as_ref()
+                .map_or(0, |d| d.endpoints.removed.len()),
         };
         v.refilter(ctx);
         v
@@ -253,6 +300,7 @@ impl EndpointsView {
                 Show::Untested => !r.tested,
                 Show::UntestedEligible => !r.tested && r.eligible,
                 Show::ErrorsOnly => r.errors_only(),
+                Show::Changed => r.mark.is_some(),
             };
             if !shown || q.match_text(&r.id, false) != TextMatch::Exact {
                 continue;
@@ -274,6 +322,7 @@ impl EndpointsView {
             EpSort::Name => {}
             EpSort::Hits => view.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].hits)),
             EpSort::Tests => view.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].tests)),
+            EpSort::Latency => view.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].p99)),
         }
         self.view = view;
         if let Some(id) = keep
@@ -339,13 +388,14 @@ impl Component for EndpointsView {
                 self.sort = match self.sort {
                     EpSort::Name => EpSort::Hits,
                     EpSort::Hits => EpSort::Tests,
-                    EpSort::Tests => EpSort::Name,
+                    EpSort::Tests => EpSort::Latency,
+                    EpSort::Latency => EpSort::Name,
                 };
                 self.refilter(ctx);
                 Outcome::Message(format!("endpoints sorted by {}", self.sort.name()))
             }
             Action::CycleShow => {
-                self.show = self.show.next();
+                self.show = self.show.next(ctx.baseline.is_some());
                 self.refilter(ctx);
                 Outcome::Message(format!("showing {} endpoints", self.show.name()))
             }
@@ -394,7 +444,7 @@ impl Component for EndpointsView {
                 )),
             gauge_area,
         );
-        let title = format!(
+        let mut title = format!(
             "Endpoints {}/{} tested · {} {} listed by {}",
             self.tested,
             self.total,
@@ -402,20 +452,45 @@ impl Component for EndpointsView {
             self.show.name(),
             self.sort.name()
         );
+        if let Some(d) = &ctx.baseline {
+            let e = &d.endpoints;
+            title.push_str(&format!(
+                " · vs baseline: {} new, {} gone, +{} tested, {} LOST",
+                e.added.len(),
+                self.removed,
+                e.newly_tested.len(),
+                e.no_longer_tested.len()
+            ));
+        }
         let inner = pane_frame(f, body, ctx, &title, &self.filter, focused);
         self.page = inner.height as usize;
         let (start, end) = window(&mut self.state, self.view.len(), inner.height as usize);
         let empty = Query::default();
         let q = self.query.as_ref().unwrap_or(&empty);
         // Names first; the numbers in fixed columns at the right.
-        let numbers = 38usize;
+        let marks = ctx.baseline.is_some();
+        // Narrow: names first; the conformance-test count and level (in the detail below)
+        // make room for them.
+        let wide = inner.width >= 100;
+        let numbers = if wide { 46usize } else { 34 } + if marks { 7 } else { 0 };
         let name_w = (inner.width as usize).saturating_sub(numbers + 1).max(10);
         let mut lines = Vec::new();
         if start < end {
+            let middle = if wide {
+                format!(" {:>4} {:<6}", "conf", "level")
+            } else {
+                String::new()
+            };
             lines.push(Line::styled(
                 format!(
-                    "{:<name_w$} {:>7} {:>5} {:>4} {:<6} {:>4} {:>6}",
-                    "operation", "hits", "tests", "conf", "level", "elig", "tested"
+                    "{:<name_w$} {:>7} {:>5}{middle} {:>4} {:>6} {:>7}{}",
+                    "operation",
+                    "hits",
+                    "tests",
+                    "elig",
+                    "tested",
+                    "p99",
+                    if marks { " vs old" } else { "" }
                 ),
                 theme.dim,
             ));
@@ -433,13 +508,16 @@ impl Component for EndpointsView {
                 &theme,
             );
             spans.push(Span::raw(" ".repeat(pad)));
+            let middle = if wide {
+                format!(" {:>4} {:<6}", r.conf_tests, r.level)
+            } else {
+                String::new()
+            };
             spans.push(Span::styled(
                 format!(
-                    " {:>7} {:>5} {:>4} {:<6} {:>4} {:>6}",
+                    " {:>7} {:>5}{middle} {:>4} {:>6} {:>7}",
                     r.hits,
                     r.tests,
-                    r.conf_tests,
-                    r.level,
                     if r.eligible { "yes" } else { "-" },
                     if r.conf_tested {
                         "conf"
@@ -447,10 +525,19 @@ impl Component for EndpointsView {
                         "yes"
                     } else {
                         "NO"
-                    }
+                    },
+                    r.p99.map(ms_cell).unwrap_or_else(|| "-".into())
                 ),
                 theme.dim,
             ));
+            if marks {
+                let style = match r.mark {
+                    Some(EndpointMark::NoLongerTested) => theme.failed,
+                    Some(_) => theme.highlight,
+                    None => theme.dim,
+                };
+                spans.push(Span::styled(format!(" {:>6}", mark_text(r.mark)), style));
+            }
             let mut line = Line::from(spans);
             if pos == self.state.sel {
                 line = line.patch_style(theme.selection(focused));
@@ -473,11 +560,41 @@ impl Component for EndpointsView {
         if let Some(r) = self.selected().cloned() {
             text.push(Line::from(vec![
                 Span::styled(r.id.clone(), theme.title),
-                Span::styled(format!("  {}", r.path), theme.dim),
+                Span::styled(
+                    if r.level.is_empty() {
+                        format!("  {}", r.path)
+                    } else {
+                        format!("  {} · {}", r.path, r.level)
+                    },
+                    theme.dim,
+                ),
             ]));
+            if let Some(m) = r.mark {
+                text.push(Line::styled(
+                    match m {
+                        EndpointMark::Added => "vs baseline: new in this release's table",
+                        EndpointMark::Removed => "vs baseline: not in this release's table",
+                        EndpointMark::NewlyTested => "vs baseline: newly tested (untested before)",
+                        EndpointMark::NoLongerTested => {
+                            "vs baseline: LOST: tested in the baseline, untested now"
+                        }
+                    },
+                    theme.highlight,
+                ));
+            }
+            let latency = match (r.p99, r.long_running) {
+                (Some(p), 0) => format!("; p99 latency {}", ms_cell(p)),
+                (Some(p), n) => format!(
+                    "; p99 latency {} ({} watches/streams left out)",
+                    ms_cell(p),
+                    n
+                ),
+                (None, n) if n > 0 => format!("; {n} watches/streams (no latency counted)"),
+                _ => String::new(),
+            };
             if r.tested {
                 text.push(Line::raw(format!(
-                    "tested by {} ({} conformance); {} hits, {} by window. Enter lists the tests and their requests.",
+                    "tested by {} ({} conformance); {} hits, {} by window{latency}. Enter lists the tests and their requests.",
                     plural(r.tests, "test"),
                     r.conf_tests,
                     r.hits,

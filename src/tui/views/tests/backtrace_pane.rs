@@ -1,5 +1,6 @@
 //! The Backtrace pane: the merged call tree of the selection.
 
+use super::steps::{StepNode, StepTree};
 use crate::analysis::NONE;
 use crate::analysis::tree::{CallTree, KEY_FOLDED, KEY_TRUNCATED, TreeOptions};
 use crate::fasthash::FxMap;
@@ -46,6 +47,8 @@ pub struct BacktracePane {
     pub filter: String,
     /// Rows of the last draw.
     pub page: usize,
+    /// When the selection has no backtraces: its spec → step → endpoint tree instead.
+    pub steps: Option<StepTree>,
 }
 
 impl Default for BacktracePane {
@@ -58,6 +61,7 @@ impl Default for BacktracePane {
             requests: 0,
             filter: String::new(),
             page: 10,
+            steps: None,
         }
     }
 }
@@ -115,9 +119,84 @@ impl BacktracePane {
         self.requests = reqs.len();
         self.source = src;
         self.state = ListState::default();
+        // No backtrace at all: the steps the requests were made in say more than nothing.
+        self.steps = if self.tree.rows.is_empty() && !reqs.is_empty() {
+            Some(StepTree::build(ctx, reqs))
+        } else {
+            None
+        };
         if !self.filter.is_empty() {
             self.refilter(ctx);
         }
+    }
+
+    /// The selected row of the steps tree in full: the spec's name, the step's text with its
+    /// time and location, or the endpoint.
+    pub fn steps_full_text(&self, ctx: &Ctx) -> Option<String> {
+        let steps = self.steps.as_ref()?;
+        let row = steps.row_at(self.state.sel)?;
+        let text = steps.text(ctx, row);
+        let place = steps.step_place(ctx, row);
+        Some(match row.node {
+            StepNode::Step(..) => format!("STEP: {text}  {place} · {} requests", row.count),
+            _ => format!("{text} · {} requests", row.count),
+        })
+    }
+
+    fn draw_steps(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool) {
+        let theme = ctx.theme;
+        let Some(steps) = &self.steps else {
+            return;
+        };
+        let title = format!(
+            "Steps: {} req, {} steps · no backtraces: spec → step → endpoint",
+            steps.requests, steps.steps
+        );
+        let inner = pane_frame(f, area, ctx, &title, &self.filter, focused);
+        self.page = inner.height as usize;
+        let height = inner.height as usize;
+        let (start, end) = window(&mut self.state, steps.view.len(), height);
+        let q = Query::parse(&self.filter).unwrap_or_default();
+        let mut lines = Vec::with_capacity(end - start + 1);
+        for pos in start..end {
+            let Some(row) = steps.row_at(pos) else {
+                continue;
+            };
+            let indent = "  ".repeat(row.depth as usize);
+            let text = steps.text(ctx, row);
+            let base = match row.node {
+                StepNode::Spec(_) => theme.title,
+                StepNode::Outside(_) => theme.dim,
+                StepNode::Step(..) if row.count == 0 => theme.dim,
+                _ => Style::new(),
+            };
+            let mut spans = vec![
+                Span::styled(format!("{:>6} ", row.count), theme.dim),
+                Span::raw(indent),
+            ];
+            if let StepNode::Step(..) = row.node {
+                spans.push(Span::styled("STEP ", theme.marker));
+            }
+            spans.extend(highlighted_query(text, &q, base, &theme));
+            let place = steps.step_place(ctx, row);
+            if !place.is_empty() {
+                spans.push(Span::styled(format!("  {place}"), theme.dim));
+            }
+            let mut line = Line::from(spans);
+            if pos == self.state.sel {
+                line = line.patch_style(theme.selection(focused));
+            }
+            lines.push(line);
+        }
+        if steps.view.is_empty() {
+            lines.push(Line::styled("(no match)", theme.dim));
+        } else if steps.no_endpoints && lines.len() < height {
+            lines.push(Line::styled(
+                "  (endpoints per step: select one test)",
+                theme.dim,
+            ));
+        }
+        f.render_widget(Paragraph::new(lines), inner);
     }
 
     /// Puts the cursor on node `keep` if it is shown.
@@ -139,6 +218,11 @@ impl BacktracePane {
     }
 
     fn refilter(&mut self, ctx: &Ctx) {
+        if let Some(steps) = &mut self.steps {
+            steps.refilter(ctx, &self.filter);
+            self.state.clamp(steps.view.len());
+            return;
+        }
         let keep = self.selected_node();
         if self.filter.is_empty() {
             self.tree.set_filter(None);
@@ -211,6 +295,19 @@ impl BacktracePane {
 
 impl Component for BacktracePane {
     fn handle(&mut self, _ctx: &Ctx, action: Action) -> Outcome {
+        if let Some(steps) = &self.steps {
+            return match action {
+                Action::Collapse => {
+                    if let Some(p) = steps.parent_of(self.state.sel) {
+                        self.state.sel = p;
+                    }
+                    Outcome::Done
+                }
+                Action::Open | Action::Expand | Action::ExpandSubtree => Outcome::Done,
+                Action::ExpandAll | Action::CollapseAll => Outcome::Done,
+                _ => Outcome::Ignored,
+            };
+        }
         let Some(n) = self.selected_node() else {
             return match action {
                 Action::Open | Action::Expand | Action::Collapse => Outcome::Done,
@@ -258,6 +355,10 @@ impl Component for BacktracePane {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool) {
+        if self.steps.is_some() {
+            self.draw_steps(f, area, ctx, focused);
+            return;
+        }
         let theme = ctx.theme;
         let what = match &self.source {
             BtSource::None => "nothing selected".to_string(),
@@ -345,7 +446,10 @@ impl Component for BacktracePane {
 
 impl ListPane for BacktracePane {
     fn len(&self) -> usize {
-        self.tree.rows.len()
+        match &self.steps {
+            Some(s) => s.view.len(),
+            None => self.tree.rows.len(),
+        }
     }
     fn list(&mut self) -> &mut ListState {
         &mut self.state
@@ -360,7 +464,10 @@ impl ListPane for BacktracePane {
         self.filter = text;
         self.refilter(ctx);
     }
-    fn row_matches(&self, _ctx: &Ctx, pos: usize) -> bool {
+    fn row_matches(&self, ctx: &Ctx, pos: usize) -> bool {
+        if let Some(steps) = &self.steps {
+            return steps.matches(ctx, &self.filter, pos);
+        }
         self.filter.is_empty()
             || self.tree.rows.get(pos).is_some_and(|r| {
                 self.tree

@@ -4,7 +4,9 @@
 pub mod backtrace_pane;
 pub mod requests_pane;
 pub mod scope;
+pub mod steps;
 pub mod tests_pane;
+pub mod timeline;
 
 use super::Jump;
 use crate::analysis::tree::{KEY_FOLDED, KEY_TRUNCATED};
@@ -73,6 +75,8 @@ pub struct TestsView {
     hold_backtrace: bool,
     /// The focused pane fills the view (`M`).
     pub maximized: bool,
+    /// Requests per second across the run, under the panes.
+    pub timeline: timeline::Timeline,
 }
 
 impl TestsView {
@@ -86,6 +90,7 @@ impl TestsView {
             backtrace: BacktracePane::default(),
             hold_backtrace: false,
             maximized: false,
+            timeline: timeline::Timeline::new(ctx),
         };
         v.tests.rebuild(ctx, &v.scope, None);
         v.tests.select_first_with_requests();
@@ -572,8 +577,41 @@ impl Component for TestsView {
         let full = crate::text::escape_control(&self.full_text(ctx)).into_owned();
         let width = area.width.max(1) as usize;
         let rows = full.chars().count().div_ceil(width).clamp(1, 3) as u16;
-        let [area, text_area] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(area);
+        // The timeline strip: 3 rows when there is room, 2 on a small screen, none when tiny
+        // or while a pane is maximized.
+        let strip = match area.height {
+            _ if self.maximized => 0,
+            h if h >= 30 => 3,
+            h if h >= 16 => 2,
+            _ => 0,
+        };
+        let [area, strip_area, text_area] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length(strip),
+            Constraint::Length(rows),
+        ])
+        .areas(area);
+        if strip > 0 {
+            let window = match self.selected_test() {
+                Some(TestEntry::Spec(s)) => ctx.run.specs.get(s.index()).and_then(|sp| {
+                    use crate::run::NO_TIME;
+                    if sp.window_start != NO_TIME && sp.window_end != NO_TIME {
+                        Some((sp.window_start, sp.window_end))
+                    } else if sp.start != NO_TIME && sp.end != NO_TIME {
+                        Some((sp.start, sp.end))
+                    } else {
+                        None
+                    }
+                }),
+                _ => None,
+            };
+            let requests: &[u32] = match self.selected_test() {
+                Some(TestEntry::Spec(_)) => &self.requests.all,
+                _ => &[],
+            };
+            self.timeline
+                .draw(f, strip_area, ctx, timeline::Marks { window, requests });
+        }
         f.render_widget(
             ratatui::widgets::Paragraph::new(full)
                 .style(ctx.theme.dim)
@@ -655,6 +693,9 @@ impl TestsView {
                     .unwrap_or_default(),
                 None => String::new(),
             },
+            Pane::Backtrace if self.backtrace.steps.is_some() => {
+                self.backtrace.steps_full_text(ctx).unwrap_or_default()
+            }
             Pane::Backtrace => match self.backtrace.selected_key() {
                 Some(k) => match run.frames.get(k as usize) {
                     Some(fr) => {

@@ -3,9 +3,10 @@
 use crate::analysis::NONE;
 use crate::fasthash::FxMap;
 use crate::run::Attribution;
+use crate::run::Micros;
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::Ctx;
-use crate::tui::detail::latency_ms;
+use crate::tui::context::p99_max;
 use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
 use crate::tui::keymap::Action;
 use crate::tui::search::highlighted_query;
@@ -59,9 +60,36 @@ pub enum ReqRow {
     },
 }
 
+/// How the Requests pane orders endpoint groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReqSort {
+    /// Most requests first.
+    #[default]
+    Count,
+    /// Slowest p99 latency first (watches and streams left out); requests in a group slowest
+    /// first.
+    Latency,
+}
+
+/// A latency in microseconds as a short cell: `4.2ms`, `123ms`, `1.5s`.
+pub fn ms_cell(us: Micros) -> String {
+    let ms = us as f64 / 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.1}s", ms / 1000.0)
+    }
+}
+
 /// The Requests pane's state.
 #[derive(Debug, Clone, Default)]
 pub struct RequestsPane {
+    /// The order of the groups.
+    pub sort: ReqSort,
+    /// Each listed group's p99 latency, computed when first drawn or sorted on.
+    pub p99: FxMap<u32, Option<Micros>>,
     /// Requests of the selected test, grouped: sorted by count.
     pub groups: Vec<GroupSlice>,
     /// The requests of every group in `groups`, group after group.
@@ -266,6 +294,55 @@ impl RequestsPane {
             .collect();
         self.groups = groups;
         self.group_reqs = flat;
+        self.p99.clear();
+        if self.sort == ReqSort::Latency {
+            self.sort_by_latency(ctx);
+        }
+    }
+
+    /// The p99 latency of a listed group (cached until the groups change).
+    pub fn group_p99(&mut self, ctx: &Ctx, group: u32) -> Option<Micros> {
+        if let Some(&p) = self.p99.get(&group) {
+            return p;
+        }
+        let p = p99_max(&ctx.latency, self.requests_of_group(group)).map(|(p99, _, _)| p99);
+        self.p99.insert(group, p);
+        p
+    }
+
+    /// Orders the groups slowest p99 first (groups without a measured latency last, by
+    /// count), and each group's requests slowest first.
+    fn sort_by_latency(&mut self, ctx: &Ctx) {
+        let lat = |r: u32| ctx.latency.get(r as usize).copied().unwrap_or(-2);
+        for gs in &self.groups {
+            if let Some(slice) = self.group_reqs.get_mut(gs.range()) {
+                slice.sort_by_key(|&r| std::cmp::Reverse(lat(r)));
+            }
+        }
+        let groups: Vec<u32> = self.groups.iter().map(|g| g.group).collect();
+        for g in groups {
+            self.group_p99(ctx, g);
+        }
+        let p99 = &self.p99;
+        self.groups.sort_by_key(|gs| {
+            (
+                std::cmp::Reverse(p99.get(&gs.group).copied().flatten()),
+                std::cmp::Reverse(gs.len),
+            )
+        });
+        // window_counts is parallel to groups: recount in the new order.
+        self.window_counts = self
+            .groups
+            .iter()
+            .map(|gs| {
+                self.group_reqs
+                    .get(gs.range())
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|&&r| ctx.run.requests[r as usize].attribution == Attribution::Window)
+                    .count() as u32
+            })
+            .collect();
     }
 
     /// Rebuilds the rows after a group opened or closed, keeping `keep` (or the selection).
@@ -331,6 +408,22 @@ impl RequestsPane {
 
 impl Component for RequestsPane {
     fn handle(&mut self, ctx: &Ctx, action: Action) -> Outcome {
+        if action == Action::CycleSort {
+            self.sort = match self.sort {
+                ReqSort::Count => ReqSort::Latency,
+                ReqSort::Latency => ReqSort::Count,
+            };
+            let keep = self.selected();
+            self.regroup(ctx);
+            self.rebuild_rows(ctx, keep);
+            return Outcome::Message(match self.sort {
+                ReqSort::Count => "endpoints sorted by request count".into(),
+                ReqSort::Latency => {
+                    "endpoints sorted by p99 latency, slowest first (watches and streams left out)"
+                        .into()
+                }
+            });
+        }
         let Some(row) = self.selected() else {
             return Outcome::Ignored;
         };
@@ -367,6 +460,9 @@ impl Component for RequestsPane {
             "Requests ({total} in {}",
             plural(self.groups.len(), "endpoint")
         );
+        if self.sort == ReqSort::Latency {
+            title.push_str(", by p99");
+        }
         if self.hide_window {
             title.push_str(") · window hidden");
         } else if windowed > 0 {
@@ -378,6 +474,17 @@ impl Component for RequestsPane {
         self.page = inner.height as usize;
         let height = inner.height as usize;
         let (start, end) = window(&mut self.state, self.view.len(), height);
+        // The p99 of the groups in view, computed before the rows borrow the pane.
+        for pos in start..end {
+            if let Some(ReqRow::Group { group, .. }) = self
+                .view
+                .get(pos)
+                .and_then(|&i| self.rows.get(i as usize))
+                .copied()
+            {
+                self.group_p99(ctx, group);
+            }
+        }
         let empty = Query::default();
         let q = match &self.query {
             Some(Ok(q)) => q,
@@ -403,10 +510,18 @@ impl Component for RequestsPane {
                         .get(group as usize)
                         .and_then(|g| g.op)
                         .is_some();
-                    let mut spans = vec![Span::raw(format!(
-                        "{} {count:>6}  ",
-                        if open { "▾" } else { "▸" }
-                    ))];
+                    // The group's p99 latency in a fixed column (help says which).
+                    let p99 = self
+                        .p99
+                        .get(&group)
+                        .copied()
+                        .flatten()
+                        .map(ms_cell)
+                        .unwrap_or_else(|| "-".into());
+                    let mut spans = vec![
+                        Span::raw(format!("{} {count:>6} ", if open { "▾" } else { "▸" })),
+                        Span::styled(format!("{p99:>6}  "), theme.dim),
+                    ];
                     let win = self
                         .groups
                         .iter()
@@ -463,9 +578,7 @@ impl Component for RequestsPane {
                     spans.push(Span::styled(
                         format!(
                             " {user} {} {}",
-                            latency_ms(r)
-                                .map(|l| format!("{l:.1}ms"))
-                                .unwrap_or_default(),
+                            ctx.latency_cell(req),
                             r.attribution.as_str()
                         ),
                         theme.dim,

@@ -420,6 +420,18 @@ impl Component for TestsPane {
         if self.hide_window {
             title.push_str(" · own requests");
         }
+        let marks = ctx.baseline.as_ref().map(|d| {
+            let t = &d.tests;
+            format!(
+                "+{} −{} ~{}",
+                t.added.len(),
+                t.removed.len(),
+                t.changed.len()
+            )
+        });
+        if let Some(m) = &marks {
+            title.push_str(&format!(" · vs baseline {m}"));
+        }
         if let Some(scope) = &self.scope_text {
             title = format!("{title} · {scope}");
         }
@@ -431,6 +443,9 @@ impl Component for TestsPane {
                 title.push_str(&format!(" + {fuzzy} ≈"));
             }
             title.push_str(&format!(", −{} skipped)", self.hidden_skipped));
+            if let Some(m) = &marks {
+                title.push_str(&format!(" {m}"));
+            }
         }
         let empty = Query::default();
         let query = self.query.as_ref().unwrap_or(&empty);
@@ -497,6 +512,18 @@ impl Component for TestsPane {
                 _ => row.hits,
             };
             let status_style = if dim { theme.dim } else { style };
+            // Against `--baseline`: + tests endpoints now and none before, − the reverse,
+            // ~ gained or lost endpoints.
+            let mark = match (&ctx.baseline, row.entry) {
+                (Some(d), TestEntry::Spec(_)) => match d.test_mark(name) {
+                    Some(crate::diff::TestMark::Added) => Some("+ "),
+                    Some(crate::diff::TestMark::Removed) => Some("− "),
+                    Some(crate::diff::TestMark::Changed) => Some("~ "),
+                    None => Some("  "),
+                },
+                (Some(_), _) => Some("  "),
+                _ => None,
+            };
             let mut line = if narrow {
                 // Narrow: the name first (what people read), the count at the right.
                 let glyph = match status {
@@ -509,10 +536,17 @@ impl Component for TestsPane {
                     _ => '?',
                 };
                 let count = format!(" {hits}");
-                let room = width.saturating_sub(2 + count.chars().count() + 2 * fuzzy_row as usize);
+                let room = width.saturating_sub(
+                    2 + count.chars().count()
+                        + 2 * fuzzy_row as usize
+                        + 2 * mark.is_some() as usize,
+                );
                 let shown: String = name.chars().take(room).collect();
                 let pad = room.saturating_sub(shown.chars().count());
                 let mut spans = vec![Span::styled(format!("{glyph} "), status_style)];
+                if let Some(m) = mark {
+                    spans.push(Span::styled(m, theme.highlight));
+                }
                 if fuzzy_row {
                     spans.push(Span::styled("≈ ", theme.marker));
                 }
@@ -525,6 +559,9 @@ impl Component for TestsPane {
                     Span::styled(format!("{status:<5}"), status_style),
                     Span::styled(format!("{hits:>6}{dur:>7} "), theme.dim),
                 ];
+                if let Some(m) = mark {
+                    spans.push(Span::styled(m, theme.highlight));
+                }
                 if fuzzy_row {
                     spans.push(Span::styled("≈ ", theme.marker));
                 }
@@ -565,6 +602,11 @@ impl ListPane for TestsPane {
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.refilter(ctx);
+        // A position kept from before the filter changed would land on an arbitrary row,
+        // often a fuzzy one: the best match is first.
+        if !self.filter.is_empty() && self.state.sel >= self.fuzzy_from {
+            self.state.sel = 0;
+        }
     }
     fn row_matches(&self, _ctx: &Ctx, pos: usize) -> bool {
         // Every listed row passed the filter; the fuzzy ones are not stepped to.
