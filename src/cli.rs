@@ -3,7 +3,7 @@
 //! Errors from the library arrive as typed errors and leave here as one line on stderr,
 //! naming the file, with exit status 2.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -724,8 +724,19 @@ pub fn load_run_skipping(source: &SourceArgs, skip: format::Skip) -> Result<Run>
         && is_run_file(path)
     {
         // RUN.json may be gzipped (as the bundled demo is).
-        let bytes = crate::ingest::source::read_to_vec(path)?;
-        let mut run = format::read_run_from_slice_skipping(&bytes, path, skip)?;
+        // Read into a buffer of the file's size (growing one by doubling copies it and
+        // touches twice the memory), freed before the requests are built.
+        let mut opened = crate::ingest::source::open_input(path)?;
+        let mut bytes = Vec::new();
+        if !opened.gzip
+            && let Some(size) = opened.size_on_disk
+        {
+            bytes.reserve_exact(usize::try_from(size).unwrap_or(0));
+        }
+        opened.reader.read_to_end(&mut bytes).map_err(|source| {
+            crate::ingest::source::classify_read_error(path, opened.gzip, source)
+        })?;
+        let mut run = format::read_run_from_vec(bytes, path, skip)?;
         if let Some(release) = source.release {
             correlate::rematch(&mut run, release);
         }

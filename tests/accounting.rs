@@ -73,9 +73,13 @@ fn read_fixture_runs() -> BTreeMap<String, Run> {
             Ok(run) => {
                 runs.insert(name, run);
             }
-            // e2e logs and JUnit files (no audit log), and files that hold no events.
-            Err(CorrelateError::NoAudit | CorrelateError::Ingest(IngestError::NoEvents { .. })) => {
-            }
+            // e2e logs and JUnit files (no audit log), files that hold no events, and RUN.json
+            // fixtures (runs, not inputs).
+            Err(
+                CorrelateError::NoAudit
+                | CorrelateError::RunGiven { .. }
+                | CorrelateError::Ingest(IngestError::NoEvents { .. }),
+            ) => {}
             Err(e) => panic!("{name}: {e}"),
         }
     }

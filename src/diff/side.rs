@@ -186,7 +186,12 @@ fn read_into(path: &str, buffer: &mut Vec<u8>) -> Result<(), IngestError> {
     buffer.clear();
     let mut opened = open_input(path)?;
     if let Some(size) = opened.size_on_disk {
-        buffer.reserve(usize::try_from(size).unwrap_or(0));
+        let size = usize::try_from(size).unwrap_or(0);
+        if buffer.capacity() < size {
+            // A new buffer rather than a grown one: growing copies the old (cleared) one. A
+            // sixteenth more, so the other side of a diff, about as large, fits in it too.
+            *buffer = Vec::with_capacity(size.saturating_add(size / 16));
+        }
     }
     opened
         .reader
@@ -211,7 +216,7 @@ pub fn load_side(
     which: &'static str,
     opts: &SideOptions,
 ) -> Result<Side, SideError> {
-    load_side_into(files, which, opts, &mut Vec::new())
+    load_side_into(files, which, opts, &mut Vec::new(), &mut Vec::new())
 }
 
 /// Reads both sides of a comparison, one after the other through one buffer: the second
@@ -222,9 +227,10 @@ pub fn load_sides(
     new: &[String],
     opts: &SideOptions,
 ) -> Result<(Side, Side), SideError> {
-    let mut buffer = Vec::new();
-    let old = load_side_into(old, "old", opts, &mut buffer)?;
-    let new = load_side_into(new, "new", opts, &mut buffer)?;
+    // The file buffer and the request table of the first side are reused by the second.
+    let (mut buffer, mut spare) = (Vec::new(), Vec::new());
+    let old = load_side_into(old, "old", opts, &mut buffer, &mut spare)?;
+    let new = load_side_into(new, "new", opts, &mut buffer, &mut spare)?;
     Ok((old, new))
 }
 
@@ -247,12 +253,14 @@ const UNUSED_COLUMNS: &[&str] = &[
     "line",
 ];
 
-/// [`load_side`], reading a RUN.json or APISnoop file into `buffer` (cleared first).
+/// [`load_side`], reading a RUN.json or APISnoop file into `buffer` (cleared first), and a
+/// RUN.json's requests into `spare`, where they are left for the next read.
 fn load_side_into(
     files: &[String],
     which: &'static str,
     opts: &SideOptions,
     buffer: &mut Vec<u8>,
+    spare: &mut Vec<crate::run::Request>,
 ) -> Result<Side, SideError> {
     let Some(first) = files.first() else {
         return Err(SideError::Empty { which });
@@ -275,8 +283,10 @@ fn load_side_into(
         Sniffed::Run => {
             read_into(first, buffer)?;
             let skip = format::Skip::columns(UNUSED_COLUMNS);
-            let run = format::read_run_from_slice_skipping(buffer, first, skip)?;
-            Side::from_run(&run, first.clone(), SideKind::Run, opts)
+            let mut run = format::read_run_reusing(buffer, first, skip, std::mem::take(spare))?;
+            let side = Side::from_run(&run, first.clone(), SideKind::Run, opts);
+            *spare = std::mem::take(&mut run.requests);
+            side
         }
         Sniffed::Apisnoop => {
             read_into(first, buffer)?;

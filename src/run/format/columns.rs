@@ -82,6 +82,18 @@ pub enum Width {
     U64,
 }
 
+impl Width {
+    /// The largest value.
+    pub fn max(self) -> u64 {
+        match self {
+            Width::U8 => u8::MAX.into(),
+            Width::U16 => u16::MAX.into(),
+            Width::U32 => u32::MAX.into(),
+            Width::U64 => u64::MAX,
+        }
+    }
+}
+
 /// How a field is stored in its RUN.json column, with the functions that take it out of a
 /// [`Request`] and put it back.
 #[derive(Clone, Copy)]

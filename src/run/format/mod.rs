@@ -22,7 +22,11 @@ pub use columns::{
     Cell, ExportColumn, ExportGet, Kind, REQUEST_FIELDS, RequestField, Stored, Text, Width,
     export_columns, field_index,
 };
-pub use read::{read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_one_pass};
+
+pub use read::{
+    read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_from_vec,
+    read_run_one_pass, read_run_reusing,
+};
 pub use write::{write_run, write_run_to};
 
 /// The value of the `format` key, so a RUN.json is recognised as one.
@@ -87,6 +91,9 @@ struct RunFile {
 #[derive(Default)]
 pub(super) struct RequestColumns {
     pub(super) columns: Vec<Column>,
+    /// The requests themselves, when the fast read built them straight from the text (the
+    /// columns are then empty).
+    pub(super) built: Option<Vec<Request>>,
 }
 
 /// One request column as read from RUN.json.
@@ -186,7 +193,10 @@ impl<'de> Deserialize<'de> for RequestColumns {
                     .zip(REQUEST_FIELDS)
                     .map(|(c, f)| c.ok_or_else(|| A::Error::missing_field(f.key)))
                     .collect::<Result<_, _>>()?;
-                Ok(RequestColumns { columns })
+                Ok(RequestColumns {
+                    columns,
+                    built: None,
+                })
             }
         }
         d.deserialize_map(ColumnsVisitor)
@@ -203,7 +213,7 @@ fn u32_to_opt(v: u32) -> Option<u32> {
 
 /// Requests built at once per chunk of this many, column by column: a chunk of requests stays
 /// in the cache while every column is put into it.
-const BUILD_CHUNK: usize = 2048;
+pub(super) const BUILD_CHUNK: usize = 2048;
 
 impl RequestColumns {
     fn len_checked(&self) -> Result<usize, String> {
@@ -224,8 +234,12 @@ impl RequestColumns {
         Ok(first.map_or(0, |(_, n)| n))
     }
 
-    fn into_requests(mut self) -> Result<Vec<Request>, String> {
+    /// The requests, built into `out` (cleared first: its memory is reused).
+    fn into_requests(mut self, mut out: Vec<Request>) -> Result<Vec<Request>, String> {
         use rayon::prelude::*;
+        if let Some(built) = self.built {
+            return Ok(built);
+        }
         if self.columns.len() != REQUEST_FIELDS.len() {
             return Err("the request columns are incomplete".to_string());
         }
@@ -251,7 +265,7 @@ impl RequestColumns {
             }
         }
         let columns = &self.columns;
-        let mut out: Vec<Request> = Vec::with_capacity(n);
+        out.clear();
         (0..n)
             .into_par_iter()
             .with_min_len(BUILD_CHUNK)
@@ -324,11 +338,16 @@ pub fn looks_like_run(head: &[u8]) -> bool {
 
 /// Builds the run from a parsed RUN.json, checking every index in it.
 fn build_run(file: RunFile, path: &str) -> Result<Run, FormatError> {
+    build_run_into(file, path, Vec::new())
+}
+
+/// [`build_run`], building the requests into `spare` (see [`read_run_reusing`]).
+fn build_run_into(file: RunFile, path: &str, spare: Vec<Request>) -> Result<Run, FormatError> {
     let invalid = |message: String| FormatError::Invalid {
         path: path.to_string(),
         message,
     };
-    let requests = file.requests.into_requests().map_err(invalid)?;
+    let requests = file.requests.into_requests(spare).map_err(invalid)?;
     let agents = file
         .agents
         .into_iter()
@@ -580,12 +599,26 @@ mod tests {
     fn the_parallel_parse_reads_what_one_parse_reads_and_fails_alike() {
         let mut run = generated_run();
         run.requests[4].audit_id = "with, a comma \"and\" escapes\n".into();
+        // Requests without a time on both sides of the first chunk border of the build.
+        for i in [0, BUILD_CHUNK - 1, BUILD_CHUNK, BUILD_CHUNK + 1] {
+            run.requests[i].received = NO_TIME;
+            run.requests[i].completed = NO_TIME;
+        }
+        run.requests[BUILD_CHUNK - 2].audit_id = "\u{1}".into();
         // Brackets and escaped quotes in strings must not end a list early.
         run.strings.intern("]]}\\\"[{ \\");
         run.notes.push("a note ] with } brackets".to_string());
         let mut bytes = Vec::new();
         write_run_to(&run, &mut bytes).unwrap();
-        let fast = parse_tables(&bytes, Skip::NONE).expect("the fast parse takes a good file");
+        let fast = parse_tables(&bytes, Skip::NONE, &mut Vec::new())
+            .expect("the fast parse takes a good file");
+        // Built straight from the text, in chunks.
+        assert!(fast.requests.built.is_some());
+        assert!(
+            run.requests.len() > 2 * BUILD_CHUNK / 2 + 100,
+            "{}",
+            run.requests.len()
+        );
         let slow = parse_run_file(&bytes, "RUN.json").unwrap();
         let (fast, slow) = (
             build_run(fast, "RUN.json").unwrap(),
@@ -645,12 +678,15 @@ mod tests {
             assert_eq!(back.requests, run.requests, "unusual {i}");
             assert!(back.strings == run.strings, "unusual {i}");
         }
-        assert!(parse_tables(unusual[0].as_bytes(), Skip::NONE).is_some());
-        assert!(parse_tables(unusual[2].as_bytes(), Skip::NONE).is_none());
-        assert!(parse_tables(unusual[3].as_bytes(), Skip::NONE).is_some());
+        assert!(parse_tables(unusual[0].as_bytes(), Skip::NONE, &mut Vec::new()).is_some());
+        assert!(parse_tables(unusual[2].as_bytes(), Skip::NONE, &mut Vec::new()).is_none());
+        assert!(parse_tables(unusual[3].as_bytes(), Skip::NONE, &mut Vec::new()).is_some());
 
         for (i, d) in damaged.iter().enumerate() {
-            assert!(parse_tables(d.as_bytes(), Skip::NONE).is_none(), "case {i}");
+            assert!(
+                parse_tables(d.as_bytes(), Skip::NONE, &mut Vec::new()).is_none(),
+                "case {i}"
+            );
             let fast = read_run_from_slice(d.as_bytes(), "RUN.json").unwrap_err();
             let Err(slow) = parse_run_file(d.as_bytes(), "RUN.json") else {
                 panic!("case {i} parses")

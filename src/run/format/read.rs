@@ -16,15 +16,41 @@ pub fn read_run(path: &Path) -> Result<Run, FormatError> {
         path: shown.clone(),
         source,
     })?;
-    let file = parse_run_file_fast(&bytes, &shown, Skip::NONE)?;
+    let file = parse_run_file_fast(&bytes, &shown, Skip::NONE, &mut Vec::new())?;
     // The text is not needed any more: free it before the tables are built from the parse.
     drop(bytes);
     build_run(file, &shown)
 }
 
+/// [`read_run_from_slice_skipping`], taking the bytes: they are freed as soon as they are
+/// parsed, before the requests are built, so the allocator can give their memory to the
+/// requests rather than fault in fresh pages.
+pub fn read_run_from_vec(bytes: Vec<u8>, path: &str, skip: Skip) -> Result<Run, FormatError> {
+    let file = parse_run_file_fast(&bytes, path, skip, &mut Vec::new())?;
+    drop(bytes);
+    build_run(file, path)
+}
+
+/// [`read_run_from_slice_skipping`], building the requests into `spare`, the requests of a
+/// run read before (cleared first): reading several runs one after another, the later ones
+/// reuse that memory instead of faulting in fresh pages, which on the virtual machines these
+/// runs happen on costs more than the parse.
+pub fn read_run_reusing(
+    bytes: &[u8],
+    path: &str,
+    skip: Skip,
+    mut spare: Vec<Request>,
+) -> Result<Run, FormatError> {
+    let file = parse_run_file_fast(bytes, path, skip, &mut spare)?;
+    build_run_into(file, path, spare)
+}
+
 /// Parses RUN.json bytes; `path` is only used in error messages.
 pub fn read_run_from_slice(bytes: &[u8], path: &str) -> Result<Run, FormatError> {
-    build_run(parse_run_file_fast(bytes, path, Skip::NONE)?, path)
+    build_run(
+        parse_run_file_fast(bytes, path, Skip::NONE, &mut Vec::new())?,
+        path,
+    )
 }
 
 /// [`read_run_from_slice`] without the request columns `skip` names, for a command that does
@@ -35,7 +61,10 @@ pub fn read_run_from_slice_skipping(
     path: &str,
     skip: Skip,
 ) -> Result<Run, FormatError> {
-    build_run(parse_run_file_fast(bytes, path, skip)?, path)
+    build_run(
+        parse_run_file_fast(bytes, path, skip, &mut Vec::new())?,
+        path,
+    )
 }
 
 /// [`read_run_from_slice`] through the one-pass parse alone, which the fast parse falls back
@@ -51,8 +80,13 @@ pub fn read_run_one_pass(bytes: &[u8], path: &str) -> Result<Run, FormatError> {
 /// whole file is JSON), then the tables are parsed each on its own. Anything that fails on
 /// the way is handed to [`parse_run_file`], so the error reported, and the order the checks
 /// are made in, are exactly those of one serde_json parse of the whole file.
-fn parse_run_file_fast(bytes: &[u8], path: &str, skip: Skip) -> Result<RunFile, FormatError> {
-    match parse_tables(bytes, skip) {
+fn parse_run_file_fast(
+    bytes: &[u8],
+    path: &str,
+    skip: Skip,
+    spare: &mut Vec<Request>,
+) -> Result<RunFile, FormatError> {
+    match parse_tables(bytes, skip, spare) {
         Some(file) => Ok(file),
         None => parse_run_file(bytes, path),
     }
@@ -120,6 +154,18 @@ fn parse_nullable_integers(text: &[u8]) -> Option<Vec<Option<i64>>> {
     Some(out)
 }
 
+/// True when `text` is a compact list of integers and `null`s (as [`parse_integers`] and
+/// [`parse_nullable_integers`] take them): checked without building anything.
+fn is_integer_list(text: &[u8]) -> bool {
+    let Some(inner) = text.strip_prefix(b"[").and_then(|t| t.strip_suffix(b"]")) else {
+        return false;
+    };
+    inner.is_empty()
+        || inner
+            .split(|&b| b == b',')
+            .all(|item| item == b"null" || integer(item).is_some())
+}
+
 /// One JSON integer without white space: `0`, or digits not starting with 0, with an optional
 /// `-` (but not `-0`, which serde_json reads as a float). At most 20 digits, and at most
 /// `u64::MAX`.
@@ -154,7 +200,11 @@ fn integer(item: &[u8]) -> Option<i128> {
 /// skipped column is only checked to be JSON.
 fn read_column(stored: Stored, text: &[u8], skip: bool) -> Option<Column> {
     if skip {
-        serde_json::from_slice::<serde::de::IgnoredAny>(text).ok()?;
+        // A list of integers (and nulls) as the writer writes it is JSON; anything else is
+        // checked by serde_json.
+        if !is_integer_list(text) {
+            serde_json::from_slice::<serde::de::IgnoredAny>(text).ok()?;
+        }
         return Some(Column::Skipped);
     }
     fn ints<'a, T: TryFrom<i128> + Deserialize<'a>>(text: &'a [u8]) -> Option<Vec<T>> {
@@ -174,9 +224,260 @@ fn read_column(stored: Stored, text: &[u8], skip: bool) -> Option<Column> {
     })
 }
 
+/// A request column's text cut into pieces of [`BUILD_CHUNK`] items (the last one fewer),
+/// without the brackets and the commas between pieces; `None` for a skipped column.
+type Cut<'a> = Option<Vec<&'a [u8]>>;
+
+/// Cuts a compact list of integers and `null`s. A string in it would be cut wrongly, but then
+/// no item of it parses as a number, and the build declines.
+fn cut_numbers(text: &[u8]) -> Option<Vec<&[u8]>> {
+    let inner = text.strip_prefix(b"[")?.strip_suffix(b"]")?;
+    let mut pieces = Vec::new();
+    if inner.is_empty() {
+        return Some(pieces);
+    }
+    let (mut start, mut count) = (0, 0);
+    for at in memchr::memchr_iter(b',', inner) {
+        count += 1;
+        if count == BUILD_CHUNK {
+            pieces.push(&inner[start..at]);
+            start = at + 1;
+            count = 0;
+        }
+    }
+    pieces.push(&inner[start..]);
+    Some(pieces)
+}
+
+/// Walks a compact list of strings (`"a","b\"c"`, no brackets), calling `item` with each
+/// string's text, quotes included, and whether it has an escape. `None` when the text is not
+/// such a list, or `item` says so.
+fn each_string<'a>(
+    inner: &'a [u8],
+    mut item: impl FnMut(&'a [u8], bool) -> Option<()>,
+) -> Option<()> {
+    let mut i = 0;
+    while i < inner.len() {
+        if i > 0 {
+            (inner.get(i) == Some(&b',')).then_some(())?;
+            i += 1;
+        }
+        let start = i;
+        (inner.get(i) == Some(&b'"')).then_some(())?;
+        i += 1;
+        let mut escaped = false;
+        loop {
+            let at = memchr::memchr2(b'"', b'\\', inner.get(i..)?)?;
+            if inner[i + at] == b'"' {
+                i += at + 1;
+                break;
+            }
+            escaped = true;
+            i += at + 2;
+        }
+        item(inner.get(start..i)?, escaped)?;
+    }
+    Some(())
+}
+
+/// Cuts a compact list of strings.
+fn cut_strings(text: &[u8]) -> Option<Vec<&[u8]>> {
+    let inner = text.strip_prefix(b"[")?.strip_suffix(b"]")?;
+    let mut pieces = Vec::new();
+    let (mut start, mut count) = (0, 0);
+    each_string(inner, |s, _| {
+        count += 1;
+        if count == BUILD_CHUNK {
+            // `s` is a sub-slice of `inner`: the piece ends where it does.
+            let end = s.as_ptr() as usize - inner.as_ptr() as usize + s.len();
+            pieces.push(&inner[start..end]);
+            start = end + 1;
+            count = 0;
+        }
+        Some(())
+    })?;
+    if count > 0 {
+        pieces.push(&inner[start..]);
+    }
+    Some(pieces)
+}
+
+/// One string of a list as [`each_string`] gives it, as serde_json would read it.
+fn string_item(item: &[u8], escaped: bool) -> Option<Box<str>> {
+    let body = item.get(1..item.len().checked_sub(1)?)?;
+    if escaped || body.iter().any(|&b| b < 0x20) {
+        // Escapes (and the control characters serde_json refuses) are left to serde_json.
+        return serde_json::from_slice(item).ok();
+    }
+    std::str::from_utf8(body).ok().map(Box::from)
+}
+
+/// How many items the last piece of a cut column holds.
+fn last_piece_items(stored: Stored, piece: &[u8]) -> Option<usize> {
+    Some(match stored {
+        Stored::Text { .. } => {
+            let mut n = 0;
+            each_string(piece, |_, _| {
+                n += 1;
+                Some(())
+            })?;
+            n
+        }
+        _ => memchr::memchr_iter(b',', piece).count() + 1,
+    })
+}
+
+/// Builds the requests straight from the text of RUN.json's `requests` object, chunk by chunk
+/// on rayon's threads: each chunk of [`BUILD_CHUNK`] requests is filled from its piece of
+/// every column while it is in the cache, and no column is held as a vector of its own (which
+/// for a 900k-request run is some 100 MB of fresh memory). Only the writer's compact form is
+/// taken; `None` for anything else, and the columns are then parsed whole.
+fn build_requests(requests: &Fields<'_>, skip: Skip, spare: Vec<Request>) -> Option<Vec<Request>> {
+    use rayon::prelude::*;
+    let mut cuts: Vec<Cut<'_>> = Vec::with_capacity(REQUEST_FIELDS.len());
+    for (i, field) in REQUEST_FIELDS.iter().enumerate() {
+        let text = requests.get(field.key)?;
+        cuts.push(if skip.skips(i) {
+            None
+        } else {
+            Some(match field.stored {
+                Stored::Text { .. } => cut_strings(text)?,
+                _ => cut_numbers(text)?,
+            })
+        });
+    }
+    // Skipped columns are checked to be JSON, as when the columns are parsed whole.
+    let skipped_ok = REQUEST_FIELDS
+        .par_iter()
+        .enumerate()
+        .filter(|&(i, _)| skip.skips(i))
+        .all(|(_, f)| read_column(f.stored, requests.get(f.key).unwrap_or(b""), true).is_some());
+    if !skipped_ok {
+        return None;
+    }
+    // The number of requests, from the first column read; every other column must have as
+    // many (checked piece by piece below).
+    let (first, stored) = cuts
+        .iter()
+        .zip(REQUEST_FIELDS)
+        .find_map(|(c, f)| c.as_ref().map(|c| (c, f.stored)))?;
+    let chunks = first.len();
+    let n = match first.last() {
+        None => 0,
+        Some(last) => (chunks - 1) * BUILD_CHUNK + last_piece_items(stored, last)?,
+    };
+    if cuts.iter().flatten().any(|c| c.len() != chunks) {
+        return None;
+    }
+    // Where each chunk of a delta-encoded column starts: the sum of the deltas before it.
+    let mut bases: Vec<Option<Vec<i64>>> = vec![None; REQUEST_FIELDS.len()];
+    for (i, field) in REQUEST_FIELDS.iter().enumerate() {
+        if let (Stored::OptInt { delta: true, .. }, Some(pieces)) = (field.stored, &cuts[i]) {
+            let sums: Vec<i64> = pieces
+                .par_iter()
+                .map(|p| {
+                    p.split(|&b| b == b',').try_fold(0i64, |sum, item| {
+                        if item == b"null" {
+                            return Some(sum);
+                        }
+                        Some(sum.wrapping_add(i64::try_from(integer(item)?).ok()?))
+                    })
+                })
+                .collect::<Option<_>>()?;
+            let mut base = 0i64;
+            bases[i] = Some(
+                sums.iter()
+                    .map(|s| {
+                        let b = base;
+                        base = base.wrapping_add(*s);
+                        b
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let mut out = spare;
+    out.clear();
+    (0..n)
+        .into_par_iter()
+        .with_min_len(BUILD_CHUNK)
+        .map(|_| Request::default())
+        .collect_into_vec(&mut out);
+    let ok = out
+        .par_chunks_mut(BUILD_CHUNK)
+        .enumerate()
+        .all(|(k, chunk)| fill_chunk(&cuts, &bases, k, chunk).is_some());
+    ok.then_some(out)
+}
+
+/// Fills chunk `k` of the requests from piece `k` of every column; `None` when a piece does
+/// not parse or holds another number of items than the chunk.
+fn fill_chunk(
+    cuts: &[Cut<'_>],
+    bases: &[Option<Vec<i64>>],
+    k: usize,
+    chunk: &mut [Request],
+) -> Option<()> {
+    for (i, field) in REQUEST_FIELDS.iter().enumerate() {
+        let Some(pieces) = &cuts[i] else {
+            // A skipped column reads as if every value were 0 or null.
+            match field.stored {
+                Stored::Uint { set, .. } => chunk.iter_mut().for_each(|r| set(r, 0)),
+                Stored::OptInt { set, .. } => chunk.iter_mut().for_each(|r| set(r, None)),
+                Stored::Text { .. } => {}
+            }
+            continue;
+        };
+        let piece = pieces.get(k)?;
+        let mut rows = chunk.iter_mut();
+        match field.stored {
+            Stored::Uint { width, set, .. } => {
+                let max = i128::from(width.max());
+                for item in piece.split(|&b| b == b',') {
+                    let v = integer(item)?;
+                    if !(0..=max).contains(&v) {
+                        return None;
+                    }
+                    set(rows.next()?, v as u64);
+                }
+            }
+            Stored::OptInt { delta, set, .. } => {
+                let mut previous = bases[i]
+                    .as_ref()
+                    .and_then(|b| b.get(k).copied())
+                    .unwrap_or(0);
+                for item in piece.split(|&b| b == b',') {
+                    let v = if item == b"null" {
+                        None
+                    } else {
+                        let v = i64::try_from(integer(item)?).ok()?;
+                        Some(if delta {
+                            previous = previous.wrapping_add(v);
+                            previous
+                        } else {
+                            v
+                        })
+                    };
+                    set(rows.next()?, v);
+                }
+            }
+            Stored::Text { set, .. } => {
+                each_string(piece, |item, escaped| {
+                    set(rows.next()?, string_item(item, escaped)?);
+                    Some(())
+                })?;
+            }
+        }
+        if rows.next().is_some() {
+            return None;
+        }
+    }
+    Some(())
+}
+
 /// The fast parse of [`parse_run_file_fast`]; `None` when anything is amiss (the header too:
 /// the slow parse names the problem).
-pub(super) fn parse_tables(bytes: &[u8], skip: Skip) -> Option<RunFile> {
+pub(super) fn parse_tables(bytes: &[u8], skip: Skip, spare: &mut Vec<Request>) -> Option<RunFile> {
     // Every value is parsed (or, for keys not read, checked) by serde_json from its own text
     // below; the scan checks the grammar around them. So the fast parse takes exactly the
     // files the one-pass parse takes.
@@ -216,16 +517,11 @@ pub(super) fn parse_tables(bytes: &[u8], skip: Skip) -> Option<RunFile> {
     let (mut strings, mut users, mut agents, mut frames, mut traces, mut operations, mut specs) =
         (None, None, None, None, None, None, None);
     let (mut inputs, mut notes, mut accounting, mut release) = (None, None, None, None);
-    let mut columns: Vec<Option<Column>> = REQUEST_FIELDS.iter().map(|_| None).collect();
+    let mut built = None;
     rayon::scope(|s| {
-        // The biggest parts first: the string table and the audit IDs.
+        // The biggest parts first: the string table and the requests.
         s.spawn(|_| part(top.get("strings"), &mut strings));
-        for ((i, field), slot) in REQUEST_FIELDS.iter().enumerate().zip(columns.iter_mut()) {
-            let text = requests.get(field.key);
-            s.spawn(move |_| {
-                *slot = text.and_then(|t| read_column(field.stored, t, skip.skips(i)));
-            });
-        }
+        s.spawn(|_| built = build_requests(&requests, skip, std::mem::take(spare)));
         s.spawn(|_| part(top.get("users"), &mut users));
         s.spawn(|_| part(top.get("agents"), &mut agents));
         s.spawn(|_| part(top.get("frames"), &mut frames));
@@ -239,8 +535,28 @@ pub(super) fn parse_tables(bytes: &[u8], skip: Skip) -> Option<RunFile> {
             release = top.parse("release");
         });
     });
-    let requests = RequestColumns {
-        columns: columns.into_iter().collect::<Option<Vec<Column>>>()?,
+    let requests = match built {
+        Some(built) => RequestColumns {
+            columns: Vec::new(),
+            built: Some(built),
+        },
+        None => {
+            // Not in the writer's compact form (or damaged): each column is parsed whole.
+            let mut columns: Vec<Option<Column>> = REQUEST_FIELDS.iter().map(|_| None).collect();
+            rayon::scope(|s| {
+                for ((i, field), slot) in REQUEST_FIELDS.iter().enumerate().zip(columns.iter_mut())
+                {
+                    let text = requests.get(field.key);
+                    s.spawn(move |_| {
+                        *slot = text.and_then(|t| read_column(field.stored, t, skip.skips(i)));
+                    });
+                }
+            });
+            RequestColumns {
+                columns: columns.into_iter().collect::<Option<Vec<Column>>>()?,
+                built: None,
+            }
+        }
     };
     Some(RunFile {
         // Absent lists and counts are empty, as `#[serde(default)]` makes them.
@@ -352,6 +668,10 @@ mod tests {
             agree!(u16);
             agree!(u32);
             agree!(u64);
+            // What the check for a skipped column takes is JSON.
+            if is_integer_list(b) {
+                assert!(serde::<serde::de::IgnoredAny>(text).is_some(), "{text}");
+            }
             if let Some(fast) = parse_nullable_integers(b) {
                 assert_eq!(
                     Some(fast),
