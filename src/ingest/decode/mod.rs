@@ -150,13 +150,25 @@ pub fn parse_content(bytes: &[u8]) -> Vec<Item<'_>> {
 
 /// Reads every event in `bytes` (one JSON value, possibly a wrapper) into `out`.
 pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
-    if matches!(first_byte(bytes), Some(b'"' | b'[')) {
-        // Only an object can be an event. Trying a string as one costs serde_json an error
-        // message quoting the whole string (an event carried as a string, escaped): that
-        // formatting took more time than reading the event itself.
-        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+    // Only an object can be an event. Trying a string as one costs serde_json an error
+    // message quoting the whole string (an event carried as a string, escaped): that
+    // formatting took more time than reading the event itself.
+    match first_byte(bytes) {
+        Some(b'"') => {
+            // Read (and unescaped) once; a string that is not valid JSON takes the path below.
+            if let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes) {
+                if depth > 0 && depth < MAX_DEPTH {
+                    expand_string(s, out, depth);
+                } else {
+                    out.push(Err(reasons::NOT_AN_EVENT));
+                }
+                return;
+            }
+        }
+        Some(b'[') if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
             return expand_wrappers(bytes, out, depth);
         }
+        _ => {}
     }
     match serde_json::from_slice::<AuditEvent<'a>>(bytes) {
         Ok(mut ev) => {
