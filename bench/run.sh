@@ -141,6 +141,30 @@ if [ -f "$gz" ]; then
 fi
 echo
 
+echo "## First screen in tmux at 120x40 (bench/first-screen.sh; REPEAT runs each)"
+# explore on the raw log: the first screen is the panes drawn (they fill in while the log is
+# read), "done" is the status line saying "complete:". lnav: the first log line drawn, and
+# done when its status shows the view at 100% of the file. Peak RSS at done.
+if command -v tmux >/dev/null; then
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-40s %10s %10s %10s\n' "program" "first s" "done s" "peak MB"
+    for _ in $(seq "$REPEAT"); do
+        read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' 'complete:' -- \
+            "$BIN" explore --audit "$log" --e2e-log "$SCRATCH/main/e2e.log" --junit "$SCRATCH/main/junit_01.xml")
+        printf '%-40s %10s %10s %10s\n' "auditscope explore --audit (raw log)" "$f" "$d" "$r"
+        read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' '' -- "$BIN" explore "$SCRATCH/main/RUN.json")
+        printf '%-40s %10s %10s %10s\n' "auditscope explore RUN.json" "$f" "$d" "$r"
+        if command -v lnav >/dev/null; then
+            read -r f d r < <("$here/bench/first-screen.sh" '^\{"kind":"Event"' 'L[0-9]+ +100%' -- lnav "$log")
+            printf '%-40s %10s %10s %10s\n' "lnav $(lnav -V | head -1 | cut -d' ' -f2)" "$f" "$d" "$r"
+        fi
+    done
+    command -v lnav >/dev/null || echo "(lnav not installed: apt-get install lnav)"
+else
+    echo "tmux not installed: first screens not measured"
+fi
+echo
+
 echo "## Explorer on the main RUN.json (headless: examples/explore_bench.rs, TestBackend 160x48)"
 EXPLORE=${EXPLORE:-$(dirname "$BIN")/examples/explore_bench}
 if [ ! -x "$EXPLORE" ]; then

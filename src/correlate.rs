@@ -105,8 +105,9 @@ impl StageClock {
         let now = std::time::Instant::now();
         if self.enabled {
             eprintln!(
-                "auditscope: {stage}: {:.3} s",
-                (now - self.last).as_secs_f64()
+                "auditscope: {stage}: {:.3} s{}",
+                (now - self.last).as_secs_f64(),
+                peak_rss().map_or(String::new(), |kb| format!(", peak RSS {} MB", kb / 1024))
             );
         }
         self.last = now;
@@ -190,6 +191,13 @@ pub fn resolve(inputs: &Inputs, opts: &Options) -> Result<Resolved, CorrelateErr
         walked,
         extra_tables,
     })
+}
+
+/// The process's peak resident memory so far in KB (`VmHWM`; Linux only).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Reads every input and correlates them into a [`Run`].

@@ -717,7 +717,10 @@ fn spawn_reader(
     // One block queued while one is filled: the parser never waits for the disk, and the
     // buffers in flight stay small next to the run being built.
     let (tx, rx) = sync_channel::<io::Result<Block>>(1);
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(2);
+    // Room for every buffer in flight (one being filled, one queued, one being parsed, one
+    // parsed and queued, one at the sink): a buffer that finds no room is freed, and its
+    // replacement is fresh memory the kernel must zero and the reader must fill again.
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(5);
     std::thread::spawn(move || {
         let mut carry: Vec<u8> = Vec::new();
         loop {

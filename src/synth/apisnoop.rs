@@ -222,9 +222,10 @@ pub fn from_coverage(json: &[u8], dir: &Path) -> Result<ApisnoopRun, SynthError>
 
     // Tests in the file's order, and per test the (verb, uri) calls it makes.
     let mut names: Vec<String> = coverage.tests.iter().map(|t| t.test.clone()).collect();
+    let mut seen: std::collections::HashSet<String> = names.iter().cloned().collect();
     for e in &coverage.endpoints {
         for t in &e.tests {
-            if !names.contains(t) {
+            if seen.insert(t.clone()) {
                 names.push(t.clone());
             }
         }

@@ -150,6 +150,14 @@ pub fn parse_content(bytes: &[u8]) -> Vec<Item<'_>> {
 
 /// Reads every event in `bytes` (one JSON value, possibly a wrapper) into `out`.
 pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+    if matches!(first_byte(bytes), Some(b'"' | b'[')) {
+        // Only an object can be an event. Trying a string as one costs serde_json an error
+        // message quoting the whole string (an event carried as a string, escaped): that
+        // formatting took more time than reading the event itself.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            return expand_wrappers(bytes, out, depth);
+        }
+    }
     match serde_json::from_slice::<AuditEvent<'a>>(bytes) {
         Ok(mut ev) => {
             if ev.looks_like_event() || ev.kind == "Event" {

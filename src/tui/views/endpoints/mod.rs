@@ -60,6 +60,9 @@ pub struct EndpointRow {
     pub p99: Option<crate::run::Micros>,
     /// Its watches and streams (long-running: no latency counted).
     pub long_running: u64,
+    /// `p99` and `long_running` are computed (lazily: for the rows drawn, or all rows when
+    /// sorting by latency, so the first `2` on a 900k-request run stays fast).
+    pub measured: bool,
     /// How it changed against `--baseline`.
     pub mark: Option<EndpointMark>,
 }
@@ -209,14 +212,8 @@ impl EndpointsView {
             }
             let group = group_of_op.get(&op_i).copied();
             let (mut hits, mut window_hits, mut none_hits, mut error_hits) = (0, 0, 0, 0);
-            let (mut p99, mut long_running) = (None, 0);
+            let (p99, long_running) = (None, 0);
             if let Some(g) = group.and_then(|g| ctx.index.groups.get(g as usize)) {
-                p99 = p99_max(&ctx.latency, &g.requests).map(|(p, _, _)| p);
-                long_running = g
-                    .requests
-                    .iter()
-                    .filter(|&&r| ctx.latency.get(r as usize) == Some(&LAT_LONG_RUNNING))
-                    .count() as u64;
                 for &r in &g.requests {
                     let req = &run.requests[r as usize];
                     hits += 1;
@@ -250,6 +247,7 @@ impl EndpointsView {
                 group,
                 p99,
                 long_running,
+                measured: group.is_none(),
                 mark: ctx
                     .baseline
                     .as_ref()
@@ -276,6 +274,26 @@ impl EndpointsView {
         };
         v.refilter(ctx);
         v
+    }
+
+    /// Computes row `i`'s p99 latency and long-running count if not done yet.
+    pub fn measure(&mut self, ctx: &Ctx, i: usize) {
+        let Some(row) = self.rows.get_mut(i) else {
+            return;
+        };
+        if row.measured {
+            return;
+        }
+        row.measured = true;
+        let Some(g) = row.group.and_then(|g| ctx.index.groups.get(g as usize)) else {
+            return;
+        };
+        row.p99 = p99_max(&ctx.latency, &g.requests).map(|(p, _, _)| p);
+        row.long_running = g
+            .requests
+            .iter()
+            .filter(|&&r| ctx.latency.get(r as usize) == Some(&LAT_LONG_RUNNING))
+            .count() as u64;
     }
 
     /// The selected endpoint.
@@ -316,6 +334,11 @@ impl EndpointsView {
                 }
             }
             view.push(i as u32);
+        }
+        if self.sort == EpSort::Latency {
+            for &i in &view {
+                self.measure(ctx, i as usize);
+            }
         }
         let rows = &self.rows;
         match self.sort {
@@ -465,6 +488,14 @@ impl Component for EndpointsView {
         let inner = pane_frame(f, body, ctx, &title, &self.filter, focused);
         self.page = inner.height as usize;
         let (start, end) = window(&mut self.state, self.view.len(), inner.height as usize);
+        // The latency of the rows drawn and of the selected one (for the detail).
+        let drawn: Vec<usize> = (start..end)
+            .chain(std::iter::once(self.state.sel))
+            .filter_map(|pos| self.view.get(pos).map(|&i| i as usize))
+            .collect();
+        for i in drawn {
+            self.measure(ctx, i);
+        }
         let empty = Query::default();
         let q = self.query.as_ref().unwrap_or(&empty);
         // Names first; the numbers in fixed columns at the right.
