@@ -54,7 +54,7 @@ impl LiveStatus {
         let requests = format!("{} requests", group_digits(self.requests as u64));
         if self.follow {
             parts.push("live".to_string());
-            parts.push(format!("{:.0} MB", mb(self.bytes)));
+            parts.push(human_bytes(self.bytes));
             parts.push(requests);
             if let Some(newest) = self.newest {
                 let now = now_micros();
@@ -84,6 +84,15 @@ impl LiveStatus {
             parts.push(e.clone());
         }
         parts.join(" · ")
+    }
+}
+
+/// `812 KB`, `12 MB`.
+fn human_bytes(b: u64) -> String {
+    if b < 1_000_000 {
+        format!("{} KB", b.div_ceil(1000))
+    } else {
+        format!("{:.0} MB", b as f64 / 1e6)
     }
 }
 

@@ -77,8 +77,15 @@ impl Tail {
     /// When the path names a new file, the old file's unfinished last line is added as a
     /// line of its own (it will never be finished) before [`TailEvent::Rotated`] is said.
     pub fn poll(&mut self, max: usize, out: &mut Vec<u8>) -> io::Result<TailEvent> {
+        if self.file.is_none() {
+            let event = self.open()?;
+            if event != TailEvent::Idle || self.file.is_none() {
+                // Missing, or back after missing (a new input: the caller polls again).
+                return Ok(event);
+            }
+        }
         let Some(file) = self.file.as_mut() else {
-            return self.open();
+            return Ok(TailEvent::Idle);
         };
         let start = out.len();
         out.extend_from_slice(&self.partial);
@@ -232,6 +239,12 @@ mod tests {
         assert_eq!(events, vec![TailEvent::Truncated]);
         g.write_all(b"five\n").unwrap();
         let (out, _) = poll_all(&mut t);
+        assert_eq!(out, b"five\n");
+
+        // A file there from the start is read on the first poll.
+        let mut fresh = Tail::new(&path);
+        let mut out = Vec::new();
+        assert_eq!(fresh.poll(1 << 20, &mut out).unwrap(), TailEvent::Lines);
         assert_eq!(out, b"five\n");
 
         // Deleted: said once, then picked up when it is back.
