@@ -352,3 +352,41 @@ fn filter_selects_an_exact_match_over_a_fuzzy_one() {
     let name = app.ctx.run.str(app.ctx.run.specs[s.index()].name);
     assert!(name.contains("Subpath"), "{name}");
 }
+
+/// `--baseline` reads OLD as `diff` does: a RUN.json file and an APISnoop coverage file.
+#[test]
+fn baseline_from_a_run_file_and_an_apisnoop_file() {
+    let fixture = |name: &str| format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let run = demo_run().unwrap();
+    // The demo before steps were read: a RUN.json of another table (no release recorded).
+    let d = auditscope::tui::baseline_diff(
+        &run,
+        "demo".into(),
+        &[fixture("demo-2018-RUN.json.gz")],
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.old.kind, SideKind::Run);
+    // APISnoop's published 1.17 coverage (the demo's release): CI tested far more.
+    let d = auditscope::tui::baseline_diff(
+        &run,
+        "demo".into(),
+        &[fixture("apisnoop-coverage-1.17.0.json.gz")],
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.old.kind, SideKind::Apisnoop);
+    assert!(!d.endpoints.no_longer_tested.is_empty());
+    let lost = &d.endpoints.no_longer_tested[0];
+    let mut app = App::for_test_with_baseline(run, d.clone());
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    render(&mut app, &mut term);
+    keys(&mut app, &mut term, "2 f f f f");
+    let e = app.endpoints.as_ref().unwrap();
+    let row = e.rows.iter().find(|r| &r.id == lost).unwrap();
+    assert_eq!(
+        row.mark,
+        Some(auditscope::diff::EndpointMark::NoLongerTested)
+    );
+    assert!(text(&term).contains("LOST"));
+}

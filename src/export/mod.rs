@@ -205,17 +205,25 @@ impl Export {
             ExportFormat::Parquet => &parquet,
             ExportFormat::Ndjson => &ndjson,
         };
-        let mut tables = Vec::new();
-        for table in table::tables(run) {
+        let (staging, out) = (&self.staging, &self.opts.out);
+        let write = |table: &Table<'_>| -> Result<(String, PathBuf, u64), ExportError> {
             let part = partition(table.name, release, id);
-            let dir = self.staging.join("new").join(&part);
+            let dir = staging.join("new").join(&part);
             std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-            write_table(writer, &table, &dir)?;
-            tables.push((
-                table.name.to_string(),
-                self.opts.out.join(&part),
-                table.rows as u64,
-            ));
+            write_table(writer, table, &dir)?;
+            Ok((table.name.to_string(), out.join(&part), table.rows as u64))
+        };
+        // The requests are written while the other two tables are made (the operations
+        // table counts coverage over every request, a pass of its own); then those are
+        // written. The order of `tables` is that of `table::tables`.
+        let requests = table::requests(run);
+        let (first, rest) = rayon::join(
+            || write(&requests),
+            || [table::specs(run), table::operations(run)],
+        );
+        let mut tables = vec![first?];
+        for table in &rest {
+            tables.push(write(table)?);
         }
         self.staged.push(Exported {
             release: release.to_string(),
