@@ -260,3 +260,82 @@ fn loading_ends_with_the_run_correlate_makes() {
     app.live = None;
     assert_eq!(screen_text(&mut app), screen_text(&mut reference));
 }
+
+/// A ginkgo v2 spec block with one step, at `hh:mm:ss` on 2018-06-05.
+fn spec_block(name: &str, it: &str, at: &str, step: &str) -> String {
+    format!(
+        "------------------------------\n{name}\n  {it}\n  test/e2e/x.go:1\n\
+         [It] {it}\n  test/e2e/x.go:1\nSTEP: {step} 06/05/18 {at}.000\n\
+         Jun  5 {at}.500: INFO: done\n"
+    )
+}
+
+/// An audit event without a spec in its user agent (attributed by time), at `hh:mm:ss`.
+fn plain_event(id: &str, at: &str) -> String {
+    format!(
+        concat!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","#,
+            r#""stage":"ResponseComplete","requestURI":"/api/v1/namespaces/x/pods","verb":"list","#,
+            r#""user":{{"username":"kubectl"}},"userAgent":"kubectl/v1.34.0","#,
+            r#""responseStatus":{{"code":200}},"requestReceivedTimestamp":"2018-06-05T{at}.200000Z","#,
+            r#""stageTimestamp":"2018-06-05T{at}.300000Z"}}"#,
+            "\n"
+        ),
+        id = id,
+        at = at
+    )
+}
+
+#[test]
+fn followed_e2e_log_brings_new_specs_steps_and_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    let e2e = dir.path().join("e2e.log");
+    append(
+        &e2e,
+        "Running Suite: Kubernetes e2e suite - /usr/local/bin\nWill run 2 of 2 specs\n",
+    );
+    append(
+        &e2e,
+        &spec_block("[sig-node] Pods", "should A", "03:31:45", "making A"),
+    );
+    append(&audit, &plain_event("p1", "03:31:45"));
+    let inputs = Inputs {
+        audit: vec![audit.display().to_string()],
+        e2e_logs: vec![e2e.display().to_string()],
+        ..Inputs::default()
+    };
+    let mut follower =
+        auditscope::correlate::live::Follower::new(&inputs, &Options::default()).expect("follower");
+    while follower.poll() {}
+    let run = follower.snapshot().expect("snapshot");
+    assert_eq!(spec_names(&run), vec!["[sig-node] Pods should A"]);
+    assert_eq!(run.specs[0].steps.len(), 1);
+    assert_eq!(run.requests.len(), 1);
+    assert_eq!(
+        run.requests[0].spec,
+        Some(auditscope::run::SpecId::from_index(0))
+    );
+
+    // The suite goes on: a new spec with its step, and a request in its window.
+    std::thread::sleep(Duration::from_millis(20));
+    append(
+        &e2e,
+        &spec_block("[sig-node] Pods", "should B", "03:32:10", "making B"),
+    );
+    append(&audit, &plain_event("p2", "03:32:10"));
+    while follower.poll() {}
+    let run = follower.snapshot().expect("snapshot");
+    assert_eq!(
+        spec_names(&run),
+        vec!["[sig-node] Pods should A", "[sig-node] Pods should B"]
+    );
+    let b = run
+        .specs
+        .iter()
+        .position(|s| run.str(s.name).ends_with("should B"))
+        .unwrap();
+    assert_eq!(run.str(run.specs[b].steps[0].text), "making B");
+    let p2 = run.requests.iter().find(|r| &*r.audit_id == "p2").unwrap();
+    assert_eq!(p2.spec, Some(auditscope::run::SpecId::from_index(b)));
+}
