@@ -543,13 +543,19 @@ fn shown(path: &Path) -> String {
     crate::text::escape_control(&path.display().to_string()).into_owned()
 }
 
-/// True when `source` names one RUN.json and nothing else.
-fn is_single_run(source: &SourceArgs) -> bool {
+/// True when `source` names its inputs by position only (no `--audit`, `--e2e-log`,
+/// `--entries`, `--junit` or `--openapi`): the only way RUN.json files are named.
+fn only_positional(source: &SourceArgs) -> bool {
     source.audit.is_empty()
         && source.e2e_log.is_empty()
         && source.entries.is_empty()
         && source.junit.is_empty()
         && source.openapi.is_empty()
+}
+
+/// True when `source` names one RUN.json and nothing else.
+fn is_single_run(source: &SourceArgs) -> bool {
+    only_positional(source)
         && matches!(source.inputs.as_slice(), [path] if path != "-" && is_run_file(path))
 }
 
@@ -668,22 +674,11 @@ fn follow_correlate(
 
 /// Correlates raw inputs named on the command line.
 pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
-    let inputs = Inputs {
-        audit: source.audit.clone(),
-        e2e_logs: source.e2e_log.clone(),
-        entries: source.entries.clone(),
-        junit: source.junit.clone(),
-        auto: source.inputs.clone(),
-    };
-    if inputs.is_empty() {
-        bail!("no input given: name a RUN.json, or an audit log with --audit FILE");
-    }
+    let (inputs, options) = raw_inputs(source)?;
     let options = Options {
-        strict: source.strict,
         progress: true,
-        openapi: source.openapi.clone(),
-        release: source.release,
         show_walk: true,
+        ..options
     };
     Ok(correlate::correlate(&inputs, &options)?)
 }
@@ -713,15 +708,8 @@ const LATENCY_SKIPS: &[&str] = &[
 /// [`load_run`], leaving the request columns `skip` names unread when the run is a RUN.json
 /// (see [`format::read_run_from_slice_skipping`]).
 pub fn load_run_skipping(source: &SourceArgs, skip: format::Skip) -> Result<Run> {
-    let only_positional = source.audit.is_empty()
-        && source.e2e_log.is_empty()
-        && source.entries.is_empty()
-        && source.junit.is_empty()
-        && source.openapi.is_empty();
-    if only_positional
+    if is_single_run(source)
         && let [path] = source.inputs.as_slice()
-        && path != "-"
-        && is_run_file(path)
     {
         // RUN.json may be gzipped (as the bundled demo is).
         // Read into a buffer of the file's size (growing one by doubling copies it and
@@ -749,12 +737,7 @@ pub fn load_run_skipping(source: &SourceArgs, skip: format::Skip) -> Result<Run>
 /// with `--release`), or the raw inputs correlated into one run. Also the name of each run
 /// for messages.
 pub fn load_runs(source: &SourceArgs) -> Result<(Vec<Run>, Vec<String>)> {
-    let only_positional = source.audit.is_empty()
-        && source.e2e_log.is_empty()
-        && source.entries.is_empty()
-        && source.junit.is_empty()
-        && source.openapi.is_empty();
-    if only_positional
+    if only_positional(source)
         && source.inputs.len() > 1
         && source.inputs.iter().all(|p| p != "-" && is_run_file(p))
     {

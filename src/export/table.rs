@@ -13,7 +13,8 @@
 use std::borrow::Cow;
 
 pub use crate::run::format::{Cell, Kind, Text};
-use crate::run::{Attribution, FrameId, Micros, NO_TIME, OpId, Run, StrId};
+use crate::run::format::{opt_str, time};
+use crate::run::{Attribution, FrameId, OpId, Run, StrId};
 
 /// Gives the cell of a row.
 pub type Getter<'r> = Box<dyn Fn(usize) -> Cell<'r> + Send + Sync + 'r>;
@@ -79,24 +80,6 @@ macro_rules! col {
             get: Box::new($get),
         }
     };
-}
-
-/// A string id as a cell: `Null` for the empty string (id 0, "absent").
-fn opt_str<'r>(id: StrId) -> Cell<'r> {
-    if id == 0 {
-        Cell::Null
-    } else {
-        Cell::Text(Text::Str(id))
-    }
-}
-
-/// A time as a cell: `Null` for [`NO_TIME`].
-fn time<'r>(t: Micros) -> Cell<'r> {
-    if t == NO_TIME {
-        Cell::Null
-    } else {
-        Cell::Time(t)
-    }
 }
 
 /// The `requests` table: one row per request, every field of [`Request`](crate::run::Request)

@@ -200,7 +200,7 @@ fn id_opt(v: u64) -> Option<u32> {
 }
 
 /// A string id as a cell: `Null` for the empty string (id 0, "absent").
-fn opt_str<'r>(id: StrId) -> Cell<'r> {
+pub fn opt_str<'r>(id: StrId) -> Cell<'r> {
     if id == 0 {
         Cell::Null
     } else {
@@ -209,7 +209,7 @@ fn opt_str<'r>(id: StrId) -> Cell<'r> {
 }
 
 /// A time as a cell: `Null` for [`NO_TIME`].
-fn time<'r>(t: Micros) -> Cell<'r> {
+pub fn time<'r>(t: Micros) -> Cell<'r> {
     if t == NO_TIME {
         Cell::Null
     } else {

@@ -20,7 +20,7 @@ use super::*;
 
 pub use columns::{
     Cell, ExportColumn, ExportGet, Kind, REQUEST_FIELDS, RequestField, Stored, Text, Width,
-    export_columns, field_index,
+    export_columns, field_index, opt_str, time,
 };
 
 pub use read::{
