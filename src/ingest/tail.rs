@@ -119,15 +119,7 @@ impl Tail {
         }
         // At the end of the open file: has the path moved on?
         match std::fs::metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let was = self.missing;
-                self.missing = true;
-                Ok(if was {
-                    TailEvent::Idle
-                } else {
-                    TailEvent::Missing
-                })
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(self.went_missing()),
             Err(e) => Err(e),
             Ok(meta) => {
                 self.missing = false;
@@ -157,6 +149,16 @@ impl Tail {
         }
     }
 
+    /// The path is not there: `Missing` the first time (said once), `Idle` while it stays away.
+    fn went_missing(&mut self) -> TailEvent {
+        let was = std::mem::replace(&mut self.missing, true);
+        if was {
+            TailEvent::Idle
+        } else {
+            TailEvent::Missing
+        }
+    }
+
     /// Opens the path (from its start), when there is none open.
     fn open(&mut self) -> io::Result<TailEvent> {
         match File::open(&self.path) {
@@ -172,15 +174,7 @@ impl Tail {
                     TailEvent::Idle
                 })
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let was = self.missing;
-                self.missing = true;
-                Ok(if was {
-                    TailEvent::Idle
-                } else {
-                    TailEvent::Missing
-                })
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(self.went_missing()),
             Err(e) => Err(e),
         }
     }
