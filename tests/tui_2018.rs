@@ -8,9 +8,9 @@ mod common;
 use auditscope::correlate::{Inputs, Options, correlate};
 use auditscope::run::{Run, SpecStatus};
 use auditscope::tui::app::{App, Pane};
-use auditscope::tui::{first_frame, press};
+use auditscope::tui::first_frame;
+use auditscope::tui::press_keys as keys;
 use common::{fixture, replay_2018};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::sync::OnceLock;
@@ -49,28 +49,6 @@ fn run_2018() -> Run {
         .unwrap()
     })
     .clone()
-}
-
-fn keys(app: &mut App, term: &mut Terminal<TestBackend>, seq: &str) {
-    for part in seq.split(' ').filter(|p| !p.is_empty()) {
-        let ev = match part {
-            "Enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
-            "Esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
-            "Tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
-            "Space" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
-            s => {
-                for c in s.chars() {
-                    press(
-                        app,
-                        term,
-                        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-                    );
-                }
-                continue;
-            }
-        };
-        press(app, term, ev);
-    }
 }
 
 fn screen(seq: &str, w: u16, h: u16) -> (App, Terminal<TestBackend>) {

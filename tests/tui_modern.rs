@@ -11,32 +11,11 @@ use auditscope::report::filter::RequestFilter;
 use auditscope::run::{Attribution, Run};
 use auditscope::tui::app::{App, Pane};
 use auditscope::tui::context::TestEntry;
+use auditscope::tui::press_keys as keys;
 use auditscope::tui::views::tests::steps::{StepNode, StepTree};
-use auditscope::tui::{first_frame, press, render};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use auditscope::tui::{first_frame, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn keys(app: &mut App, term: &mut Terminal<TestBackend>, seq: &str) {
-    for part in seq.split(' ').filter(|p| !p.is_empty()) {
-        let ev = match part {
-            "Enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
-            "Esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
-            "Tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
-            s => {
-                for c in s.chars() {
-                    press(
-                        app,
-                        term,
-                        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-                    );
-                }
-                continue;
-            }
-        };
-        press(app, term, ev);
-    }
-}
 
 fn screen(seq: &str, w: u16, h: u16) -> Terminal<TestBackend> {
     let (mut app, mut term) = first_frame(demo_run().unwrap(), false, w, h);

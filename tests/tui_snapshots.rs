@@ -1,34 +1,12 @@
 //! Snapshots of the explorer's screen (ratatui `TestBackend`) at 80x24 (stacked panes) and
 //! 120x40 (side by side), on the hand-built sample run.
 
-use auditscope::tui::app::App;
+use auditscope::tui::first_frame;
+use auditscope::tui::press_keys as keys;
 use auditscope::tui::testing::sample_run;
-use auditscope::tui::{first_frame, press};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
-
-fn keys(app: &mut App, term: &mut Terminal<TestBackend>, seq: &str) {
-    for part in seq.split(' ').filter(|p| !p.is_empty()) {
-        let ev = match part {
-            "Enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
-            "Esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
-            "Tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
-            s => {
-                for c in s.chars() {
-                    press(
-                        app,
-                        term,
-                        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-                    );
-                }
-                continue;
-            }
-        };
-        press(app, term, ev);
-    }
-}
 
 fn screen(seq: &str, w: u16, h: u16) -> Terminal<TestBackend> {
     let (mut app, mut term) = first_frame(sample_run(), false, w, h);

@@ -315,6 +315,32 @@ pub fn press(app: &mut App, terminal: &mut Terminal<TestBackend>, key: KeyEvent)
     render(app, terminal);
 }
 
+/// Types `seq` into `app`, redrawing after each key (for tests): space-separated parts, where
+/// `Enter`, `Esc`, `Tab` and `Space` are those keys and any other part is typed character by
+/// character.
+pub fn press_keys(app: &mut App, terminal: &mut Terminal<TestBackend>, seq: &str) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    for part in seq.split(' ').filter(|p| !p.is_empty()) {
+        let code = match part {
+            "Enter" => KeyCode::Enter,
+            "Esc" => KeyCode::Esc,
+            "Tab" => KeyCode::Tab,
+            "Space" => KeyCode::Char(' '),
+            typed => {
+                for c in typed.chars() {
+                    press(
+                        app,
+                        terminal,
+                        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+                    );
+                }
+                continue;
+            }
+        };
+        press(app, terminal, KeyEvent::new(code, KeyModifiers::NONE));
+    }
+}
+
 /// Opens the explorer on a loaded run; returns when the user quits. Restores the terminal
 /// on panic, Ctrl-c, SIGTERM, SIGHUP.
 pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()> {
