@@ -24,6 +24,7 @@ pub mod eventhubs;
 pub mod eventlist;
 pub mod gke;
 pub mod opensearch;
+mod walk;
 pub mod wrapper;
 
 use std::borrow::Cow;
@@ -93,9 +94,205 @@ pub struct Envelope<'a> {
     pub proto_payload: Option<&'a RawValue>,
 }
 
+/// Where the events a block carries as JSON strings are unescaped to: they borrow from it as
+/// the other events borrow from the block, so an event carried as a string costs one copy of
+/// its text and no allocation of its own. It lives (and is dropped) with the block.
+#[derive(Default)]
+pub struct Arena(bumpalo_herd::Herd);
+
+impl Arena {
+    /// An empty arena (it allocates nothing until a string is kept).
+    pub fn new() -> Arena {
+        Arena::default()
+    }
+
+    /// A handle for one thread's work (the rayon task parsing a piece of the block).
+    pub fn scratch(&self) -> Scratch<'_> {
+        Scratch {
+            member: self.0.get(),
+            text: String::new(),
+        }
+    }
+}
+
+/// One thread's handle on an [`Arena`], with the buffer strings are unescaped into.
+pub struct Scratch<'a> {
+    member: bumpalo_herd::Member<'a>,
+    text: String,
+}
+
+/// What a JSON string holds, for a wrapper carrying an event as a string.
+enum Carried<'a> {
+    /// Text that opens a JSON object or array (the event, or a wrapper), unescaped.
+    Json(&'a str),
+    /// Any other text: a log line that is not an event.
+    Other,
+}
+
+/// True when text opens a JSON object or array (and so may be an event or a wrapper).
+fn opens_json(s: &str) -> bool {
+    matches!(first_byte(s.as_bytes()), Some(b'{' | b'['))
+}
+
+impl<'a> Scratch<'a> {
+    /// Keeps a copy of `s` in the arena.
+    fn keep(&self, s: &str) -> &'a str {
+        self.member.alloc_str(s)
+    }
+
+    /// Reads the JSON string `bytes` (as `serde_json` would: `None` when it would not): its
+    /// text borrowed from `bytes` when it has no escapes, else unescaped into the arena. Text
+    /// that cannot be an event is not kept.
+    fn carried(&mut self, bytes: &'a [u8]) -> Option<Carried<'a>> {
+        match unescape(bytes, &mut self.text) {
+            Some(Unescaped::Verbatim(s)) => Some(if opens_json(s) {
+                Carried::Json(s)
+            } else {
+                Carried::Other
+            }),
+            Some(Unescaped::InText) => Some(if opens_json(&self.text) {
+                Carried::Json(self.keep(&self.text))
+            } else {
+                Carried::Other
+            }),
+            // Whitespace around the string, a lone surrogate, invalid UTF-8, a control
+            // character: rare, and serde_json decides.
+            None => {
+                let CowStr(s) = serde_json::from_slice::<CowStr<'a>>(bytes).ok()?;
+                Some(match s {
+                    _ if !opens_json(&s) => Carried::Other,
+                    Cow::Borrowed(b) => Carried::Json(b),
+                    Cow::Owned(o) => Carried::Json(self.keep(&o)),
+                })
+            }
+        }
+    }
+}
+
+/// The text of a JSON string: the string's own bytes, or unescaped into the buffer.
+enum Unescaped<'a> {
+    Verbatim(&'a str),
+    InText,
+}
+
+/// Reads `bytes` as exactly one JSON string (quotes included, nothing around them), the fast
+/// way; `None` when it is not one, or holds something left to serde_json (a surrogate escape
+/// not in a pair, a control character).
+fn unescape<'a>(bytes: &'a [u8], text: &mut String) -> Option<Unescaped<'a>> {
+    let all = std::str::from_utf8(bytes).ok()?;
+    let (unescaped, end) = scan_string(all, Some(text))?;
+    (end == all.len()).then_some(unescaped)
+}
+
+/// Reads the JSON string that `s` starts with (at its opening quote): its text (unescaped into
+/// `text` when it has escapes and `text` is given) and the index after its closing quote;
+/// `None` as [`unescape`] says.
+fn scan_string<'a>(s: &'a str, mut text: Option<&mut String>) -> Option<(Unescaped<'a>, usize)> {
+    let body = s.strip_prefix('"')?;
+    let b = body.as_bytes();
+    let mut i = 0;
+    let mut copied = false;
+    loop {
+        let at = i + find_special(b.get(i..)?)?;
+        match *b.get(at)? {
+            b'"' => {
+                if !copied {
+                    return Some((Unescaped::Verbatim(body.get(..at)?), at + 2));
+                }
+                if let Some(t) = text.as_deref_mut() {
+                    t.push_str(body.get(i..at)?);
+                }
+                return Some((Unescaped::InText, at + 2));
+            }
+            b'\\' => {
+                let (ch, len) = escape(b.get(at + 1..)?)?;
+                if let Some(t) = text.as_deref_mut() {
+                    if !copied {
+                        t.clear();
+                    }
+                    t.push_str(body.get(i..at)?);
+                    t.push(ch);
+                }
+                copied = true;
+                i = at + 1 + len;
+            }
+            // A control character: serde_json says no.
+            _ => return None,
+        }
+    }
+}
+
+/// The character of the escape after a backslash and how many bytes it took.
+fn escape(b: &[u8]) -> Option<(char, usize)> {
+    Some(match *b.first()? {
+        b'"' => ('"', 1),
+        b'\\' => ('\\', 1),
+        b'/' => ('/', 1),
+        b'b' => ('\x08', 1),
+        b'f' => ('\x0c', 1),
+        b'n' => ('\n', 1),
+        b'r' => ('\r', 1),
+        b't' => ('\t', 1),
+        b'u' => {
+            let hi = hex4(b.get(1..5)?)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                // A surrogate pair, `\uD83D\uDE00`; a lone one is left to serde_json.
+                if b.get(5..7)? != b"\\u" {
+                    return None;
+                }
+                let lo = hex4(b.get(7..11)?)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                let c = 0x1_0000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                (char::from_u32(c)?, 11)
+            } else {
+                (char::from_u32(hi)?, 5)
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Four hex digits.
+fn hex4(b: &[u8]) -> Option<u32> {
+    b.iter()
+        .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
+}
+
+/// Where the next `"`, `\` or control character is, eight bytes at a time.
+fn find_special(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let special = |x: u8| x == b'"' || x == b'\\' || x < 0x20;
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        // A byte is flagged when it is zero after xor with the quote or the backslash, or
+        // below 0x20 (the classic "has a byte less than n" trick; flags can be false
+        // positives only above a true one, and the byte loop below finds the first).
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        let flags = zero(v ^ (ONES * u64::from(b'"')))
+            | zero(v ^ (ONES * u64::from(b'\\')))
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
+        if flags != 0 {
+            return chunk.iter().position(|&x| special(x)).map(|p| at + p);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&x| special(x))
+        .map(|p| at + p)
+}
+
 /// Parses one line of a JSON-lines input: the fast path is a single event borrowing from the
 /// line; lines that start with a timestamp are CRI or S3-export lines.
-pub fn parse_line(line: &[u8]) -> LineOutcome<'_> {
+pub fn parse_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
     if let Some(b) = first_byte(line)
         && b.is_ascii_digit()
     {
@@ -103,32 +300,44 @@ pub fn parse_line(line: &[u8]) -> LineOutcome<'_> {
             if partial {
                 return LineOutcome::Part(content);
             }
-            return LineOutcome::Last(content, parse_content(content));
+            return LineOutcome::Last(content, parse_content(content, sc));
         }
         if let Some(content) = cloudwatch::split_export_line(line) {
-            return parse_json_line(content);
+            return parse_json_line(content, sc);
         }
     }
-    parse_json_line(line)
+    parse_json_line(line, sc)
 }
 
 /// Parses a line that should be JSON: an event, or any wrapper.
-fn parse_json_line(line: &[u8]) -> LineOutcome<'_> {
+fn parse_json_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
     // Validating the whole line once is much cheaper than serde_json validating each string
     // it borrows; lines with invalid UTF-8 take the byte path below, as before.
-    let parsed = match std::str::from_utf8(line) {
+    let text = std::str::from_utf8(line);
+    let mut items = Vec::new();
+    // A wrapper is read in one pass; an event is seen as one at its first keys.
+    if let Ok(t) = text
+        && walk::wrapper(t, &mut items, 0, sc)
+    {
+        return one_or_many(items);
+    }
+    let parsed = match text {
         Ok(text) => serde_json::from_str::<AuditEvent<'_>>(text),
         Err(_) => serde_json::from_slice::<AuditEvent<'_>>(line),
     };
-    let mut items = Vec::new();
     match parsed {
         Ok(mut ev) if ev.looks_like_event() || ev.kind == "Event" => {
             return LineOutcome::One(ev.validate().map(|()| ev));
         }
         // Valid JSON that is not an event: look into its wrappers, not again for an event.
-        Ok(_) => expand_wrappers(line, &mut items, 0),
-        Err(_) => expand(line, &mut items, 0),
+        Ok(_) => expand_wrappers(line, &mut items, 0, sc),
+        Err(_) => expand(line, &mut items, 0, sc),
     }
+    one_or_many(items)
+}
+
+/// One item as [`LineOutcome::One`], else [`LineOutcome::Many`].
+fn one_or_many(mut items: Vec<Item<'_>>) -> LineOutcome<'_> {
     if items.len() == 1
         && let Some(one) = items.pop()
     {
@@ -139,34 +348,66 @@ fn parse_json_line(line: &[u8]) -> LineOutcome<'_> {
 
 /// Every item of a CRI line's content, alone or joined from its parts: a JSON value, or "not
 /// an audit event" when it is some other line the API server printed.
-pub fn parse_content(bytes: &[u8]) -> Vec<Item<'_>> {
+pub fn parse_content<'a>(bytes: &'a [u8], sc: &mut Scratch<'a>) -> Vec<Item<'a>> {
     if !matches!(first_byte(bytes), Some(b'{' | b'[')) {
         return vec![Err(reasons::NOT_AN_EVENT)];
     }
     let mut items = Vec::new();
-    expand(bytes, &mut items, 0);
+    expand(bytes, &mut items, 0, sc);
     items
 }
 
 /// Reads every event in `bytes` (one JSON value, possibly a wrapper) into `out`.
-pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => expand_str(s, out, depth, sc),
+        Err(_) => expand_general(bytes, out, depth, sc),
+    }
+}
+
+/// [`expand`] of text: wrappers and lists take the fast path of [`walk`].
+fn expand_str<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let done = match first_byte(s.as_bytes()) {
+        Some(b'{') => walk::wrapper(s, out, depth, sc),
+        Some(b'[') => walk::list(s, out, depth, sc),
+        _ => false,
+    };
+    if !done {
+        expand_general(s.as_bytes(), out, depth, sc);
+    }
+}
+
+/// [`expand`] by the general path: serde_json reads the value whole.
+fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     // Only an object can be an event. Trying a string as one costs serde_json an error
     // message quoting the whole string (an event carried as a string, escaped): that
     // formatting took more time than reading the event itself.
     match first_byte(bytes) {
         Some(b'"') => {
             // Read (and unescaped) once; a string that is not valid JSON takes the path below.
-            if let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes) {
-                if depth > 0 && depth < MAX_DEPTH {
-                    expand_string(s, out, depth);
-                } else {
-                    out.push(Err(reasons::NOT_AN_EVENT));
+            if let Some(carried) = sc.carried(bytes) {
+                match carried {
+                    Carried::Json(s) if depth > 0 && depth < MAX_DEPTH => {
+                        expand_str(s, out, depth + 1, sc);
+                    }
+                    // A log line that is not JSON (a shipper's other lines): not an event,
+                    // and not "invalid JSON" either, since it never claimed to be JSON.
+                    _ => out.push(Err(reasons::NOT_AN_EVENT)),
                 }
                 return;
             }
         }
-        Some(b'[') if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
-            return expand_wrappers(bytes, out, depth);
+        Some(b'[') => {
+            // Read as a list in one pass; only when that fails is it checked as JSON (a list
+            // with invalid UTF-8 in a string is valid JSON, but no list of text).
+            match serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
+                Ok(list) => return expand_list(list, out, depth, sc),
+                Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+                    out.push(Err(reasons::NOT_AN_EVENT));
+                    return;
+                }
+                Err(_) => {}
+            }
         }
         _ => {}
     }
@@ -181,21 +422,35 @@ pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
         Err(_) => {
             // Not JSON as it stands: maybe invalid UTF-8 that a replacement fixes.
             if std::str::from_utf8(bytes).is_err() {
-                let fixed = String::from_utf8_lossy(bytes).into_owned();
-                let mut tmp = Vec::new();
-                expand(fixed.as_bytes(), &mut tmp, depth);
-                out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
+                let fixed = sc.keep(&String::from_utf8_lossy(bytes));
+                expand_str(fixed, out, depth, sc);
             } else {
                 out.push(Err(reasons::INVALID_JSON));
             }
             return;
         }
     }
-    expand_wrappers(bytes, out, depth);
+    expand_wrappers(bytes, out, depth, sc);
+}
+
+/// The items of a JSON list, each read by [`expand`].
+fn expand_list<'a>(
+    list: Vec<&'a RawValue>,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) {
+    if depth >= MAX_DEPTH {
+        out.push(Err(reasons::NOT_AN_EVENT));
+        return;
+    }
+    for raw in list {
+        expand_str(raw.get(), out, depth + 1, sc);
+    }
 }
 
 /// [`expand`] for a JSON value known not to be an event.
-fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     if depth >= MAX_DEPTH {
         out.push(Err(reasons::NOT_AN_EVENT));
         return;
@@ -204,18 +459,18 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
     match first_byte(bytes) {
         Some(b'[') => {
             if let Ok(list) = serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
-                for raw in list {
-                    expand(raw.get().as_bytes(), out, depth + 1);
-                }
-                return;
+                return expand_list(list, out, depth, sc);
             }
         }
         Some(b'"') => {
             // An event carried as a JSON string (`Body.value`, `log`, `message`).
             if depth > 0
-                && let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes)
+                && let Some(carried) = sc.carried(bytes)
             {
-                expand_string(s, out, depth);
+                match carried {
+                    Carried::Json(s) => expand_str(s, out, depth + 1, sc),
+                    Carried::Other => out.push(Err(reasons::NOT_AN_EVENT)),
+                }
                 return;
             }
         }
@@ -228,7 +483,7 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
                 let mut found = false;
                 let mut open = |raw: &'a RawValue| {
                     found = true;
-                    expand(raw.get().as_bytes(), out, depth + 1);
+                    expand_str(raw.get(), out, depth + 1, sc);
                 };
                 eventlist::open(&env, &mut open);
                 eventhubs::open(&env, &mut open);
@@ -244,24 +499,6 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
     }
     out.truncate(before);
     out.push(Err(reasons::NOT_AN_EVENT));
-}
-
-/// An event carried as a string: JSON (possibly with a CRI or export prefix) or not an event.
-fn expand_string<'a>(s: Cow<'a, str>, out: &mut Vec<Item<'a>>, depth: u32) {
-    if !matches!(first_byte(s.as_bytes()), Some(b'{' | b'[')) {
-        // A log line that is not JSON (a shipper's other lines): not an event, and not
-        // "invalid JSON" either, since it never claimed to be JSON.
-        out.push(Err(reasons::NOT_AN_EVENT));
-        return;
-    }
-    match s {
-        Cow::Borrowed(b) => expand(b.as_bytes(), out, depth + 1),
-        Cow::Owned(o) => {
-            let mut tmp = Vec::new();
-            expand(o.as_bytes(), &mut tmp, depth + 1);
-            out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
-        }
-    }
 }
 
 /// The first byte that is not JSON whitespace.

@@ -1,0 +1,340 @@
+//! The fast path through wrappers: a wrapper object read key by key in one pass, an event it
+//! carries as a string unescaped while its end is found, and a list read item by item (an
+//! event parsed straight from the list, not first cut out of it).
+//!
+//! Every function here either gives exactly what the general path of [`super::expand`] would
+//! give, or `None` (nothing pushed) when the input is anything it does not handle itself —
+//! an event, escapes in keys, a duplicate wrapper key, JSON it would have to judge — and then
+//! the general path reads it. That keeps one set of rules (serde_json's) for what is valid.
+
+use serde_json::value::RawValue;
+
+use super::{Carried, Item, MAX_DEPTH, Scratch, Unescaped, scan_string};
+use crate::ingest::audit::{AuditEvent, reasons};
+
+/// A wrapper key's value, as [`walk_object`] captured it.
+enum Held<'a> {
+    /// Any JSON value but a string, to be read by [`super::expand`].
+    Raw(&'a RawValue),
+    /// A string: its text, already unescaped.
+    Text(Carried<'a>),
+}
+
+/// The wrapper keys of an object (those of [`super::Envelope`] but `protoPayload`).
+#[derive(Default)]
+struct Walked<'a> {
+    items: Option<Held<'a>>,
+    records: Option<Held<'a>>,
+    properties: Option<Held<'a>>,
+    hits: Option<Held<'a>>,
+    source: Option<Held<'a>>,
+    body_value: Option<Held<'a>>,
+    events: Option<Held<'a>>,
+    log_events: Option<Held<'a>>,
+    log: Option<Held<'a>>,
+    message: Option<Held<'a>>,
+}
+
+/// JSON whitespace.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// One JSON value at the start of `s` (no whitespace before it), and the index after it.
+fn raw_value(s: &str) -> Option<(&RawValue, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(s).into_iter::<&RawValue>();
+    let raw = stream.next()?.ok()?;
+    Some((raw, stream.byte_offset()))
+}
+
+/// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
+/// object))`, or `None` when it may be an event or holds anything unusual.
+fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut w = Walked::default();
+    let mut i = skip_ws(b, 1);
+    loop {
+        // A key, without escapes (a key with escapes is left to serde_json).
+        let (key, len) = match scan_string(s.get(i..)?, None)? {
+            (Unescaped::Verbatim(k), len) => (k, len),
+            (Unescaped::InText, _) => return None,
+        };
+        i = skip_ws(b, i + len);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let rest = s.get(i..)?;
+        let slot = match key {
+            "items" => &mut w.items,
+            "records" => &mut w.records,
+            "properties" => &mut w.properties,
+            "hits" => &mut w.hits,
+            "_source" => &mut w.source,
+            "Body.value" => &mut w.body_value,
+            "events" => &mut w.events,
+            "logEvents" => &mut w.log_events,
+            "log" => &mut w.log,
+            "message" => &mut w.message,
+            // The fields only an event has (and whose values serde_json would judge as
+            // more than a string): an event, or something the general path must weigh.
+            "auditID" | "stage" | "verb" | "user" | "impersonatedUser" | "sourceIPs"
+            | "objectRef" | "responseStatus" | "annotations" | "protoPayload" => return None,
+            // The event's string fields, also in wrappers (`kind`, `apiVersion` of a batch):
+            // a plain string leaves the object a non-event, unless it is `kind: Event`.
+            "apiVersion"
+            | "kind"
+            | "level"
+            | "requestURI"
+            | "userAgent"
+            | "requestReceivedTimestamp"
+            | "stageTimestamp"
+            | "timestamp" => {
+                match scan_string(rest, None)? {
+                    (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => {
+                        i = skip_ws(b, i + len);
+                    }
+                    _ => return None,
+                }
+                if !next_member(b, &mut i)? {
+                    break;
+                }
+                continue;
+            }
+            _ => {
+                i = skip_ws(b, i + skip_value(rest)?);
+                if !next_member(b, &mut i)? {
+                    break;
+                }
+                continue;
+            }
+        };
+        if slot.is_some() {
+            // A duplicate: serde_json's error, on the general path.
+            return None;
+        }
+        let (held, len) = if b.get(i) == Some(&b'"') {
+            let (unescaped, len) = scan_string(rest, Some(&mut sc.text))?;
+            let text = match unescaped {
+                Unescaped::Verbatim(t) => t,
+                Unescaped::InText => &sc.text,
+            };
+            let carried = if super::opens_json(text) {
+                Carried::Json(match unescaped {
+                    Unescaped::Verbatim(t) => t,
+                    Unescaped::InText => sc.keep(&sc.text),
+                })
+            } else {
+                Carried::Other
+            };
+            (Held::Text(carried), len)
+        } else {
+            let (raw, len) = raw_value(rest)?;
+            (Held::Raw(raw), len)
+        };
+        *slot = Some(held);
+        i = skip_ws(b, i + len);
+        if !next_member(b, &mut i)? {
+            break;
+        }
+    }
+    Some((w, i))
+}
+
+/// After a member: `Some(true)` at a comma (and moves past it and the whitespace after),
+/// `Some(false)` at the closing brace (moves past it), `None` at anything else.
+fn next_member(b: &[u8], i: &mut usize) -> Option<bool> {
+    match b.get(*i)? {
+        b',' => {
+            *i = skip_ws(b, *i + 1);
+            Some(true)
+        }
+        b'}' => {
+            *i += 1;
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// The length of the JSON value `s` starts with.
+fn skip_value(s: &str) -> Option<usize> {
+    if s.as_bytes().first() == Some(&b'"') {
+        return Some(scan_string(s, None)?.1);
+    }
+    Some(raw_value(s)?.1)
+}
+
+/// Reads `s` (exactly one JSON object, whitespace around it allowed) as a wrapper at `depth`:
+/// true when it was one and its items are in `out`.
+pub(super) fn wrapper<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> bool {
+    if depth >= MAX_DEPTH {
+        return false;
+    }
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let Some(rest) = s.get(start..) else {
+        return false;
+    };
+    let Some((w, len)) = walk_object(rest, sc) else {
+        return false;
+    };
+    if skip_ws(b, start + len) != b.len() || !nesting_ok(b) {
+        return false;
+    }
+    open(w, out, depth, sc);
+    true
+}
+
+/// Reads the wrapper keys in the order the wrapper modules do, as [`super::expand_wrappers`].
+fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let mut found = false;
+    for held in [
+        w.items,
+        w.records,
+        w.properties,
+        w.hits,
+        w.source,
+        w.body_value,
+        w.events,
+        w.log_events,
+        w.log,
+        w.message,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        found = true;
+        match held {
+            Held::Raw(raw) => super::expand_str(raw.get(), out, depth + 1, sc),
+            // What `expand` does with a string at `depth + 1`.
+            Held::Text(Carried::Json(t)) if depth + 1 < MAX_DEPTH => {
+                super::expand_str(t, out, depth + 2, sc);
+            }
+            Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
+        }
+    }
+    if !found {
+        out.push(Err(reasons::NOT_AN_EVENT));
+    }
+}
+
+/// Reads `s` (exactly one JSON list, whitespace around it allowed) at `depth` item by item:
+/// an event straight from the list, a wrapper by [`walk_object`]. False (nothing pushed)
+/// when an item is anything else.
+pub(super) fn list<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> bool {
+    let before = out.len();
+    let done = list_items(s, out, depth, sc).is_some();
+    if !done {
+        out.truncate(before);
+    }
+    done
+}
+
+fn list_items<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> Option<()> {
+    let b = s.as_bytes();
+    if depth >= MAX_DEPTH || !nesting_ok(b) {
+        return None;
+    }
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b']') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        let rest = s.get(i..)?;
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        // An item is read as `expand` reads it at `depth + 1`: an event when it is one, else
+        // a wrapper.
+        if let Some((w, len)) = (depth + 1 < MAX_DEPTH)
+            .then(|| walk_object(rest, sc))
+            .flatten()
+        {
+            open(w, out, depth + 1, sc);
+            i += len;
+        } else {
+            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<AuditEvent<'a>>();
+            let mut ev = stream.next()?.ok()?;
+            if !(ev.looks_like_event() || ev.kind == "Event") {
+                return None;
+            }
+            out.push(ev.validate().map(|()| ev));
+            i += stream.byte_offset();
+        }
+        i = skip_ws(b, i);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b']' => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// True when the JSON text `b` nests fewer containers than serde_json's recursion limit (128),
+/// so that reading its parts one by one accepts what reading it whole would (deeper input is
+/// left to the general path, whose whole read fails). Most text has too few brackets to need
+/// looking at their nesting.
+fn nesting_ok(b: &[u8]) -> bool {
+    const LIMIT: usize = 128;
+    if memchr::memchr2_iter(b'{', b'[', b).take(LIMIT).count() < LIMIT {
+        return true;
+    }
+    let mut depth = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match c {
+            b'"' => loop {
+                // Inside a string: to its closing quote, over escapes.
+                let Some(p) = memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or(&[])) else {
+                    return false;
+                };
+                i += p + 1;
+                if b.get(i - 1) == Some(&b'"') {
+                    break;
+                }
+                i += 1;
+            },
+            b'{' | b'[' => {
+                depth += 1;
+                if depth >= LIMIT {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth -= usize::from(depth > 0),
+            _ => {}
+        }
+    }
+    true
+}
