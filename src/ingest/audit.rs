@@ -487,6 +487,7 @@ pub fn read_audit_with_block_size(
         .unwrap_or_else(|| Arc::new(AtomicU64::new(0)));
     let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
     let gzip = opened.gzip;
+    let size_on_disk = opened.size_on_disk;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
     let (rx, recycle) = spawn_reader(opened.reader, block_size.max(1));
     let mut reader = Reading {
@@ -523,6 +524,11 @@ pub fn read_audit_with_block_size(
         let first = Block::new(head, eof);
         if is_document(&first) {
             let mut all = first.into_vec();
+            // Room for the whole file at once: growing by doubling copies it over and over
+            // and holds two copies at the peak.
+            if !gzip && let Some(size) = size_on_disk {
+                all.reserve(usize::try_from(size).unwrap_or(0).saturating_sub(all.len()));
+            }
             while let Some(b) = recv(&rx)? {
                 all.extend_from_slice(b.bytes());
                 progress.tick(reader.accounting.events);
@@ -1078,7 +1084,7 @@ impl Reading<'_> {
             .par_iter()
             .flat_map_iter(|v| {
                 let mut out = Vec::new();
-                decode::expand(v.get().as_bytes(), &mut out, 0, &mut arena.scratch());
+                decode::expand_read(v, &mut out, &mut arena.scratch());
                 out
             })
             .collect();

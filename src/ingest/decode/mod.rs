@@ -94,14 +94,40 @@ pub struct Envelope<'a> {
     pub proto_payload: Option<&'a RawValue>,
 }
 
+/// Arenas given back by the blocks that were done with them, to be used again: their memory
+/// is then already mapped (fresh pages cost a fault and a zeroing each).
+static SPARE: std::sync::Mutex<Vec<bumpalo_herd::Herd>> = std::sync::Mutex::new(Vec::new());
+
+/// How many arenas [`SPARE`] keeps (the blocks in flight, with room to spare).
+const SPARES: usize = 8;
+
 /// Where the events a block carries as JSON strings are unescaped to: they borrow from it as
 /// the other events borrow from the block, so an event carried as a string costs one copy of
 /// its text and no allocation of its own. It lives (and is dropped) with the block.
-#[derive(Default)]
 pub struct Arena(bumpalo_herd::Herd);
 
+impl Default for Arena {
+    fn default() -> Arena {
+        let spare = SPARE.lock().ok().and_then(|mut s| s.pop());
+        Arena(spare.unwrap_or_default())
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let mut herd = std::mem::take(&mut self.0);
+        if let Ok(mut spare) = SPARE.lock()
+            && spare.len() < SPARES
+        {
+            // Each of its allocators keeps its largest chunk, big enough for a block.
+            herd.reset();
+            spare.push(herd);
+        }
+    }
+}
+
 impl Arena {
-    /// An empty arena (it allocates nothing until a string is kept).
+    /// An empty arena (a spare one when there is one).
     pub fn new() -> Arena {
         Arena::default()
     }
@@ -110,7 +136,9 @@ impl Arena {
     pub fn scratch(&self) -> Scratch<'_> {
         Scratch {
             member: self.0.get(),
-            text: String::new(),
+            text: Vec::new(),
+            nesting_ok: false,
+            fast: true,
         }
     }
 }
@@ -118,7 +146,14 @@ impl Arena {
 /// One thread's handle on an [`Arena`], with the buffer strings are unescaped into.
 pub struct Scratch<'a> {
     member: bumpalo_herd::Member<'a>,
-    text: String,
+    /// The text of the last string read with escapes (UTF-8, see [`scan_string`]).
+    text: Vec<u8>,
+    /// True while the value being read is known to nest within serde_json's recursion limit
+    /// (it was read whole by serde_json, or checked by [`walk`]): its parts are then read by
+    /// [`walk`] without checking again.
+    nesting_ok: bool,
+    /// False to read by the general path only (to check the fast paths against it).
+    fast: bool,
 }
 
 /// What a JSON string holds, for a wrapper carrying an event as a string.
@@ -135,26 +170,45 @@ fn opens_json(s: &str) -> bool {
 }
 
 impl<'a> Scratch<'a> {
+    /// This handle, reading everything by the general path (serde_json reading each value
+    /// whole, as before the fast paths): tests and fuzz targets check that both read alike.
+    #[doc(hidden)]
+    pub fn general_only(mut self) -> Scratch<'a> {
+        self.fast = false;
+        self
+    }
+
     /// Keeps a copy of `s` in the arena.
     fn keep(&self, s: &str) -> &'a str {
         self.member.alloc_str(s)
+    }
+
+    /// The text of the last string read with escapes, kept when it can be an event.
+    fn keep_text(&self) -> Option<Carried<'a>> {
+        let text = std::str::from_utf8(&self.text).ok()?;
+        Some(if opens_json(text) {
+            Carried::Json(self.keep(text))
+        } else {
+            Carried::Other
+        })
     }
 
     /// Reads the JSON string `bytes` (as `serde_json` would: `None` when it would not): its
     /// text borrowed from `bytes` when it has no escapes, else unescaped into the arena. Text
     /// that cannot be an event is not kept.
     fn carried(&mut self, bytes: &'a [u8]) -> Option<Carried<'a>> {
-        match unescape(bytes, &mut self.text) {
+        let fast = if self.fast {
+            unescape(bytes, &mut self.text)
+        } else {
+            None
+        };
+        match fast {
             Some(Unescaped::Verbatim(s)) => Some(if opens_json(s) {
                 Carried::Json(s)
             } else {
                 Carried::Other
             }),
-            Some(Unescaped::InText) => Some(if opens_json(&self.text) {
-                Carried::Json(self.keep(&self.text))
-            } else {
-                Carried::Other
-            }),
+            Some(Unescaped::InText) => self.keep_text(),
             // Whitespace around the string, a lone surrogate, invalid UTF-8, a control
             // character: rare, and serde_json decides.
             None => {
@@ -178,29 +232,30 @@ enum Unescaped<'a> {
 /// Reads `bytes` as exactly one JSON string (quotes included, nothing around them), the fast
 /// way; `None` when it is not one, or holds something left to serde_json (a surrogate escape
 /// not in a pair, a control character).
-fn unescape<'a>(bytes: &'a [u8], text: &mut String) -> Option<Unescaped<'a>> {
+fn unescape<'a>(bytes: &'a [u8], text: &mut Vec<u8>) -> Option<Unescaped<'a>> {
     let all = std::str::from_utf8(bytes).ok()?;
     let (unescaped, end) = scan_string(all, Some(text))?;
     (end == all.len()).then_some(unescaped)
 }
 
-/// Reads the JSON string that `s` starts with (at its opening quote): its text (unescaped into
-/// `text` when it has escapes and `text` is given) and the index after its closing quote;
-/// `None` as [`unescape`] says.
-fn scan_string<'a>(s: &'a str, mut text: Option<&mut String>) -> Option<(Unescaped<'a>, usize)> {
+/// Reads the JSON string that `s` starts with (at its opening quote): its text, and the index
+/// after its closing quote. A string with escapes is unescaped into `text` when it is given
+/// (valid UTF-8: escapes are ASCII, and a `\u` escape is written as its character); `None` as
+/// [`unescape`] says.
+fn scan_string<'a>(s: &'a str, mut text: Option<&mut Vec<u8>>) -> Option<(Unescaped<'a>, usize)> {
     let body = s.strip_prefix('"')?;
     let b = body.as_bytes();
     let mut i = 0;
     let mut copied = false;
     loop {
-        let at = i + find_special(b.get(i..)?)?;
+        let at = match text.as_deref_mut() {
+            Some(t) if copied => copy_to_special(b, i, t)?,
+            _ => i + find_special(b.get(i..)?)?,
+        };
         match *b.get(at)? {
             b'"' => {
                 if !copied {
                     return Some((Unescaped::Verbatim(body.get(..at)?), at + 2));
-                }
-                if let Some(t) = text.as_deref_mut() {
-                    t.push_str(body.get(i..at)?);
                 }
                 return Some((Unescaped::InText, at + 2));
             }
@@ -209,9 +264,10 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut String>) -> Option<(Unescap
                 if let Some(t) = text.as_deref_mut() {
                     if !copied {
                         t.clear();
+                        t.extend_from_slice(b.get(..at)?);
                     }
-                    t.push_str(body.get(i..at)?);
-                    t.push(ch);
+                    let mut buf = [0u8; 4];
+                    t.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                 }
                 copied = true;
                 i = at + 1 + len;
@@ -220,6 +276,28 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut String>) -> Option<(Unescap
             _ => return None,
         }
     }
+}
+
+/// Copies `b[i..]` into `out` up to the next `"`, `\\` or control character, eight bytes at a
+/// time; returns where that is.
+fn copy_to_special(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = special_flags(u64::from_le_bytes(word));
+        if flags == 0 {
+            out.extend_from_slice(&word);
+            i += 8;
+            continue;
+        }
+        let p = (flags.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(word.get(..p)?);
+        return Some(i + p);
+    }
+    let rest = b.get(i..)?;
+    let p = rest.iter().position(|&x| is_special(x))?;
+    out.extend_from_slice(rest.get(..p)?);
+    Some(i + p)
 }
 
 /// The character of the escape after a backslash and how many bytes it took.
@@ -260,33 +338,40 @@ fn hex4(b: &[u8]) -> Option<u32> {
         .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
 }
 
-/// Where the next `"`, `\` or control character is, eight bytes at a time.
-fn find_special(b: &[u8]) -> Option<usize> {
+/// A byte that ends a run of plain string text: `"`, `\\` or a control character.
+fn is_special(x: u8) -> bool {
+    x == b'"' || x == b'\\' || x < 0x20
+}
+
+/// The bytes of `v` (eight, little-endian) that are [`is_special`], as the high bit of each:
+/// the lowest flag is always a true one (the classic "has a zero byte" and "has a byte less
+/// than n" tricks, whose false flags can only sit above a true one).
+fn special_flags(v: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let special = |x: u8| x == b'"' || x == b'\\' || x < 0x20;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(v ^ (ONES * u64::from(b'"')))
+        | zero(v ^ (ONES * u64::from(b'\\')))
+        | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+}
+
+/// Where the next [`is_special`] byte is, eight bytes at a time.
+fn find_special(b: &[u8]) -> Option<usize> {
     let mut chunks = b.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        // A byte is flagged when it is zero after xor with the quote or the backslash, or
-        // below 0x20 (the classic "has a byte less than n" trick; flags can be false
-        // positives only above a true one, and the byte loop below finds the first).
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        let flags = zero(v ^ (ONES * u64::from(b'"')))
-            | zero(v ^ (ONES * u64::from(b'\\')))
-            | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
+        let flags = special_flags(u64::from_le_bytes(word));
         if flags != 0 {
-            return chunk.iter().position(|&x| special(x)).map(|p| at + p);
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
     chunks
         .remainder()
         .iter()
-        .position(|&x| special(x))
+        .position(|&x| is_special(x))
         .map(|p| at + p)
 }
 
@@ -315,8 +400,10 @@ fn parse_json_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> 
     // it borrows; lines with invalid UTF-8 take the byte path below, as before.
     let text = std::str::from_utf8(line);
     let mut items = Vec::new();
+    sc.nesting_ok = false;
     // A wrapper is read in one pass; an event is seen as one at its first keys.
     if let Ok(t) = text
+        && sc.fast
         && walk::wrapper(t, &mut items, 0, sc)
     {
         return one_or_many(items);
@@ -360,14 +447,31 @@ pub fn parse_content<'a>(bytes: &'a [u8], sc: &mut Scratch<'a>) -> Vec<Item<'a>>
 /// Reads every event in `bytes` (one JSON value, possibly a wrapper) into `out`.
 pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => expand_str(s, out, depth, sc),
+        Ok(s) => expand_fresh(s, out, depth, sc),
         Err(_) => expand_general(bytes, out, depth, sc),
     }
+}
+
+/// [`expand`] of a value serde_json has read whole already (a document's), so whose nesting
+/// is within its limit.
+pub fn expand_read<'a>(value: &'a RawValue, out: &mut Vec<Item<'a>>, sc: &mut Scratch<'a>) {
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    expand_str(value.get(), out, 0, sc);
+    sc.nesting_ok = saved;
+}
+
+/// [`expand_str`] of text that serde_json would read by itself (a line, an event carried as
+/// a string): its nesting is not known yet.
+fn expand_fresh<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let saved = std::mem::replace(&mut sc.nesting_ok, false);
+    expand_str(s, out, depth, sc);
+    sc.nesting_ok = saved;
 }
 
 /// [`expand`] of text: wrappers and lists take the fast path of [`walk`].
 fn expand_str<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     let done = match first_byte(s.as_bytes()) {
+        _ if !sc.fast => false,
         Some(b'{') => walk::wrapper(s, out, depth, sc),
         Some(b'[') => walk::list(s, out, depth, sc),
         _ => false,
@@ -388,7 +492,7 @@ fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: 
             if let Some(carried) = sc.carried(bytes) {
                 match carried {
                     Carried::Json(s) if depth > 0 && depth < MAX_DEPTH => {
-                        expand_str(s, out, depth + 1, sc);
+                        expand_fresh(s, out, depth + 1, sc);
                     }
                     // A log line that is not JSON (a shipper's other lines): not an event,
                     // and not "invalid JSON" either, since it never claimed to be JSON.
@@ -423,7 +527,7 @@ fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: 
             // Not JSON as it stands: maybe invalid UTF-8 that a replacement fixes.
             if std::str::from_utf8(bytes).is_err() {
                 let fixed = sc.keep(&String::from_utf8_lossy(bytes));
-                expand_str(fixed, out, depth, sc);
+                expand_fresh(fixed, out, depth, sc);
             } else {
                 out.push(Err(reasons::INVALID_JSON));
             }
@@ -468,7 +572,7 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc:
                 && let Some(carried) = sc.carried(bytes)
             {
                 match carried {
-                    Carried::Json(s) => expand_str(s, out, depth + 1, sc),
+                    Carried::Json(s) => expand_fresh(s, out, depth + 1, sc),
                     Carried::Other => out.push(Err(reasons::NOT_AN_EVENT)),
                 }
                 return;
@@ -504,4 +608,72 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc:
 /// The first byte that is not JSON whitespace.
 pub fn first_byte(bytes: &[u8]) -> Option<u8> {
     bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast unescape reads what serde_json reads, and leaves to it what it does not.
+    #[test]
+    fn unescapes_as_serde_json_does() {
+        let cases = [
+            r#""""#,
+            r#""plain text, no escapes at all""#,
+            r#""{\"kind\":\"Event\",\"a\":\"b\\\\c\"}\n""#,
+            r#""tab\there \/ \b\f\r and \u00e9 \u4e2d \ud83d\ude00 end""#,
+            r#""é 中 😀 multi-byte before \"escapes\" after""#,
+            r#""lone \ud83d surrogate""#,
+            r#""lone low \ude00 surrogate""#,
+            r#""pair broken \ud83d\n""#,
+            r#""bad \x escape""#,
+            r#""unterminated"#,
+            r#""two" "strings""#,
+            r#" "spaces around" "#,
+            "\"control \u{1} char\"",
+            r#""ends in backslash\""#,
+            r#""\u12""#,
+            r#""0123456789abcdef\"0123456789abcdef\\0123456789abcdef""#,
+        ];
+        for case in cases {
+            let mut text = Vec::new();
+            let serde = serde_json::from_str::<String>(case).ok();
+            match unescape(case.as_bytes(), &mut text) {
+                Some(Unescaped::Verbatim(s)) => assert_eq!(Some(s.to_string()), serde, "{case}"),
+                Some(Unescaped::InText) => {
+                    let s = String::from_utf8(text).expect("unescaped text is UTF-8");
+                    assert_eq!(Some(s), serde, "{case}");
+                }
+                // Declined: serde_json decides (it may read a lone surrogate only as bytes).
+                None => {}
+            }
+        }
+        // What the fast path declines that serde_json reads: only whitespace around.
+        let mut text = Vec::new();
+        assert!(unescape(br#" "x" "#, &mut text).is_none());
+        assert!(unescape(br#""a\"b""#, &mut text).is_some());
+    }
+
+    /// Eight-byte chunks find the first special byte wherever it is.
+    #[test]
+    fn finds_special_bytes_in_chunks() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x01, 0x1f] {
+                    let mut b = vec![b'a'; len];
+                    b[at] = special;
+                    // A multi-byte character and a 0x7f/0x80 never count.
+                    if at > 2 {
+                        b[at - 2] = 0x80;
+                        b[at - 1] = 0x7f;
+                    }
+                    assert_eq!(find_special(&b), Some(at), "{len} {at} {special}");
+                    let mut out = Vec::new();
+                    assert_eq!(copy_to_special(&b, 0, &mut out), Some(at));
+                    assert_eq!(out, &b[..at]);
+                }
+            }
+            assert_eq!(find_special(&vec![b' '; len]), None);
+        }
+    }
 }

@@ -126,17 +126,10 @@ fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usiz
         }
         let (held, len) = if b.get(i) == Some(&b'"') {
             let (unescaped, len) = scan_string(rest, Some(&mut sc.text))?;
-            let text = match unescaped {
-                Unescaped::Verbatim(t) => t,
-                Unescaped::InText => &sc.text,
-            };
-            let carried = if super::opens_json(text) {
-                Carried::Json(match unescaped {
-                    Unescaped::Verbatim(t) => t,
-                    Unescaped::InText => sc.keep(&sc.text),
-                })
-            } else {
-                Carried::Other
+            let carried = match unescaped {
+                Unescaped::Verbatim(t) if super::opens_json(t) => Carried::Json(t),
+                Unescaped::Verbatim(_) => Carried::Other,
+                Unescaped::InText => sc.keep_text()?,
             };
             (Held::Text(carried), len)
         } else {
@@ -195,10 +188,12 @@ pub(super) fn wrapper<'a>(
     let Some((w, len)) = walk_object(rest, sc) else {
         return false;
     };
-    if skip_ws(b, start + len) != b.len() || !nesting_ok(b) {
+    if skip_ws(b, start + len) != b.len() || !(sc.nesting_ok || nesting_ok(b)) {
         return false;
     }
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
     open(w, out, depth, sc);
+    sc.nesting_ok = saved;
     true
 }
 
@@ -225,7 +220,7 @@ fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch
             Held::Raw(raw) => super::expand_str(raw.get(), out, depth + 1, sc),
             // What `expand` does with a string at `depth + 1`.
             Held::Text(Carried::Json(t)) if depth + 1 < MAX_DEPTH => {
-                super::expand_str(t, out, depth + 2, sc);
+                super::expand_fresh(t, out, depth + 2, sc);
             }
             Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
         }
@@ -244,8 +239,13 @@ pub(super) fn list<'a>(
     depth: u32,
     sc: &mut Scratch<'a>,
 ) -> bool {
+    if !(sc.nesting_ok || nesting_ok(s.as_bytes())) {
+        return false;
+    }
     let before = out.len();
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
     let done = list_items(s, out, depth, sc).is_some();
+    sc.nesting_ok = saved;
     if !done {
         out.truncate(before);
     }
@@ -259,7 +259,7 @@ fn list_items<'a>(
     sc: &mut Scratch<'a>,
 ) -> Option<()> {
     let b = s.as_bytes();
-    if depth >= MAX_DEPTH || !nesting_ok(b) {
+    if depth >= MAX_DEPTH {
         return None;
     }
     let mut i = skip_ws(b, 0);
@@ -337,4 +337,147 @@ fn nesting_ok(b: &[u8]) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Arena, LineOutcome, parse_line};
+
+    /// What a line gave, as text to compare.
+    fn read(line: &[u8], fast: bool) -> String {
+        let arena = Arena::new();
+        let mut sc = arena.scratch();
+        if !fast {
+            sc = sc.general_only();
+        }
+        match parse_line(line, &mut sc) {
+            LineOutcome::One(item) => format!("one {item:?}"),
+            LineOutcome::Many(items) => format!("many {items:?}"),
+            LineOutcome::Part(content) => format!("part {content:?}"),
+            LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
+        }
+    }
+
+    fn same(line: &[u8]) {
+        assert_eq!(
+            read(line, true),
+            read(line, false),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=1","verb":"list","user":{"username":"u"},"sourceIPs":["1.2.3.4"],"userAgent":"ua \"x\" é","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
+
+    fn quoted(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
+    }
+
+    /// Every wrapper and its edges read alike by the fast paths and the general path.
+    #[test]
+    #[allow(clippy::useless_format)] // every case written the same way
+    fn fast_paths_read_as_the_general_path() {
+        let ev = EVENT;
+        let q = quoted(EVENT);
+        let deep = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+        let deeper = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+        let lines = [
+            ev.to_string(),
+            format!(r#"{{"log":{q},"stream":"stdout","time":"2026-01-01T00:00:00Z"}}"#),
+            format!(
+                r#"{{"log":{},"stream":"stdout"}}"#,
+                quoted(&format!("{ev}\n"))
+            ),
+            format!(r#"{{"message":{q}}}"#),
+            format!(r#"{{"message":"not json at all"}}"#),
+            format!(r#"{{"message":{q},"log":{q}}}"#),
+            format!(r#"{{"log":{q},"log":{q}}}"#),
+            format!(r#"{{"l\u006fg":{q}}}"#),
+            format!(r#"{{"log":{q},"auditID":"x"}}"#),
+            format!(r#"{{"log":{q},"kind":"Event"}}"#),
+            format!(r#"{{"log":{q},"kind":"EventList"}}"#),
+            format!(r#"{{"log":{q},"timestamp":1767225600000}}"#),
+            format!(r#"{{"log":{ev}}}"#),
+            format!(r#"{{"log":{q},}}"#),
+            format!(r#"{{"log":{q}}} trailing"#),
+            format!(r#"  {{ "log" : {q} , "x" : [1, 2.5e3, true, null, {{}}] }}  "#),
+            format!(r#"{{"log":"{{\"a\":\ud83d\ude00}}"}}"#),
+            format!(r#"{{"log":"{{\"a\":\"\ud83d\"}}"}}"#),
+            format!(
+                r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{{}},"items":[{ev},{ev}]}}"#
+            ),
+            format!(r#"{{"kind":"EventList","items":[{ev},{{"log":{q}}},"str",3,[{ev}]]}}"#),
+            format!(r#"{{"kind":"EventList","items":[{ev},{{"a":1}}]}}"#),
+            format!(r#"{{"kind":"EventList","items":[]}}"#),
+            format!(r#"{{"kind":"EventList","items":[{ev},]}}"#),
+            format!(r#"{{"_index":"i","_id":"x","_source":{{"Body.value":{q}}}}}"#),
+            format!(r#"{{"hits":{{"hits":[{{"_source":{{"Body.value":{q}}}}}]}}}}"#),
+            format!(r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}}]}}"#),
+            format!(
+                r#"{{"events":[{{"timestamp":1,"message":{q},"eventId":"1"}}],"searchedLogStreams":[]}}"#
+            ),
+            format!(r#"[{ev},{{"log":{q}}}]"#),
+            format!(r#"{{"log":{q},"x":{deep}}}"#),
+            format!(r#"{{"log":{q},"x":{deeper}}}"#),
+            format!(
+                r#"{{"log":{}}}"#,
+                quoted(&format!(r#"{{"x":{deep},"auditID":"a"}}"#))
+            ),
+            format!(
+                r#"{{"log":{}}}"#,
+                quoted(&format!(
+                    r#"{{"log":{}}}"#,
+                    quoted(&format!("{{\"log\":{q}}}"))
+                ))
+            ),
+            format!(r#"{{"items":{deeper}}}"#),
+            format!(r#"{{"items":[{deep}]}}"#),
+            format!("2026-01-01T00:00:00.000Z {{\"log\":{q}}}"),
+            format!("2026-01-01T00:00:00.000000000Z stdout F {{\"log\":{q}}}"),
+            format!(r#"{{"protoPayload":{{}},"log":{q}}}"#),
+            format!(r#"{{}}"#),
+            format!(r#"{{"log":{q}"#),
+            format!(r#"{{"log":1e999}}"#),
+        ];
+        for line in &lines {
+            same(line.as_bytes());
+        }
+        // Invalid UTF-8 in a carried event, and in the wrapper.
+        let mut bad = format!(r#"{{"log":{q},"x":"#).into_bytes();
+        bad.extend_from_slice(b"\"\xff\"}");
+        same(&bad);
+        let mut bad = br#"{"log":"{\"auditID\":\""#.to_vec();
+        bad.extend_from_slice(b"\xff\\\"}\"}");
+        same(&bad);
+    }
+
+    /// Every line of the fixtures of wrapped shapes reads alike both ways.
+    #[test]
+    fn fixtures_read_as_the_general_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut lines = 0;
+        for name in [
+            "aks-eventhub-kube-audit-records.json",
+            "audit-eventlist-lines.jsonl",
+            "audit-eventlist-v1.json",
+            "audit-opensearch-hits.jsonl",
+            "audit-opensearch-response.json",
+            "audit-opensearch-source.jsonl",
+            "cri-kube-apiserver.log",
+            "eks-cloudwatch-filter-log-events.json",
+            "eks-cloudwatch-s3-export.log",
+            "gke-khi-entries.json",
+            "gke-khi-mixed.jsonl",
+            "shipper-log-message.jsonl",
+            "apisnoop-testdata-audit_event.json",
+        ] {
+            let data = std::fs::read(dir.join(name)).unwrap();
+            // Each line, and the whole file as one value (the documents).
+            for line in data.split(|&b| b == b'\n').chain([&data[..]]) {
+                same(line);
+                lines += 1;
+            }
+        }
+        assert!(lines > 100, "{lines}");
+    }
 }
