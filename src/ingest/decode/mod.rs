@@ -136,7 +136,7 @@ impl Arena {
     pub fn scratch(&self) -> Scratch<'_> {
         Scratch {
             member: self.0.get(),
-            text: Vec::new(),
+            text: TextBuf::default(),
             nesting_ok: false,
             fast: true,
         }
@@ -147,7 +147,7 @@ impl Arena {
 pub struct Scratch<'a> {
     member: bumpalo_herd::Member<'a>,
     /// The text of the last string read with escapes (UTF-8, see [`scan_string`]).
-    text: Vec<u8>,
+    text: TextBuf,
     /// True while the value being read is known to nest within serde_json's recursion limit
     /// (it was read whole by serde_json, or checked by [`walk`]): its parts are then read by
     /// [`walk`] without checking again.
@@ -185,7 +185,7 @@ impl<'a> Scratch<'a> {
 
     /// The text of the last string read with escapes, kept when it can be an event.
     fn keep_text(&self) -> Option<Carried<'a>> {
-        let text = std::str::from_utf8(&self.text).ok()?;
+        let text = std::str::from_utf8(self.text.bytes()).ok()?;
         Some(if opens_json(text) {
             Carried::Json(self.keep(text))
         } else {
@@ -232,7 +232,7 @@ enum Unescaped<'a> {
 /// Reads `bytes` as exactly one JSON string (quotes included, nothing around them), the fast
 /// way; `None` when it is not one, or holds something left to serde_json (a surrogate escape
 /// not in a pair, a control character).
-fn unescape<'a>(bytes: &'a [u8], text: &mut Vec<u8>) -> Option<Unescaped<'a>> {
+fn unescape<'a>(bytes: &'a [u8], text: &mut TextBuf) -> Option<Unescaped<'a>> {
     let all = std::str::from_utf8(bytes).ok()?;
     let (unescaped, end) = scan_string(all, Some(text))?;
     (end == all.len()).then_some(unescaped)
@@ -242,7 +242,7 @@ fn unescape<'a>(bytes: &'a [u8], text: &mut Vec<u8>) -> Option<Unescaped<'a>> {
 /// after its closing quote. A string with escapes is unescaped into `text` when it is given
 /// (valid UTF-8: escapes are ASCII, and a `\u` escape is written as its character); `None` as
 /// [`unescape`] says.
-fn scan_string<'a>(s: &'a str, mut text: Option<&mut Vec<u8>>) -> Option<(Unescaped<'a>, usize)> {
+fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unescaped<'a>, usize)> {
     let body = s.strip_prefix('"')?;
     let b = body.as_bytes();
     let mut i = 0;
@@ -264,10 +264,10 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut Vec<u8>>) -> Option<(Unesca
                 if let Some(t) = text.as_deref_mut() {
                     if !copied {
                         t.clear();
-                        t.extend_from_slice(b.get(..at)?);
+                        t.push(b.get(..at)?);
                     }
                     let mut buf = [0u8; 4];
-                    t.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    t.push(ch.encode_utf8(&mut buf).as_bytes());
                 }
                 copied = true;
                 i = at + 1 + len;
@@ -280,24 +280,69 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut Vec<u8>>) -> Option<(Unesca
 
 /// Copies `b[i..]` into `out` up to the next `"`, `\\` or control character, eight bytes at a
 /// time; returns where that is.
-fn copy_to_special(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Option<usize> {
+fn copy_to_special(b: &[u8], mut i: usize, out: &mut TextBuf) -> Option<usize> {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let flags = special_flags(u64::from_le_bytes(word));
+        // All eight bytes are stored (one store), and the length counts those before the
+        // special byte.
+        out.push8(word);
         if flags == 0 {
-            out.extend_from_slice(&word);
             i += 8;
             continue;
         }
         let p = (flags.trailing_zeros() / 8) as usize;
-        out.extend_from_slice(word.get(..p)?);
+        out.len -= 8 - p;
         return Some(i + p);
     }
     let rest = b.get(i..)?;
     let p = rest.iter().position(|&x| is_special(x))?;
-    out.extend_from_slice(rest.get(..p)?);
+    out.push(rest.get(..p)?);
     Some(i + p)
+}
+
+/// The buffer strings are unescaped into: its first `len` bytes. The bytes past them are
+/// kept initialized, so that eight bytes can be stored at once without checks on the way.
+#[derive(Default)]
+struct TextBuf {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl TextBuf {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The text so far.
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Room for `n` more bytes.
+    fn room(&mut self, n: usize) {
+        if self.len + n > self.buf.len() {
+            let want = (self.len + n).max(self.buf.len() * 2).max(4096);
+            self.buf.resize(want, 0);
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.room(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    fn push8(&mut self, word: [u8; 8]) {
+        self.room(8);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 8) {
+            dst.copy_from_slice(&word);
+            self.len += 8;
+        }
+    }
 }
 
 /// The character of the escape after a backslash and how many bytes it took.
@@ -636,12 +681,13 @@ mod tests {
             r#""0123456789abcdef\"0123456789abcdef\\0123456789abcdef""#,
         ];
         for case in cases {
-            let mut text = Vec::new();
+            let mut text = TextBuf::default();
             let serde = serde_json::from_str::<String>(case).ok();
             match unescape(case.as_bytes(), &mut text) {
                 Some(Unescaped::Verbatim(s)) => assert_eq!(Some(s.to_string()), serde, "{case}"),
                 Some(Unescaped::InText) => {
-                    let s = String::from_utf8(text).expect("unescaped text is UTF-8");
+                    let s =
+                        String::from_utf8(text.bytes().to_vec()).expect("unescaped text is UTF-8");
                     assert_eq!(Some(s), serde, "{case}");
                 }
                 // Declined: serde_json decides (it may read a lone surrogate only as bytes).
@@ -649,7 +695,7 @@ mod tests {
             }
         }
         // What the fast path declines that serde_json reads: only whitespace around.
-        let mut text = Vec::new();
+        let mut text = TextBuf::default();
         assert!(unescape(br#" "x" "#, &mut text).is_none());
         assert!(unescape(br#""a\"b""#, &mut text).is_some());
     }
@@ -668,9 +714,9 @@ mod tests {
                         b[at - 1] = 0x7f;
                     }
                     assert_eq!(find_special(&b), Some(at), "{len} {at} {special}");
-                    let mut out = Vec::new();
+                    let mut out = TextBuf::default();
                     assert_eq!(copy_to_special(&b, 0, &mut out), Some(at));
-                    assert_eq!(out, &b[..at]);
+                    assert_eq!(out.bytes(), &b[..at]);
                 }
             }
             assert_eq!(find_special(&vec![b' '; len]), None);

@@ -33,6 +33,8 @@ struct Walked<'a> {
     log_events: Option<Held<'a>>,
     log: Option<Held<'a>>,
     message: Option<Held<'a>>,
+    /// A member is an object or a list.
+    nests: bool,
 }
 
 /// JSON whitespace.
@@ -58,6 +60,18 @@ fn raw_value(s: &str) -> Option<(&RawValue, usize)> {
 /// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
 /// object))`, or `None` when it may be an event or holds anything unusual.
 fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
+    let b = s.as_bytes();
+    let (w, end) = walk_members(s, sc)?;
+    // The object nests deeper than one level only through members that are objects or
+    // lists; an object of strings (a shipper's record) needs no look at its nesting.
+    if w.nests && !(sc.nesting_ok || nesting_ok(b.get(..end)?)) {
+        return None;
+    }
+    Some((w, end))
+}
+
+/// [`walk_object`] before the check of its nesting.
+fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
     let b = s.as_bytes();
     if b.first() != Some(&b'{') {
         return None;
@@ -113,6 +127,7 @@ fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usiz
                 continue;
             }
             _ => {
+                w.nests |= matches!(b.get(i), Some(b'{' | b'['));
                 i = skip_ws(b, i + skip_value(rest)?);
                 if !next_member(b, &mut i)? {
                     break;
@@ -133,6 +148,7 @@ fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usiz
             };
             (Held::Text(carried), len)
         } else {
+            w.nests |= matches!(b.get(i), Some(b'{' | b'['));
             let (raw, len) = raw_value(rest)?;
             (Held::Raw(raw), len)
         };
@@ -188,7 +204,7 @@ pub(super) fn wrapper<'a>(
     let Some((w, len)) = walk_object(rest, sc) else {
         return false;
     };
-    if skip_ws(b, start + len) != b.len() || !(sc.nesting_ok || nesting_ok(b)) {
+    if skip_ws(b, start + len) != b.len() {
         return false;
     }
     let saved = std::mem::replace(&mut sc.nesting_ok, true);
