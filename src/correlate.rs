@@ -489,6 +489,10 @@ fn url_decode(s: &str) -> String {
 
 /// The spec name a mark request carries, if `uri` is a mark.
 fn mark_name(uri: &str) -> Option<String> {
+    // Most URIs are not marks: settled without looking for the query.
+    if !uri.starts_with(MARK_PATH) {
+        return None;
+    }
     let (path, query) = uri.split_once('?')?;
     if path.trim_end_matches('/') != MARK_PATH {
         return None;
@@ -557,10 +561,16 @@ fn attribute(run: &mut Run) {
     }
     // Specs named only by user agents (no e2e description given) are created here.
     let mut agent_spec: Vec<Option<SpecId>> = Vec::with_capacity(run.agents.len());
+    // Many agents carry the same spec text (one per backtrace): its spec is looked up once.
+    let mut by_text: HashMap<StrId, SpecId> = HashMap::default();
     for a in 0..run.agents.len() {
         let text = run.agents[a].spec_text;
         if text == 0 {
             agent_spec.push(None);
+            continue;
+        }
+        if let Some(&id) = by_text.get(&text) {
+            agent_spec.push(Some(id));
             continue;
         }
         let key = name_key(run.str(text));
@@ -581,6 +591,7 @@ fn attribute(run: &mut Run) {
                 id
             }
         };
+        by_text.insert(text, id);
         agent_spec.push(Some(id));
     }
 
