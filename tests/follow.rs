@@ -17,6 +17,7 @@ use auditscope::run::Run;
 use auditscope::run::format::read_run;
 use auditscope::tui::App;
 use auditscope::tui::live::Feed;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// One audit event of the e2e client of spec `spec`, as the API server logs it.
 fn event(id: &str, spec: &str, second: u32) -> String {
@@ -259,6 +260,68 @@ fn loading_ends_with_the_run_correlate_makes() {
     assert_eq!(screen_text(&mut loaded), screen_text(&mut reference));
     app.live = None;
     assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+}
+
+/// Applies `feed` to `app` until the reading thread ends.
+fn apply_until_ended(feed: &mut Feed, app: &mut App) {
+    let start = Instant::now();
+    while !feed.ended {
+        feed.apply(app);
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `explore RUN.json` reads the file on a thread: the explorer shows the run when it is read,
+/// the same screens as a run read before (the Endpoints view, built off the event loop's
+/// thread, too), and a damaged file ends the explorer with the reader's error.
+#[test]
+fn reading_a_run_file_shows_it_whole() {
+    let inputs = Inputs {
+        audit: vec![fixture("apisnoop-example-user-agent.log")],
+        e2e_logs: vec![fixture("vcluster-v1.34-e2e.log")],
+        ..Inputs::default()
+    };
+    let whole = correlate::correlate(&inputs, &Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("RUN.json");
+    auditscope::run::format::write_run(&whole, &path).unwrap();
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let read_path = path.clone();
+    let mut feed = Feed::reading("RUN.json".into(), bytes, move || {
+        read_run(&read_path).map_err(|e| e.to_string())
+    });
+    let mut app = App::for_test(Run::default(), false);
+    // Until it is read, the status line says so (this file is read too fast to see it).
+    let reading = auditscope::correlate::live::LiveStatus {
+        reading: Some("RUN.json".into()),
+        total: Some(803_000_000),
+        ..Default::default()
+    };
+    assert_eq!(reading.line(), "reading RUN.json (803 MB)…");
+    apply_until_ended(&mut feed, &mut app);
+    assert!(feed.failed.is_none());
+    assert_eq!(app.live, None);
+    assert_eq!(app.ctx.run.requests, whole.requests);
+    let mut reference = App::for_test(whole, false);
+    assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+    for app in [&mut app, &mut reference] {
+        app.handle_key(KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE));
+    }
+    assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+
+    // Cut in the middle: the reader's error, and the explorer closes.
+    let text = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let read_path = path.clone();
+    let mut feed = Feed::reading("RUN.json".into(), bytes, move || {
+        read_run(&read_path).map_err(|e| e.to_string())
+    });
+    let mut app = App::for_test(Run::default(), false);
+    apply_until_ended(&mut feed, &mut app);
+    let error = feed.failed.clone().unwrap_or_default();
+    assert!(error.starts_with(&path.display().to_string()), "{error}");
+    assert!(app.quit);
 }
 
 /// A ginkgo v2 spec block with one step, at `hh:mm:ss` on 2018-06-05.

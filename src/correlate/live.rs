@@ -43,6 +43,8 @@ pub struct LiveStatus {
     pub missing: Vec<String>,
     /// The last error (an e2e log that could not be read, a file that could not be read).
     pub error: Option<String>,
+    /// A RUN.json being read whole (`explore RUN.json`): its name, said until it is read.
+    pub reading: Option<String>,
 }
 
 impl LiveStatus {
@@ -61,6 +63,11 @@ impl LiveStatus {
                 let behind = (now - newest).max(0) as f64 / 1e6;
                 parts.push(format!("{} behind", human_secs(behind)));
             }
+        } else if let Some(what) = self.reading.as_ref().filter(|_| !self.complete) {
+            let size = self
+                .total
+                .map_or(String::new(), |t| format!(" ({:.0} MB)", mb(t)));
+            parts.push(format!("reading {what}{size}…"));
         } else if self.complete {
             parts.push(format!(
                 "complete: {:.0} MB, {requests} in {:.1} s",
@@ -134,6 +141,15 @@ pub struct Update {
     pub run: Option<Run>,
     /// Where reading is.
     pub status: LiveStatus,
+    /// Kept alive until this update's run is shown and the run it replaced is freed: while
+    /// it lives the reading thread takes no new snapshot, so at most one copy of the run is
+    /// on its way besides the builder's and the one shown (each is a whole copy).
+    pub held: Option<Arc<()>>,
+}
+
+/// True when no snapshot sent with `token` is still on its way (see [`Update::held`]).
+fn free(token: &Arc<()>) -> bool {
+    Arc::strong_count(token) == 1
 }
 
 /// Snapshots no more often than this by default.
@@ -244,6 +260,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
                 elapsed: started.elapsed().as_secs_f64(),
                 ..LiveStatus::default()
             },
+            held: None,
         });
     };
     let total: u64 = resolved
@@ -255,6 +272,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
     let mut cache = E2eCache::default();
     let mut pace = Pace::new(every);
     let gone = AtomicBool::new(false);
+    let token = Arc::new(());
     let status = |requests: usize, complete: bool| LiveStatus {
         follow: false,
         complete,
@@ -265,7 +283,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
         ..LiveStatus::default()
     };
     let mut watch = |builder: &Builder, _input: usize| {
-        if !pace.due() || gone.load(Ordering::Relaxed) {
+        if !pace.due() || gone.load(Ordering::Relaxed) || !free(&token) {
             return;
         }
         let t = Instant::now();
@@ -273,6 +291,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
             let update = Update {
                 run: Some(run),
                 status: status(builder.requests(), false),
+                held: Some(Arc::clone(&token)),
             };
             if tx.send(update).is_err() {
                 gone.store(true, Ordering::Relaxed);
@@ -293,6 +312,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
             let _ = tx.send(Update {
                 run: Some(run),
                 status: status(requests, true),
+                held: None,
             });
         }
         Err(e) => fail(e, bytes.load(Ordering::Relaxed)),
@@ -496,6 +516,7 @@ impl Follower {
                 .map(|f| f.path.clone())
                 .collect(),
             error: self.error.clone(),
+            reading: None,
         }
     }
 }
@@ -535,10 +556,11 @@ pub fn spawn_follow(
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         let mut pace = Pace::new(every);
+        let token = Arc::new(());
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             let read = follower.poll();
-            if (follower.changed() && pace.due()) || stopping {
+            if (follower.changed() && pace.due() && free(&token)) || stopping {
                 let t = Instant::now();
                 let run = follower.snapshot().ok();
                 pace.took(t);
@@ -548,6 +570,7 @@ pub fn spawn_follow(
                         complete: !read,
                         ..follower.status()
                     },
+                    held: Some(Arc::clone(&token)),
                 };
                 if tx.send(update).is_err() || stopping {
                     return;
