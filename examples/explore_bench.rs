@@ -67,6 +67,7 @@ fn main() -> anyhow::Result<()> {
     let height = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(48);
 
     auditscope::allocator::keep_freed_memory();
+    auditscope::allocator::small_pages();
     let start = Instant::now();
     let run = read_run(std::path::Path::new(path))?;
     let loaded = start.elapsed();
