@@ -402,3 +402,64 @@ fn followed_e2e_log_brings_new_specs_steps_and_windows() {
     let p2 = run.requests.iter().find(|r| &*r.audit_id == "p2").unwrap();
     assert_eq!(p2.spec, Some(auditscope::run::SpecId::from_index(b)));
 }
+
+/// What cannot be followed is refused at the start with a one-line error and exit status 2,
+/// before any screen: stdin, and a log that is one JSON document (an array, or a
+/// pretty-printed Event), which is whole only at its end. Without `--follow` the same
+/// document is read.
+#[test]
+fn stdin_and_json_documents_are_refused_when_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = event("d1", "Pods should A", 1);
+    let two = event("d2", "Pods should A", 2);
+    let array = dir.path().join("array.json");
+    // As `gcloud logging read --format=json` prints: pretty-printed.
+    let value = |e: &str| serde_json::from_str::<serde_json::Value>(e).unwrap();
+    let both = serde_json::Value::Array(vec![value(&one), value(&two)]);
+    std::fs::write(&array, serde_json::to_string_pretty(&both).unwrap()).unwrap();
+    let pretty = dir.path().join("pretty.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&value(&one)).unwrap()).unwrap();
+    let out = dir.path().join("RUN.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (a, p) = (array.to_str().unwrap(), pretty.to_str().unwrap());
+    for command in ["correlate", "explore"] {
+        let (code, err) = run(&[command, "--follow", "--audit", "-"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            "auditscope: --follow reads files: stdin (-) cannot be followed\n"
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", a]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "auditscope: {a}: is a JSON array, whole only at its end: it cannot be followed \
+                 (--follow reads JSON lines); read it without --follow\n"
+            )
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", p]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{p}: is a pretty-printed JSON document")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // Read whole, the array is two requests.
+    let (code, err) = run(&["correlate", "--audit", a]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read_run(&out).unwrap().requests.len(), 2);
+}

@@ -319,6 +319,29 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
     }
 }
 
+/// What a log is when it is one JSON document rather than JSON lines (an array, as `gcloud
+/// logging read --format=json` prints it, or a pretty-printed Event or EventList): such a file
+/// is whole only at its end, so what is appended to it cannot be read line by line. `None`
+/// for lines (or a file not there yet, or one whose first line is not written whole).
+fn document_shaped(path: &str) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &head[start..];
+    let end = memchr::memchr(b'\n', rest)?;
+    let first = rest[..end].trim_ascii_end();
+    match rest[0] {
+        b'[' => Some("a JSON array"),
+        b'{' if !first.ends_with(b"}") => Some("a pretty-printed JSON document"),
+        _ => None,
+    }
+}
+
 /// One followed audit log.
 struct Followed {
     path: String,
@@ -396,6 +419,9 @@ impl Follower {
                 feeder.finish(&mut |_, _| {});
                 follower.feeders.push(feeder);
             } else {
+                if let Some(what) = document_shaped(&path) {
+                    return Err(CorrelateError::Unfollowable { path, what });
+                }
                 follower.followed.push(Followed {
                     tail: Tail::new(&path),
                     feeder: follower.feeders.len(),
