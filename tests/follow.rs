@@ -463,3 +463,61 @@ fn stdin_and_json_documents_are_refused_when_followed() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(read_run(&out).unwrap().requests.len(), 2);
 }
+
+/// A followed folder is walked again: a log rotated into `audit-….log` is not read twice, the
+/// new `audit.log` is read from its start, and a log that appears later is followed too.
+#[test]
+fn a_followed_folder_takes_new_logs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("audit.log");
+    let out = dir.path().join("RUN.json");
+    append(&log, &event("a1", "Pods should A", 1));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+        .args(["correlate", "--follow", "--interval", "0.1"])
+        .arg(&logs)
+        .arg("-o")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_specs(&out, 1, &mut child);
+
+    // Rotated the way the API server does it: renamed with a time, a new audit.log.
+    append(&log, &event("a2", "Pods should A", 2));
+    std::fs::rename(&log, logs.join("audit-2026-01-01T00-00-02.000.log")).unwrap();
+    append(&log, &event("b1", "Pods should B", 3));
+    wait_for_specs(&out, 2, &mut child);
+    // Another log appears in the folder.
+    append(&logs.join("audit-2.log"), &event("c1", "Pods should C", 4));
+    let run = wait_for_specs(&out, 3, &mut child);
+    assert_eq!(spec_names(&run).len(), 3);
+    // Walked again a few times more: nothing is read twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("audit-2.log: a new audit log, following it"),
+        "{stderr}"
+    );
+    let run = read_run(&out).unwrap();
+    assert_eq!(run.requests.len(), 4, "{stderr}");
+    assert_eq!(run.accounting.lines, 4);
+    assert_eq!(run.accounting.skipped_total(), 0);
+    assert_eq!(
+        spec_names(&run),
+        vec![
+            "[sig-node] Pods should A",
+            "[sig-node] Pods should B",
+            "[sig-node] Pods should C"
+        ]
+    );
+}

@@ -369,6 +369,30 @@ pub struct Follower {
     said: Vec<String>,
     error: Option<String>,
     buf: Vec<u8>,
+    /// Folders named as inputs: walked again about every [`REWALK`] for audit logs and e2e
+    /// inputs that appeared since.
+    folders: Vec<String>,
+    last_walk: Instant,
+    /// Device and inode of every audit log read so far, so that a log renamed away by
+    /// rotation (`audit.log` to `audit-2026-….log`) is not taken again as a new file.
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+/// How often followed folders are walked again.
+const REWALK: Duration = Duration::from_secs(1);
+
+fn file_id_of(path: &str) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// How much one poll reads of one file at most: a long backlog is read in pieces, so
@@ -406,8 +430,18 @@ impl Follower {
             said: Vec::new(),
             error: None,
             buf: Vec::new(),
+            folders: inputs
+                .auto
+                .iter()
+                .chain(&inputs.audit)
+                .filter(|p| std::path::Path::new(p).is_dir())
+                .cloned()
+                .collect(),
+            last_walk: Instant::now(),
+            seen: std::collections::HashSet::new(),
         };
         for path in std::mem::take(&mut resolved.audit) {
+            follower.seen.extend(file_id_of(&path));
             if is_gzip(&path) {
                 let index = follower.feeders.len();
                 let mut feeder = LineFeeder::new(&path);
@@ -437,7 +471,7 @@ impl Follower {
     /// Reads what was appended to every followed log (a piece of it, when much was); true
     /// when anything was read.
     pub fn poll(&mut self) -> bool {
-        let mut read = false;
+        let mut read = self.walk_again();
         for i in 0..self.followed.len() {
             self.buf.clear();
             let f = &mut self.followed[i];
@@ -448,6 +482,7 @@ impl Follower {
                     continue;
                 }
             };
+            self.seen.extend(f.tail.file_id());
             if !self.buf.is_empty() {
                 let index = f.feeder;
                 let (builder, newest) = (&mut self.builder, &mut self.newest);
@@ -492,6 +527,58 @@ impl Follower {
         }
         self.changed |= read;
         read
+    }
+
+    /// Walks the followed folders again (at most every [`REWALK`]): a plain audit log not
+    /// seen before is followed from its start, and a new e2e input is read with the others.
+    /// A file renamed by rotation keeps its inode and is not taken again; gzipped logs that
+    /// appear are rotated copies of what was read, and are left. True when a file was taken.
+    fn walk_again(&mut self) -> bool {
+        if self.folders.is_empty() || self.last_walk.elapsed() < REWALK {
+            return false;
+        }
+        self.last_walk = Instant::now();
+        let mut taken = false;
+        for folder in self.folders.clone() {
+            let Ok(walk) = crate::ingest::kind::walk(&folder) else {
+                continue;
+            };
+            for t in walk.taken {
+                match t.kind {
+                    crate::ingest::kind::InputKind::Audit => {
+                        let followed = self.followed.iter().any(|f| f.path == t.path);
+                        let Some(id) = file_id_of(&t.path) else {
+                            continue;
+                        };
+                        if followed || is_gzip(&t.path) || !self.seen.insert(id) {
+                            continue;
+                        }
+                        if document_shaped(&t.path).is_some() {
+                            self.said
+                                .push(format!("{}: a JSON document, not followed", t.path));
+                            continue;
+                        }
+                        self.followed.push(Followed {
+                            tail: Tail::new(&t.path),
+                            feeder: self.feeders.len(),
+                            path: t.path.clone(),
+                        });
+                        self.feeders.push(LineFeeder::new(&t.path));
+                        self.said
+                            .push(format!("{}: a new audit log, following it", t.path));
+                        taken = true;
+                    }
+                    crate::ingest::kind::InputKind::E2e(kind) => {
+                        if !self.resolved.e2e.iter().any(|(p, _)| *p == t.path) {
+                            self.resolved.e2e.push((t.path.clone(), Some(kind)));
+                            taken = true;
+                        }
+                    }
+                    crate::ingest::kind::InputKind::Run => {}
+                }
+            }
+        }
+        taken
     }
 
     /// True when something was read since the last snapshot.

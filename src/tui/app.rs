@@ -130,6 +130,7 @@ impl Derived {
             mode: Mode::Normal,
             latency,
             baseline: None,
+            reading: false,
         };
         let timeline = super::views::tests::timeline::Timeline::new(&ctx);
         let endpoints = endpoints.then(|| {
@@ -165,6 +166,7 @@ impl App {
             mode: Mode::Normal,
             latency,
             baseline: options.baseline,
+            reading: false,
         };
         let panes = TestsView::new(&ctx, options.show_all);
         // A labelled run (the bundled demo) says so on its first screen.
