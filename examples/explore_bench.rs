@@ -3,6 +3,14 @@
 //! moves, search characters and jumps. Prints one line per measure and the peak RSS.
 //!
 //! `cargo run --release --example explore_bench -- RUN.json [WIDTH HEIGHT]`
+//!
+//! `explore_bench --live DIR|RUN.json [WIDTH HEIGHT]` opens the explorer on the raw inputs of a
+//! generated run (`DIR/audit.log`, `DIR/e2e.log`, `DIR/junit_01.xml`, as `auditscope synth`
+//! writes them) as `explore --audit` does, and while it loads presses a key every 20 ms: each
+//! key is timed as the event loop handles it (the key, the snapshots waiting, one frame), so
+//! a snapshot taken in between shows in the key's time. Given a RUN.json, it is read on a
+//! thread as `explore RUN.json` reads it, and the keys are timed the same way. Prints the keys' times, the time to
+//! the first requests shown and to the complete run, and the peak RSS.
 
 use std::time::{Duration, Instant};
 
@@ -35,15 +43,23 @@ fn summary(name: &str, mut times: Vec<Duration>) {
 }
 
 fn peak_rss_kb() -> Option<u64> {
+    rss_kb("VmHWM:")
+}
+
+/// A line of /proc/self/status in KB: `VmHWM:` (peak) or `VmRSS:` (now).
+fn rss_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--live") {
+        return live(&args[1..]);
+    }
     let Some(path) = args.first() else {
         anyhow::bail!("usage: explore_bench RUN.json [WIDTH HEIGHT]");
     };
@@ -51,10 +67,12 @@ fn main() -> anyhow::Result<()> {
     let height = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(48);
 
     auditscope::allocator::keep_freed_memory();
+    auditscope::allocator::small_pages();
     let start = Instant::now();
     let run = read_run(std::path::Path::new(path))?;
     let loaded = start.elapsed();
     let requests = run.requests.len();
+    sizes(&run);
     let (mut app, mut term) = first_frame(run, false, width, height);
     let first = start.elapsed();
     println!(
@@ -63,11 +81,165 @@ fn main() -> anyhow::Result<()> {
         first.as_secs_f64()
     );
 
+    keys(&mut app, &mut term);
+    if let Some(kb) = peak_rss_kb() {
+        println!("peak RSS {} MB", kb / 1024);
+    }
+    Ok(())
+}
+
+/// `--live DIR`: keys while the run loads.
+fn live(args: &[String]) -> anyhow::Result<()> {
+    use auditscope::correlate::{self, Inputs, Options, live};
+    use auditscope::tui::{App, live::Feed, render};
+    use ratatui::{Terminal, backend::TestBackend};
+    let Some(dir) = args.first().map(std::path::Path::new) else {
+        anyhow::bail!("usage: explore_bench --live DIR [WIDTH HEIGHT]");
+    };
+    let width = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(160);
+    let height = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(48);
+    let named = |f: &str| {
+        let p = dir.join(f);
+        p.exists()
+            .then(|| p.display().to_string())
+            .into_iter()
+            .collect()
+    };
+    let inputs = Inputs {
+        audit: named("audit.log"),
+        e2e_logs: named("e2e.log"),
+        junit: named("junit_01.xml"),
+        ..Inputs::default()
+    };
+    let options = Options {
+        strict: false,
+        progress: false,
+        openapi: Vec::new(),
+        release: None,
+        show_walk: false,
+    };
+    auditscope::allocator::keep_freed_memory();
+    let start = Instant::now();
+    let mut feed = if dir.is_file() {
+        // A RUN.json, read on a thread as `explore RUN.json` does.
+        let path = dir.to_path_buf();
+        let bytes = std::fs::metadata(&path)?.len();
+        Feed::reading("RUN.json".into(), bytes, move || {
+            read_run(&path).map_err(|e| e.to_string())
+        })
+    } else {
+        let resolved = correlate::resolve(&inputs, &options)?;
+        Feed::new(
+            live::spawn_load(resolved, options, live::DEFAULT_EVERY),
+            None,
+        )
+    };
+    let mut app = App::for_test(auditscope::run::Run::default(), false);
+    let mut term = match Terminal::new(TestBackend::new(width, height)) {
+        Ok(t) => t,
+        Err(e) => match e {},
+    };
+    render(&mut app, &mut term);
+    println!("first frame at {:.3} s", start.elapsed().as_secs_f64());
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    let cycle = [
+        key('j'),
+        key('j'),
+        key('G'),
+        tab,
+        key('j'),
+        key('k'),
+        tab,
+        key('j'),
+        tab,
+        key('g'),
+    ];
+    let mut times = Vec::new();
+    let mut with_snapshot = Vec::new();
+    let mut first_requests = None;
+    let mut snapshots = 0;
+    let mut rss_max_while_loading = 0;
+    for i in 0.. {
+        let t = Instant::now();
+        app.handle_key(cycle[i % cycle.len()]);
+        let before = app.ctx.run.requests.len();
+        let changed = feed.apply(&mut app);
+        render(&mut app, &mut term);
+        let took = t.elapsed();
+        if app.ctx.run.requests.len() != before {
+            snapshots += 1;
+            with_snapshot.push(took);
+            println!(
+                "  at {:.2} s: {} requests shown, RSS {} MB",
+                start.elapsed().as_secs_f64(),
+                app.ctx.run.requests.len(),
+                rss_kb("VmRSS:").unwrap_or(0) / 1024
+            );
+        } else {
+            times.push(took);
+        }
+        if first_requests.is_none() && !app.ctx.run.requests.is_empty() {
+            first_requests = Some(start.elapsed());
+        }
+        if let Some(kb) = peak_rss_kb() {
+            rss_max_while_loading = rss_max_while_loading.max(kb);
+        }
+        if feed.ended && !changed {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "first requests shown at {:.3} s; complete at {:.3} s: {} requests, {snapshots} snapshots shown",
+        first_requests.map_or(f64::NAN, |d| d.as_secs_f64()),
+        start.elapsed().as_secs_f64(),
+        app.ctx.run.requests.len()
+    );
+    println!("status: {}", app.live.as_deref().unwrap_or(""));
+    let all: Vec<Duration> = times.iter().chain(&with_snapshot).copied().collect();
+    let over = all.iter().filter(|d| d.as_millis() >= 50).count();
+    summary("key, no snapshot", times);
+    summary("key with a snapshot swap", with_snapshot);
+    println!("keys at or over 50 ms: {over} of {}", all.len());
+    println!("keys on the whole run:");
+    keys(&mut app, &mut term);
+    println!("peak RSS {} MB", rss_max_while_loading / 1024);
+    Ok(())
+}
+
+/// What a copy of the run holds, roughly: the request table, the audit IDs' boxes and the
+/// strings' text (what a snapshot of a loading run copies).
+fn sizes(run: &auditscope::run::Run) {
+    let mb = |b: usize| b as f64 / 1e6;
+    let table = run.requests.len() * std::mem::size_of::<auditscope::run::Request>();
+    // A box's heap block: mimalloc rounds small sizes up to 8-byte bins and up.
+    let ids: usize = run
+        .requests
+        .iter()
+        .map(|r| r.audit_id.len().next_multiple_of(16))
+        .sum();
+    let text: usize = run.strings.iter().map(str::len).sum();
+    println!(
+        "run: {} requests x {} B = {:.0} MB, audit IDs {:.0} MB, {} strings with {:.0} MB of text",
+        run.requests.len(),
+        std::mem::size_of::<auditscope::run::Request>(),
+        mb(table),
+        mb(ids),
+        run.strings.len(),
+        mb(text)
+    );
+}
+
+/// Times the keys of the benchmark, each applied and drawn.
+fn keys(
+    app: &mut auditscope::tui::App,
+    term: &mut ratatui::Terminal<ratatui::backend::TestBackend>,
+) {
     let mut timed = |keys: &[KeyEvent]| -> Vec<Duration> {
         keys.iter()
             .map(|&k| {
                 let t = Instant::now();
-                press(&mut app, &mut term, k);
+                press(app, term, k);
                 t.elapsed()
             })
             .collect()
@@ -131,8 +303,4 @@ fn main() -> anyhow::Result<()> {
     summary("move (j) in third pane", timed(&[key('j'); 20]));
     summary("all requests (a)", timed(&[key('a')]));
     summary("all requests back (a)", timed(&[key('a')]));
-    if let Some(kb) = peak_rss_kb() {
-        println!("peak RSS {} MB", kb / 1024);
-    }
-    Ok(())
 }

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     auditscope::allocator::keep_freed_memory();
+    auditscope::allocator::small_pages();
     for path in std::env::args().skip(1) {
         let mut bytes_of_ids = 0usize;
         match read_audit(&path, &ReadOptions::default(), &mut |ev, _| {

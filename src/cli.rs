@@ -435,6 +435,12 @@ fn run(cli: Cli) -> Result<()> {
             if follow || !is_single_run(&source) {
                 return explore_raw(&source, &ui, follow, output);
             }
+            if ui.baseline.is_empty() {
+                // A large RUN.json takes seconds to read: the explorer opens at once and
+                // shows the run when it is read (a file that is no RUN.json was told apart
+                // above; a damaged one closes the explorer with the error).
+                return explore_run_file(&source, &ui);
+            }
             // The run is read, and any error reported, before the terminal is taken over.
             let run = load_run(&source)?;
             let mut options = ui.options();
@@ -579,6 +585,20 @@ fn raw_inputs(source: &SourceArgs) -> Result<(Inputs, Options)> {
         show_walk: false,
     };
     Ok((inputs, options))
+}
+
+/// `explore RUN.json`: the run is read on a thread while the explorer is already drawn.
+fn explore_run_file(source: &SourceArgs, ui: &ExploreArgs) -> Result<()> {
+    let path = source.inputs.first().cloned().unwrap_or_default();
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let what = Path::new(&path)
+        .file_name()
+        .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
+    let source = source.clone();
+    let feed = crate::tui::live::Feed::reading(what, bytes, move || {
+        load_run(&source).map_err(|e| format!("{e:#}"))
+    });
+    crate::tui::explore_live(Run::default(), ui.options(), Some(feed))
 }
 
 /// `explore` on raw inputs: the explorer opens at once and fills in while they are read;

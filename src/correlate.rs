@@ -79,6 +79,10 @@ pub enum CorrelateError {
     NoAudit,
     #[error("{path}: is a RUN.json, not an input to correlate; open it with `explore` or `report`")]
     RunGiven { path: String },
+    #[error(
+        "{path}: is {what}, whole only at its end: it cannot be followed (--follow reads JSON lines); read it without --follow"
+    )]
+    Unfollowable { path: String, what: &'static str },
 }
 
 /// The path of the marks a test harness can send to open a window for a spec.
@@ -489,6 +493,10 @@ fn url_decode(s: &str) -> String {
 
 /// The spec name a mark request carries, if `uri` is a mark.
 fn mark_name(uri: &str) -> Option<String> {
+    // Most URIs are not marks: settled without looking for the query.
+    if !uri.starts_with(MARK_PATH) {
+        return None;
+    }
     let (path, query) = uri.split_once('?')?;
     if path.trim_end_matches('/') != MARK_PATH {
         return None;
@@ -557,10 +565,16 @@ fn attribute(run: &mut Run) {
     }
     // Specs named only by user agents (no e2e description given) are created here.
     let mut agent_spec: Vec<Option<SpecId>> = Vec::with_capacity(run.agents.len());
+    // Many agents carry the same spec text (one per backtrace): its spec is looked up once.
+    let mut by_text: HashMap<StrId, SpecId> = HashMap::default();
     for a in 0..run.agents.len() {
         let text = run.agents[a].spec_text;
         if text == 0 {
             agent_spec.push(None);
+            continue;
+        }
+        if let Some(&id) = by_text.get(&text) {
+            agent_spec.push(Some(id));
             continue;
         }
         let key = name_key(run.str(text));
@@ -581,6 +595,7 @@ fn attribute(run: &mut Run) {
                 id
             }
         };
+        by_text.insert(text, id);
         agent_spec.push(Some(id));
     }
 
@@ -631,6 +646,15 @@ fn attribute(run: &mut Run) {
 }
 
 /// A hasher for keys that already are 64-bit hashes ([`crate::ingest::audit::hash_str`]).
+/// The hash [`Builder`] files a trace under: its frames and whether it was cut short.
+fn trace_hash(frames: &[FrameId], truncated: bool) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x7ace).build_hasher();
+    frames.hash(&mut h);
+    truncated.hash(&mut h);
+    h.finish()
+}
+
 #[derive(Default, Clone, Copy)]
 struct PreHashed(u64);
 
@@ -659,13 +683,18 @@ type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 pub(crate) struct Builder {
     run: Run,
     /// `auditID` hash -> request index (see [`HashIndex`]): no copy of the id is kept here.
-    by_audit_id: HashIndex<u32>,
+    /// Requests by `auditID`: each entry is an index into `run.requests`, filed under the
+    /// hash of its ID (four bytes an entry where a map of hash to index took sixteen: at a
+    /// few hundred thousand requests, megabytes of memory touched at random).
+    by_audit_id: hashbrown::HashTable<u32>,
     /// User agent hash -> agent: the raw agent is neither hashed nor interned again per event.
     agents: HashIndex<crate::run::AgentId>,
     /// Hash of name and groups -> user.
     users: HashIndex<UserId>,
     frames: HashMap<(StrId, StrId, u32), FrameId>,
-    traces: HashMap<(Vec<FrameId>, bool), TraceId>,
+    /// Traces by the hash of their frames ([`trace_hash`]): each entry is an index into
+    /// `run.traces`, so a trace's frames are stored once, in the run.
+    traces: hashbrown::HashTable<TraceId>,
     conflicts: u64,
     /// Reused to render agents from their parts.
     agent_scratch: String,
@@ -675,7 +704,12 @@ impl Builder {
     /// Makes room for `requests` requests.
     fn reserve(&mut self, requests: usize) {
         self.run.requests.reserve(requests);
-        self.by_audit_id.reserve(requests);
+        let requests_so_far = &self.run.requests;
+        self.by_audit_id.reserve(requests, |&i| {
+            requests_so_far
+                .get(i as usize)
+                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
+        });
     }
 
     fn user(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
@@ -733,18 +767,24 @@ impl Builder {
 
     /// The request an `auditID` already has, if any.
     fn request_of(&self, audit_id: &str, hash: u64) -> Option<u32> {
-        let &idx = self.by_audit_id.get(&hash)?;
         let requests = &self.run.requests;
-        if requests
-            .get(idx as usize)
-            .is_some_and(|r| &*r.audit_id == audit_id)
-        {
-            return Some(idx);
-        }
-        requests
-            .iter()
-            .position(|r| &*r.audit_id == audit_id)
-            .map(|i| i as u32)
+        self.by_audit_id
+            .find(hash, |&i| {
+                requests
+                    .get(i as usize)
+                    .is_some_and(|r| &*r.audit_id == audit_id)
+            })
+            .copied()
+    }
+
+    /// Files request `idx`, whose `auditID` hashes to `hash`, under its ID.
+    fn file_request(&mut self, idx: u32, hash: u64) {
+        let requests = &self.run.requests;
+        self.by_audit_id.insert_unique(hash, idx, |&i| {
+            requests
+                .get(i as usize)
+                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
+        });
     }
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
@@ -770,18 +810,29 @@ impl Builder {
                 });
                 frames.push(id);
             }
-            let next = self.run.traces.len() as TraceId;
-            let run = &mut self.run;
             let truncated = trace.truncated;
-            agent.trace = Some(
-                *self
-                    .traces
-                    .entry((frames.clone(), truncated))
-                    .or_insert_with(|| {
-                        run.traces.push(Trace { frames, truncated });
-                        next
-                    }),
-            );
+            let hash = trace_hash(&frames, truncated);
+            let traces = &self.run.traces;
+            let same = |&id: &TraceId| {
+                traces
+                    .get(id as usize)
+                    .is_some_and(|t| t.truncated == truncated && t.frames == frames)
+            };
+            let id = match self.traces.find(hash, same) {
+                Some(&id) => id,
+                None => {
+                    let id = self.run.traces.len() as TraceId;
+                    self.run.traces.push(Trace { frames, truncated });
+                    let traces = &self.run.traces;
+                    self.traces.insert_unique(hash, id, |&i| {
+                        traces
+                            .get(i as usize)
+                            .map_or(0, |t| trace_hash(&t.frames, t.truncated))
+                    });
+                    id
+                }
+            };
+            agent.trace = Some(id);
         }
         agent.text = self
             .run
@@ -887,7 +938,7 @@ impl Builder {
         };
         let idx = self.run.requests.len() as u32;
         self.run.requests.push(request);
-        self.by_audit_id.entry(id_hash).or_insert(idx);
+        self.file_request(idx, id_hash);
     }
 
     /// The run so far, as [`Builder::finish`] would give it, leaving the builder as it is (for

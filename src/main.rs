@@ -5,5 +5,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     auditscope::allocator::keep_freed_memory();
+    auditscope::allocator::small_pages();
     std::process::exit(auditscope::cli::main());
 }

@@ -18,17 +18,11 @@ use std::path::{Path, PathBuf};
 
 use auditscope::endpoints::conformance::Eligibility;
 use auditscope::synth::apisnoop::from_coverage;
-use common::{bin, fixture, fixture_bytes};
+use common::apisnoop::{published, published_differences};
+use common::{bin, fixture, fixture_bytes, json_of};
 use serde_json::Value;
 
 const INELIGIBLE: &str = "apisnoop-ineligible_endpoints.json.gz";
-
-fn published(release: &str) -> Value {
-    serde_json::from_slice(&fixture_bytes(&format!(
-        "apisnoop-coverage-{release}.json.gz"
-    )))
-    .unwrap()
-}
 
 /// Writes the rebuilt inputs of `release` into `dir` and correlates them into `dir/RUN.json`.
 fn rebuild(release: &str, dir: &Path) -> PathBuf {
@@ -58,8 +52,7 @@ fn coverage_of(run: &Path, ineligible: Option<&str>, conformance: Option<&Path>)
     if let Some(file) = conformance {
         cmd.arg("--conformance").arg(file);
     }
-    let out = cmd.assert().success().get_output().stdout.clone();
-    serde_json::from_slice(&out).unwrap()
+    json_of(&mut cmd)
 }
 
 /// A conformance.yaml listing the conformance tests of a published file, as the
@@ -311,49 +304,10 @@ fn rebuilt_1_37_gives_back_its_file_and_all_six_totals() {
     assert_eq!(ours["release_date"], Value::Null);
 }
 
-/// (added, removed, newly tested, no longer tested) between two published files.
-fn published_differences(old: &Value, new: &Value) -> [Vec<String>; 4] {
-    let tested = |v: &Value| -> BTreeMap<String, bool> {
-        v["endpoints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["endpoint"].as_str().unwrap().to_string(),
-                    e["tested"].as_bool().unwrap(),
-                )
-            })
-            .collect()
-    };
-    let (o, n) = (tested(old), tested(new));
-    [
-        n.keys().filter(|k| !o.contains_key(*k)).cloned().collect(),
-        o.keys().filter(|k| !n.contains_key(*k)).cloned().collect(),
-        n.iter()
-            .filter(|(k, t)| **t && o.get(*k) == Some(&false))
-            .map(|(k, _)| k.clone())
-            .collect(),
-        n.iter()
-            .filter(|(k, t)| !**t && o.get(*k) == Some(&true))
-            .map(|(k, _)| k.clone())
-            .collect(),
-    ]
-}
-
 /// `diff --format json OLD NEW`: its four endpoint lists, sorted, and the exit status of the
 /// same comparison with `--gate`.
 fn diff_of(old: &Path, new: &Path) -> ([Vec<String>; 4], i32) {
-    let out = bin()
-        .args(["diff", "--format", "json"])
-        .arg(old)
-        .arg(new)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_of(bin().args(["diff", "--format", "json"]).arg(old).arg(new));
     let list = |key: &str| -> Vec<String> {
         let mut l: Vec<String> = v["endpoints"][key]
             .as_array()

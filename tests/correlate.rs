@@ -54,13 +54,12 @@ fn user_agent_backtraces_are_parsed_for_all_eight_requests() {
 
 #[test]
 fn backtraces_report_prints_the_2018_form() {
-    let out = bin()
-        .args(["report", "backtraces"])
-        .arg(fixture("apisnoop-example-user-agent.log"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = stdout_of(
+        bin()
+            .args(["report", "backtraces"])
+            .arg(fixture("apisnoop-example-user-agent.log")),
+    );
+    let text = out;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "get /api?timeout=32s");
     assert_eq!(
@@ -101,13 +100,12 @@ fn stage_events_merge_into_requests() {
 
 #[test]
 fn rbac_denials_are_listed_with_user_and_impersonation() {
-    let out = bin()
-        .args(["report", "requests", "--code", "403"])
-        .arg(fixture("audit2rbac-demo-v1beta1.log.gz"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = stdout_of(
+        bin()
+            .args(["report", "requests", "--code", "403"])
+            .arg(fixture("audit2rbac-demo-v1beta1.log.gz")),
+    );
+    let text = out;
     let rows: Vec<&str> = text.lines().skip(1).collect();
     let run = run_of(&["audit2rbac-demo-v1beta1.log.gz"], &[]);
     assert_eq!(
@@ -129,14 +127,13 @@ fn rbac_denials_are_listed_with_user_and_impersonation() {
 
 #[test]
 fn event_string_matches_the_api_server_form() {
-    let out = bin()
-        .args(["report", "events"])
-        .arg(fixture("apisnoop-testdata-audit_event.json"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let out = stdout_of(
+        bin()
+            .args(["report", "events"])
+            .arg(fixture("apisnoop-testdata-audit_event.json")),
+    );
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
+        out,
         "2022-02-03T19:34:21.840719Z AUDIT: id=\"8adac407-313f-4ed1-a03d-e1baa262da50\" stage=\"ResponseComplete\" ip=\"34.82.164.162\" method=\"get\" user=\"system:node-problem-detector\" groups=\"\\\"system:authenticated\\\"\" as=\"<self>\" asgroups=\"<lookup>\" user-agent=\"node-problem-detector/v0.8.9\" namespace=\"<none>\" uri=\"/api/v1/nodes/bootstrap-e2e-minion-group-9s5q\" response=\"403\"\n"
     );
 }
@@ -225,18 +222,7 @@ fn audit_for_v126(dir: &std::path::Path) -> (std::path::PathBuf, Vec<String>) {
         .iter()
         .enumerate()
         {
-            let ts = chrono::DateTime::from_timestamp_micros(*t)
-                .unwrap()
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let event = serde_json::json!({
-                "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
-                "auditID": format!("{i}-{j}"), "stage": "ResponseComplete",
-                "requestURI": "/api/v1/namespaces/default/pods", "verb": "list",
-                "user": {"username": "admin"}, "sourceIPs": ["10.0.0.1"], "userAgent": agent,
-                "responseStatus": {"code": 200},
-                "requestReceivedTimestamp": ts, "stageTimestamp": ts,
-            });
-            writeln!(f, "{event}").unwrap();
+            writeln!(f, "{}", list_pods_event(&format!("{i}-{j}"), agent, *t)).unwrap();
         }
     }
     (path, names)
@@ -391,17 +377,12 @@ fn entries_log_and_ginkgo_v1_log_give_windows() {
 
 #[test]
 fn stdin_is_read_with_a_dash() {
-    let out = bin()
-        .args(["report", "summary", "--format", "json", "--audit", "-"])
-        .write_stdin(fixture_bytes("audit2rbac-demo-v1beta1.log.gz"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        bin()
+            .args(["report", "summary", "--format", "json", "--audit", "-"])
+            .write_stdin(fixture_bytes("audit2rbac-demo-v1beta1.log.gz")),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["lines"], 757);
     assert_eq!(v["requests"], 437);
     assert_eq!(v["stage_events_merged"], 320);
@@ -427,13 +408,8 @@ fn report_tests_with_request_filters_lists_only_the_specs_that_hit() {
         a
     };
     let json = |extra: &[&str]| -> Vec<serde_json::Value> {
-        let out = bin().args(args(extra)).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let out = stdout_of(bin().args(args(extra)));
+        serde_json::from_str(&out).unwrap()
     };
     let all = json(&[]);
     assert_eq!(all.len(), 8);

@@ -5,11 +5,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use auditscope::diff::{EndpointMark, SideKind, SideOptions, TestMark, compare, load_side};
 use auditscope::report::filter::FilterArgs;
-use common::{fixture, fixture_bytes};
+use common::apisnoop::published_differences;
+use common::{bin, fixture, fixture_bytes};
 use serde_json::Value;
 
 const V133: &str = "apisnoop-coverage-1.33.0.json.gz";
@@ -17,45 +17,10 @@ const V134: &str = "apisnoop-coverage-1.34.0.json.gz";
 
 /// The endpoint differences two published files show, computed from their JSON:
 /// (added, removed, newly tested, no longer tested).
-type Expected = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
-
-fn expected(old: &str, new: &str) -> Expected {
-    let read = |name: &str| -> Vec<(String, bool)> {
-        let v: Value = serde_json::from_slice(&fixture_bytes(name)).unwrap();
-        v["endpoints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["endpoint"].as_str().unwrap().to_string(),
-                    e["tested"].as_bool().unwrap(),
-                )
-            })
-            .collect()
-    };
-    let (o, n) = (read(old), read(new));
-    let o_ids: BTreeSet<&String> = o.iter().map(|(id, _)| id).collect();
-    let n_ids: BTreeSet<&String> = n.iter().map(|(id, _)| id).collect();
-    let tested = |side: &[(String, bool)], id: &String| side.iter().any(|(i, t)| i == id && *t);
-    let added = n_ids.difference(&o_ids).map(|s| s.to_string()).collect();
-    let removed = o_ids.difference(&n_ids).map(|s| s.to_string()).collect();
-    let both: Vec<&String> = o_ids.intersection(&n_ids).copied().collect();
-    let newly = both
-        .iter()
-        .filter(|id| !tested(&o, id) && tested(&n, id))
-        .map(|s| s.to_string())
-        .collect();
-    let lost = both
-        .iter()
-        .filter(|id| tested(&o, id) && !tested(&n, id))
-        .map(|s| s.to_string())
-        .collect();
+fn expected(old: &str, new: &str) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+    let read = |name: &str| -> Value { serde_json::from_slice(&fixture_bytes(name)).unwrap() };
+    let [added, removed, newly, lost] = published_differences(&read(old), &read(new));
     (added, removed, newly, lost)
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_auditscope"))
 }
 
 /// Runs `auditscope ARGS`; (status, stdout, stderr).

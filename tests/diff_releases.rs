@@ -18,6 +18,7 @@ use auditscope::model::Release;
 use auditscope::run::{
     Attribution, OpId, ReleaseSource, Request, Run, RunRelease, Spec, SpecId, Stage,
 };
+use common::apisnoop::{self, tested_by_endpoint};
 use common::{fixture, fixture_bytes};
 use serde_json::Value;
 
@@ -26,18 +27,7 @@ const V134: &str = "apisnoop-coverage-1.34.0.json.gz";
 
 /// A published file's endpoints: operationId → tested.
 fn published(name: &str) -> BTreeMap<String, bool> {
-    let v: Value = serde_json::from_slice(&fixture_bytes(name)).unwrap();
-    v["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["endpoint"].as_str().unwrap().to_string(),
-                e["tested"].as_bool().unwrap(),
-            )
-        })
-        .collect()
+    tested_by_endpoint(&serde_json::from_slice(&fixture_bytes(name)).unwrap())
 }
 
 /// (added, removed, newly tested, no longer tested) between two published files.
@@ -45,19 +35,8 @@ fn published_differences(
     old: &str,
     new: &str,
 ) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
-    let (o, n) = (published(old), published(new));
-    let added = n.keys().filter(|k| !o.contains_key(*k)).cloned().collect();
-    let removed = o.keys().filter(|k| !n.contains_key(*k)).cloned().collect();
-    let newly = n
-        .iter()
-        .filter(|(k, t)| **t && o.get(*k) == Some(&false))
-        .map(|(k, _)| k.clone())
-        .collect();
-    let lost = n
-        .iter()
-        .filter(|(k, t)| !**t && o.get(*k) == Some(&true))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let read = |name: &str| -> Value { serde_json::from_slice(&fixture_bytes(name)).unwrap() };
+    let [added, removed, newly, lost] = apisnoop::published_differences(&read(old), &read(new));
     (added, removed, newly, lost)
 }
 

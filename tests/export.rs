@@ -407,18 +407,8 @@ fn runs_get_a_partition_each_and_a_reexport_replaces_it_whole() {
 
 /// JSON a command prints.
 fn report_json(args: &[&str], run: &Path) -> Value {
-    let out = bin()
-        .args(args)
-        .arg(run)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let out = stdout_of(bin().args(args).arg(run).args(["--format", "json"]));
+    serde_json::from_str(&out).unwrap()
 }
 
 /// Runs tests/export_duckdb.py; `None` (the test is skipped) when duckdb cannot be imported.

@@ -17,6 +17,7 @@ use auditscope::run::Run;
 use auditscope::run::format::read_run;
 use auditscope::tui::App;
 use auditscope::tui::live::Feed;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// One audit event of the e2e client of spec `spec`, as the API server logs it.
 fn event(id: &str, spec: &str, second: u32) -> String {
@@ -261,6 +262,68 @@ fn loading_ends_with_the_run_correlate_makes() {
     assert_eq!(screen_text(&mut app), screen_text(&mut reference));
 }
 
+/// Applies `feed` to `app` until the reading thread ends.
+fn apply_until_ended(feed: &mut Feed, app: &mut App) {
+    let start = Instant::now();
+    while !feed.ended {
+        feed.apply(app);
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `explore RUN.json` reads the file on a thread: the explorer shows the run when it is read,
+/// the same screens as a run read before (the Endpoints view, built off the event loop's
+/// thread, too), and a damaged file ends the explorer with the reader's error.
+#[test]
+fn reading_a_run_file_shows_it_whole() {
+    let inputs = Inputs {
+        audit: vec![fixture("apisnoop-example-user-agent.log")],
+        e2e_logs: vec![fixture("vcluster-v1.34-e2e.log")],
+        ..Inputs::default()
+    };
+    let whole = correlate::correlate(&inputs, &Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("RUN.json");
+    auditscope::run::format::write_run(&whole, &path).unwrap();
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let read_path = path.clone();
+    let mut feed = Feed::reading("RUN.json".into(), bytes, move || {
+        read_run(&read_path).map_err(|e| e.to_string())
+    });
+    let mut app = App::for_test(Run::default(), false);
+    // Until it is read, the status line says so (this file is read too fast to see it).
+    let reading = auditscope::correlate::live::LiveStatus {
+        reading: Some("RUN.json".into()),
+        total: Some(803_000_000),
+        ..Default::default()
+    };
+    assert_eq!(reading.line(), "reading RUN.json (803 MB)…");
+    apply_until_ended(&mut feed, &mut app);
+    assert!(feed.failed.is_none());
+    assert_eq!(app.live, None);
+    assert_eq!(app.ctx.run.requests, whole.requests);
+    let mut reference = App::for_test(whole, false);
+    assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+    for app in [&mut app, &mut reference] {
+        app.handle_key(KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE));
+    }
+    assert_eq!(screen_text(&mut app), screen_text(&mut reference));
+
+    // Cut in the middle: the reader's error, and the explorer closes.
+    let text = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let read_path = path.clone();
+    let mut feed = Feed::reading("RUN.json".into(), bytes, move || {
+        read_run(&read_path).map_err(|e| e.to_string())
+    });
+    let mut app = App::for_test(Run::default(), false);
+    apply_until_ended(&mut feed, &mut app);
+    let error = feed.failed.clone().unwrap_or_default();
+    assert!(error.starts_with(&path.display().to_string()), "{error}");
+    assert!(app.quit);
+}
+
 /// A ginkgo v2 spec block with one step, at `hh:mm:ss` on 2018-06-05.
 fn spec_block(name: &str, it: &str, at: &str, step: &str) -> String {
     format!(
@@ -338,4 +401,123 @@ fn followed_e2e_log_brings_new_specs_steps_and_windows() {
     assert_eq!(run.str(run.specs[b].steps[0].text), "making B");
     let p2 = run.requests.iter().find(|r| &*r.audit_id == "p2").unwrap();
     assert_eq!(p2.spec, Some(auditscope::run::SpecId::from_index(b)));
+}
+
+/// What cannot be followed is refused at the start with a one-line error and exit status 2,
+/// before any screen: stdin, and a log that is one JSON document (an array, or a
+/// pretty-printed Event), which is whole only at its end. Without `--follow` the same
+/// document is read.
+#[test]
+fn stdin_and_json_documents_are_refused_when_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = event("d1", "Pods should A", 1);
+    let two = event("d2", "Pods should A", 2);
+    let array = dir.path().join("array.json");
+    // As `gcloud logging read --format=json` prints: pretty-printed.
+    let value = |e: &str| serde_json::from_str::<serde_json::Value>(e).unwrap();
+    let both = serde_json::Value::Array(vec![value(&one), value(&two)]);
+    std::fs::write(&array, serde_json::to_string_pretty(&both).unwrap()).unwrap();
+    let pretty = dir.path().join("pretty.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&value(&one)).unwrap()).unwrap();
+    let out = dir.path().join("RUN.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (a, p) = (array.to_str().unwrap(), pretty.to_str().unwrap());
+    for command in ["correlate", "explore"] {
+        let (code, err) = run(&[command, "--follow", "--audit", "-"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            "auditscope: --follow reads files: stdin (-) cannot be followed\n"
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", a]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "auditscope: {a}: is a JSON array, whole only at its end: it cannot be followed \
+                 (--follow reads JSON lines); read it without --follow\n"
+            )
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", p]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{p}: is a pretty-printed JSON document")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // Read whole, the array is two requests.
+    let (code, err) = run(&["correlate", "--audit", a]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read_run(&out).unwrap().requests.len(), 2);
+}
+
+/// A followed folder is walked again: a log rotated into `audit-….log` is not read twice, the
+/// new `audit.log` is read from its start, and a log that appears later is followed too.
+#[test]
+fn a_followed_folder_takes_new_logs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("audit.log");
+    let out = dir.path().join("RUN.json");
+    append(&log, &event("a1", "Pods should A", 1));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+        .args(["correlate", "--follow", "--interval", "0.1"])
+        .arg(&logs)
+        .arg("-o")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_specs(&out, 1, &mut child);
+
+    // Rotated the way the API server does it: renamed with a time, a new audit.log.
+    append(&log, &event("a2", "Pods should A", 2));
+    std::fs::rename(&log, logs.join("audit-2026-01-01T00-00-02.000.log")).unwrap();
+    append(&log, &event("b1", "Pods should B", 3));
+    wait_for_specs(&out, 2, &mut child);
+    // Another log appears in the folder.
+    append(&logs.join("audit-2.log"), &event("c1", "Pods should C", 4));
+    let run = wait_for_specs(&out, 3, &mut child);
+    assert_eq!(spec_names(&run).len(), 3);
+    // Walked again a few times more: nothing is read twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("audit-2.log: a new audit log, following it"),
+        "{stderr}"
+    );
+    let run = read_run(&out).unwrap();
+    assert_eq!(run.requests.len(), 4, "{stderr}");
+    assert_eq!(run.accounting.lines, 4);
+    assert_eq!(run.accounting.skipped_total(), 0);
+    assert_eq!(
+        spec_names(&run),
+        vec![
+            "[sig-node] Pods should A",
+            "[sig-node] Pods should B",
+            "[sig-node] Pods should C"
+        ]
+    );
 }

@@ -8,19 +8,14 @@ use common::*;
 fn hits_reproduce_2018_output_for_the_first_specs() {
     let dir = tempfile::tempdir().unwrap();
     let (audit, entries, expected) = replay_2018(dir.path(), 12);
-    let out = bin()
-        .args(["report", "hits", "--audit"])
-        .arg(&audit)
-        .arg("--entries")
-        .arg(&entries)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        bin()
+            .args(["report", "hits", "--audit"])
+            .arg(&audit)
+            .arg("--entries")
+            .arg(&entries),
     );
-    let got = String::from_utf8(out.stdout).unwrap();
+    let got = out;
     assert_eq!(got.len(), expected.len());
     assert!(got == expected, "output differs from the 2018 blocks");
     // 13 blocks: 12 specs and the AfterSuite entry, which counts nothing.
@@ -42,7 +37,6 @@ fn hits_from_a_saved_run_equal_hits_from_raw_inputs() {
         .arg(&run)
         .assert()
         .success();
-    let out = bin().args(["report", "hits"]).arg(&run).output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    let out = stdout_of(bin().args(["report", "hits"]).arg(&run));
+    assert_eq!(out, expected);
 }

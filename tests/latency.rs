@@ -9,7 +9,7 @@ use std::io::Write;
 use auditscope::correlate::{Inputs, Options, correlate};
 use auditscope::report::latency::EndpointKey;
 use auditscope::synth::{SynthOptions, generate};
-use common::bin;
+use common::{bin, json_of, stdout_of};
 use serde_json::Value;
 
 /// Microseconds since the epoch of an RFC 3339 time.
@@ -148,17 +148,12 @@ fn endpoint_percentiles_equal_those_computed_from_the_raw_log() {
         })
         .collect();
 
-    let out = bin()
-        .args(["report", "latency", "--by", "endpoint", "--format", "json"])
-        .arg(&run_json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        bin()
+            .args(["report", "latency", "--by", "endpoint", "--format", "json"])
+            .arg(&run_json),
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["by"], "endpoint");
     let got: BTreeMap<String, (u64, f64, f64, f64, f64)> = report["groups"]
         .as_array()
@@ -215,30 +210,20 @@ fn negative_and_missing_latencies_are_counted_apart_and_filters_apply() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.log");
     std::fs::write(&audit, ODD_EVENTS).unwrap();
-    let out = bin()
-        .args(["report", "latency", "--audit"])
-        .arg(&audit)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = stdout_of(bin().args(["report", "latency", "--audit"]).arg(&audit));
+    let text = out;
     assert_eq!(
         text,
         "0 requests measured; long-running (watch, exec, attach, port-forward, proxy) kept apart: 1; no latency: 2\n   COUNT     P50 ms     P90 ms     P99 ms     MAX ms  ENDPOINT\n"
     );
     // A filter narrows what is counted.
-    let out = bin()
-        .args([
-            "report", "latency", "--format", "json", "--code", "101", "--audit",
-        ])
-        .arg(&audit)
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(
+        bin()
+            .args([
+                "report", "latency", "--format", "json", "--code", "101", "--audit",
+            ])
+            .arg(&audit),
+    );
     assert_eq!(report["long_running"], 1);
     assert_eq!(report["no_latency"], 0);
 }

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::bin;
+use common::{bin, stdout_of};
 use serde_json::{Value, json};
 
 const KUBELITE: &str = "kubelite/v1.25.6 (linux/amd64) kubernetes/ff2c119";
@@ -138,15 +138,12 @@ fn microk8s_log_gets_release_1_25_and_its_v1beta2_requests_match() {
         .assert()
         .success();
 
-    let out = bin()
-        .args(["report", "summary", "--format", "json"])
-        .arg(&run)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let summary: Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(
+        bin()
+            .args(["report", "summary", "--format", "json"])
+            .arg(&run),
+    );
+    let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         summary["release"]["release"], "1.25",
         "{}",
@@ -154,30 +151,19 @@ fn microk8s_log_gets_release_1_25_and_its_v1beta2_requests_match() {
     );
     assert_eq!(summary["release"]["source"], "component-user-agent");
     assert_eq!(summary["release"]["evidence"], "kubelite/v1.25.6");
-    let text = bin()
-        .args(["report", "summary"])
-        .arg(&run)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(text).unwrap();
+    let text = stdout_of(bin().args(["report", "summary"]).arg(&run));
     assert!(
         text.contains("release    1.25 (from the cluster components' user agents"),
         "{text}"
     );
 
     // Every request matched its operation of the 1.25 table.
-    let out = bin()
-        .args(["report", "endpoints", "--format", "json"])
-        .arg(&run)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let endpoints = String::from_utf8(out).unwrap();
+    let out = stdout_of(
+        bin()
+            .args(["report", "endpoints", "--format", "json"])
+            .arg(&run),
+    );
+    let endpoints = out;
     for (_, uri, _, _, _, op) in &reqs {
         assert!(
             endpoints.contains(&format!("\"{op}\"")),
@@ -193,21 +179,17 @@ fn microk8s_log_gets_release_1_25_and_its_v1beta2_requests_match() {
     );
 
     // The same log matched against the newest table leaves the v1beta2 groups unmatched.
-    let latest = bin()
-        .args([
-            "report",
-            "endpoints",
-            "--format",
-            "json",
-            "--release",
-            "1.37",
-        ])
-        .arg(&run)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let latest = String::from_utf8(latest).unwrap();
+    let latest = stdout_of(
+        bin()
+            .args([
+                "report",
+                "endpoints",
+                "--format",
+                "json",
+                "--release",
+                "1.37",
+            ])
+            .arg(&run),
+    );
     assert!(!latest.contains("\"listFlowcontrolApiserverV1beta2FlowSchema\""));
 }

@@ -10,7 +10,7 @@ use auditscope::correlate::{Inputs, Options, correlate};
 use auditscope::ingest::e2e::{E2eKind, read_e2e};
 use auditscope::ingest::ginkgo::parse_step;
 use auditscope::run::{Attribution, NO_TIME};
-use common::{bin, fixture, fixture_bytes};
+use common::{bin, fixture, fixture_bytes, list_pods_event, stdout_of};
 use serde_json::Value;
 
 /// `2023-02-01T17:08:03.431000Z` from the log's `02/01/23 17:08:03.431`.
@@ -80,18 +80,7 @@ fn write_audit(path: &std::path::Path) -> HashMap<String, (Vec<u64>, u64)> {
     let mut n = 0u64;
     let mut event = |t: i64, agent: &str| {
         n += 1;
-        let ts = chrono::DateTime::from_timestamp_micros(t)
-            .unwrap()
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let event = serde_json::json!({
-            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
-            "auditID": format!("id-{n}"), "stage": "ResponseComplete",
-            "requestURI": "/api/v1/namespaces/default/pods", "verb": "list",
-            "user": {"username": "admin"}, "sourceIPs": ["10.0.0.1"], "userAgent": agent,
-            "responseStatus": {"code": 200},
-            "requestReceivedTimestamp": ts, "stageTimestamp": ts,
-        });
-        writeln!(f, "{event}").unwrap();
+        writeln!(f, "{}", list_pods_event(&format!("id-{n}"), agent, t)).unwrap();
     };
     for (i, spec) in log.specs.iter().filter(|s| !s.suite_node).enumerate() {
         let ua = format!(
@@ -164,17 +153,12 @@ fn report_steps_on_the_v126_run_gives_each_specs_step_lines_and_counts_that_add_
     assert_eq!(steps(&back), steps(&run));
     assert_eq!(steps(&run).iter().map(Vec::len).sum::<usize>(), 3624);
 
-    let out = bin()
-        .args(["report", "steps", "--format", "json"])
-        .arg(&run_json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        bin()
+            .args(["report", "steps", "--format", "json"])
+            .arg(&run_json),
     );
-    let report: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(report.len(), 368, "every spec that ran");
 
     // Every STEP line of the log, in order, and nothing else.
@@ -256,18 +240,13 @@ fn report_steps_text_and_spec_filter() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.log");
     write_audit(&audit);
-    let out = bin()
-        .args(["report", "steps", "--spec", "should patch a pod status"])
-        .arg(&audit)
-        .arg(fixture("vcluster-v1.26-e2e.log.gz"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        bin()
+            .args(["report", "steps", "--spec", "should patch a pod status"])
+            .arg(&audit)
+            .arg(fixture("vcluster-v1.26-e2e.log.gz")),
     );
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    insta::assert_snapshot!(out);
 }
 
 #[test]

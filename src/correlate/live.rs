@@ -43,6 +43,8 @@ pub struct LiveStatus {
     pub missing: Vec<String>,
     /// The last error (an e2e log that could not be read, a file that could not be read).
     pub error: Option<String>,
+    /// A RUN.json being read whole (`explore RUN.json`): its name, said until it is read.
+    pub reading: Option<String>,
 }
 
 impl LiveStatus {
@@ -61,6 +63,11 @@ impl LiveStatus {
                 let behind = (now - newest).max(0) as f64 / 1e6;
                 parts.push(format!("{} behind", human_secs(behind)));
             }
+        } else if let Some(what) = self.reading.as_ref().filter(|_| !self.complete) {
+            let size = self
+                .total
+                .map_or(String::new(), |t| format!(" ({:.0} MB)", mb(t)));
+            parts.push(format!("reading {what}{size}…"));
         } else if self.complete {
             parts.push(format!(
                 "complete: {:.0} MB, {requests} in {:.1} s",
@@ -134,6 +141,15 @@ pub struct Update {
     pub run: Option<Run>,
     /// Where reading is.
     pub status: LiveStatus,
+    /// Kept alive until this update's run is shown and the run it replaced is freed: while
+    /// it lives the reading thread takes no new snapshot, so at most one copy of the run is
+    /// on its way besides the builder's and the one shown (each is a whole copy).
+    pub held: Option<Arc<()>>,
+}
+
+/// True when no snapshot sent with `token` is still on its way (see [`Update::held`]).
+fn free(token: &Arc<()>) -> bool {
+    Arc::strong_count(token) == 1
 }
 
 /// Snapshots no more often than this by default.
@@ -244,6 +260,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
                 elapsed: started.elapsed().as_secs_f64(),
                 ..LiveStatus::default()
             },
+            held: None,
         });
     };
     let total: u64 = resolved
@@ -255,6 +272,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
     let mut cache = E2eCache::default();
     let mut pace = Pace::new(every);
     let gone = AtomicBool::new(false);
+    let token = Arc::new(());
     let status = |requests: usize, complete: bool| LiveStatus {
         follow: false,
         complete,
@@ -265,7 +283,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
         ..LiveStatus::default()
     };
     let mut watch = |builder: &Builder, _input: usize| {
-        if !pace.due() || gone.load(Ordering::Relaxed) {
+        if !pace.due() || gone.load(Ordering::Relaxed) || !free(&token) {
             return;
         }
         let t = Instant::now();
@@ -273,6 +291,7 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
             let update = Update {
                 run: Some(run),
                 status: status(builder.requests(), false),
+                held: Some(Arc::clone(&token)),
             };
             if tx.send(update).is_err() {
                 gone.store(true, Ordering::Relaxed);
@@ -293,9 +312,33 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
             let _ = tx.send(Update {
                 run: Some(run),
                 status: status(requests, true),
+                held: None,
             });
         }
         Err(e) => fail(e, bytes.load(Ordering::Relaxed)),
+    }
+}
+
+/// What a log is when it is one JSON document rather than JSON lines (an array, as `gcloud
+/// logging read --format=json` prints it, or a pretty-printed Event or EventList): such a file
+/// is whole only at its end, so what is appended to it cannot be read line by line. `None`
+/// for lines (or a file not there yet, or one whose first line is not written whole).
+fn document_shaped(path: &str) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &head[start..];
+    let end = memchr::memchr(b'\n', rest)?;
+    let first = rest[..end].trim_ascii_end();
+    match rest[0] {
+        b'[' => Some("a JSON array"),
+        b'{' if !first.ends_with(b"}") => Some("a pretty-printed JSON document"),
+        _ => None,
     }
 }
 
@@ -326,6 +369,30 @@ pub struct Follower {
     said: Vec<String>,
     error: Option<String>,
     buf: Vec<u8>,
+    /// Folders named as inputs: walked again about every [`REWALK`] for audit logs and e2e
+    /// inputs that appeared since.
+    folders: Vec<String>,
+    last_walk: Instant,
+    /// Device and inode of every audit log read so far, so that a log renamed away by
+    /// rotation (`audit.log` to `audit-2026-….log`) is not taken again as a new file.
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+/// How often followed folders are walked again.
+const REWALK: Duration = Duration::from_secs(1);
+
+fn file_id_of(path: &str) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// How much one poll reads of one file at most: a long backlog is read in pieces, so
@@ -363,8 +430,18 @@ impl Follower {
             said: Vec::new(),
             error: None,
             buf: Vec::new(),
+            folders: inputs
+                .auto
+                .iter()
+                .chain(&inputs.audit)
+                .filter(|p| std::path::Path::new(p).is_dir())
+                .cloned()
+                .collect(),
+            last_walk: Instant::now(),
+            seen: std::collections::HashSet::new(),
         };
         for path in std::mem::take(&mut resolved.audit) {
+            follower.seen.extend(file_id_of(&path));
             if is_gzip(&path) {
                 let index = follower.feeders.len();
                 let mut feeder = LineFeeder::new(&path);
@@ -376,6 +453,9 @@ impl Follower {
                 feeder.finish(&mut |_, _| {});
                 follower.feeders.push(feeder);
             } else {
+                if let Some(what) = document_shaped(&path) {
+                    return Err(CorrelateError::Unfollowable { path, what });
+                }
                 follower.followed.push(Followed {
                     tail: Tail::new(&path),
                     feeder: follower.feeders.len(),
@@ -391,7 +471,7 @@ impl Follower {
     /// Reads what was appended to every followed log (a piece of it, when much was); true
     /// when anything was read.
     pub fn poll(&mut self) -> bool {
-        let mut read = false;
+        let mut read = self.walk_again();
         for i in 0..self.followed.len() {
             self.buf.clear();
             let f = &mut self.followed[i];
@@ -402,6 +482,7 @@ impl Follower {
                     continue;
                 }
             };
+            self.seen.extend(f.tail.file_id());
             if !self.buf.is_empty() {
                 let index = f.feeder;
                 let (builder, newest) = (&mut self.builder, &mut self.newest);
@@ -446,6 +527,58 @@ impl Follower {
         }
         self.changed |= read;
         read
+    }
+
+    /// Walks the followed folders again (at most every [`REWALK`]): a plain audit log not
+    /// seen before is followed from its start, and a new e2e input is read with the others.
+    /// A file renamed by rotation keeps its inode and is not taken again; gzipped logs that
+    /// appear are rotated copies of what was read, and are left. True when a file was taken.
+    fn walk_again(&mut self) -> bool {
+        if self.folders.is_empty() || self.last_walk.elapsed() < REWALK {
+            return false;
+        }
+        self.last_walk = Instant::now();
+        let mut taken = false;
+        for folder in self.folders.clone() {
+            let Ok(walk) = crate::ingest::kind::walk(&folder) else {
+                continue;
+            };
+            for t in walk.taken {
+                match t.kind {
+                    crate::ingest::kind::InputKind::Audit => {
+                        let followed = self.followed.iter().any(|f| f.path == t.path);
+                        let Some(id) = file_id_of(&t.path) else {
+                            continue;
+                        };
+                        if followed || is_gzip(&t.path) || !self.seen.insert(id) {
+                            continue;
+                        }
+                        if document_shaped(&t.path).is_some() {
+                            self.said
+                                .push(format!("{}: a JSON document, not followed", t.path));
+                            continue;
+                        }
+                        self.followed.push(Followed {
+                            tail: Tail::new(&t.path),
+                            feeder: self.feeders.len(),
+                            path: t.path.clone(),
+                        });
+                        self.feeders.push(LineFeeder::new(&t.path));
+                        self.said
+                            .push(format!("{}: a new audit log, following it", t.path));
+                        taken = true;
+                    }
+                    crate::ingest::kind::InputKind::E2e(kind) => {
+                        if !self.resolved.e2e.iter().any(|(p, _)| *p == t.path) {
+                            self.resolved.e2e.push((t.path.clone(), Some(kind)));
+                            taken = true;
+                        }
+                    }
+                    crate::ingest::kind::InputKind::Run => {}
+                }
+            }
+        }
+        taken
     }
 
     /// True when something was read since the last snapshot.
@@ -496,6 +629,7 @@ impl Follower {
                 .map(|f| f.path.clone())
                 .collect(),
             error: self.error.clone(),
+            reading: None,
         }
     }
 }
@@ -535,10 +669,11 @@ pub fn spawn_follow(
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         let mut pace = Pace::new(every);
+        let token = Arc::new(());
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             let read = follower.poll();
-            if (follower.changed() && pace.due()) || stopping {
+            if (follower.changed() && pace.due() && free(&token)) || stopping {
                 let t = Instant::now();
                 let run = follower.snapshot().ok();
                 pace.took(t);
@@ -548,6 +683,7 @@ pub fn spawn_follow(
                         complete: !read,
                         ..follower.status()
                     },
+                    held: Some(Arc::clone(&token)),
                 };
                 if tx.send(update).is_err() || stopping {
                     return;

@@ -23,7 +23,7 @@
 //!
 //! # Speed
 //! JSON lines are never held in memory whole. Three stages run at once, each a block ahead of the
-//! next: a reader thread reads (and decompresses) blocks of 2 MB cut at line boundaries (a longer
+//! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
 //! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
 //! into [`AuditEvent`]s that borrow from the block and name only the kept fields, so serde skips
 //! request and response bodies without building them; and the calling thread hands the events
@@ -86,8 +86,10 @@ pub mod reasons {
     pub const UNFINISHED_PARTS: &str = "CRI partial line without its end";
 }
 
-/// The block size the reader cuts the input into (at line boundaries).
-pub const DEFAULT_BLOCK_SIZE: usize = 2 << 20;
+/// The block size the reader cuts the input into (at line boundaries). Five or six blocks are
+/// in flight at once: 1 MB keeps them a small part of the run's memory (2 MB took 5 MB more
+/// peak RSS on a 382 MB log) with enough lines a block (~700) to keep every core busy.
+pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 
 /// Into how many tasks a block's lines are split: a few per core, enough to balance uneven
 /// lines, few enough that the threads are not woken and put to sleep for every handful.

@@ -88,6 +88,68 @@ pub struct App {
     /// While the run is still being read (loading, `--follow`): where reading is, shown on
     /// the status line (see [`super::live`]).
     pub live: Option<String>,
+    /// The Endpoints view of the run shown, built off the event loop's thread with the
+    /// run (see [`Derived`]), until it is first shown.
+    endpoints_ready: Option<EndpointsView>,
+}
+
+/// What the explorer derives from a run in O(requests): built off the event loop's thread for
+/// a run still loading ([`super::live`]), so that putting it in place ([`App::reload_derived`])
+/// costs a key no more than a few milliseconds, however large the run.
+pub struct Derived {
+    /// The run's index.
+    pub index: RunIndex,
+    /// Every request's latency ([`super::context::latencies`]).
+    pub latency: Vec<crate::run::Micros>,
+    /// The Tests view's timeline strip.
+    pub timeline: super::views::tests::timeline::Timeline,
+    /// The Endpoints view (the coverage count), when asked for.
+    pub endpoints: Option<EndpointsView>,
+}
+
+impl Derived {
+    /// Builds it all for `run` (and the Endpoints view when `endpoints`); the run is handed
+    /// back.
+    pub fn build(run: Run, endpoints: bool) -> (Run, Derived) {
+        let index = RunIndex::build(&run);
+        Derived::build_with(run, index, endpoints)
+    }
+
+    fn build_with(run: Run, index: RunIndex, endpoints: bool) -> (Run, Derived) {
+        let latency = super::context::latencies(&run);
+        // The views are built from a context; this one lives only while they are.
+        let ctx = Ctx {
+            run,
+            index,
+            keymap: Keymap::default_keymap(),
+            theme: Theme::color(),
+            clipboard: Clipboard {
+                route: super::clipboard::Route::Osc52,
+                sink: Sink::Buffer(Vec::new()),
+            },
+            mode: Mode::Normal,
+            latency,
+            baseline: None,
+            reading: false,
+        };
+        let timeline = super::views::tests::timeline::Timeline::new(&ctx);
+        let endpoints = endpoints.then(|| {
+            let mut view = EndpointsView::new(&ctx);
+            // Every row's p99 now, so sorting by it later costs a key nothing (at millions
+            // of requests measuring them all takes about 100 ms).
+            for i in 0..view.rows.len() {
+                view.measure(&ctx, i);
+            }
+            view
+        });
+        let derived = Derived {
+            index: ctx.index,
+            latency: ctx.latency,
+            timeline,
+            endpoints,
+        };
+        (ctx.run, derived)
+    }
 }
 
 impl App {
@@ -104,6 +166,7 @@ impl App {
             mode: Mode::Normal,
             latency,
             baseline: options.baseline,
+            reading: false,
         };
         let panes = TestsView::new(&ctx, options.show_all);
         // A labelled run (the bundled demo) says so on its first screen.
@@ -123,6 +186,7 @@ impl App {
             message,
             quit: false,
             live: None,
+            endpoints_ready: None,
         }
     }
 
@@ -148,6 +212,24 @@ impl App {
     /// keeping the view, the selection, the focus and the pane filters where they were.
     /// `index` is the run's [`RunIndex`], built by the caller (off the event loop).
     pub fn reload(&mut self, run: Run, index: RunIndex) {
+        let (run, derived) = Derived::build_with(run, index, false);
+        self.reload_derived(run, derived);
+    }
+
+    /// [`App::reload`] with everything derived from the run built by the caller (off the
+    /// event loop: at millions of requests that takes a second); returns the run, index and
+    /// latencies it replaced, for the caller to free (freeing a large run takes a while too).
+    pub fn reload_derived(
+        &mut self,
+        run: Run,
+        derived: Derived,
+    ) -> (Run, RunIndex, Vec<crate::run::Micros>) {
+        let Derived {
+            index,
+            latency,
+            timeline,
+            endpoints,
+        } = derived;
         let place = self.place();
         let focus = self.panes.focus;
         let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
@@ -159,24 +241,30 @@ impl App {
             })
             .collect();
         self.panes.focus = focus;
-        self.ctx.index = index;
-        self.ctx.run = run;
-        self.ctx.latency = super::context::latencies(&self.ctx.run);
+        let old = (
+            std::mem::replace(&mut self.ctx.run, run),
+            std::mem::replace(&mut self.ctx.index, index),
+            std::mem::replace(&mut self.ctx.latency, latency),
+        );
         let show_all = self.panes.tests.show_all;
-        self.panes = TestsView::new(&self.ctx, show_all);
+        self.panes = TestsView::with_timeline(&self.ctx, show_all, timeline);
+        self.endpoints_ready = None;
         if self.endpoints.is_some() {
             let filter = self.endpoints.as_ref().map(|e| e.filter.clone());
-            let mut view = EndpointsView::new(&self.ctx);
+            let mut view = endpoints.unwrap_or_else(|| EndpointsView::new(&self.ctx));
             if let Some(f) = filter.filter(|f| !f.is_empty()) {
                 view.set_filter(&self.ctx, f);
             }
             self.endpoints = Some(view);
+        } else {
+            self.endpoints_ready = endpoints;
         }
         for (pane, text) in filters {
             self.panes.focus = pane;
             self.panes.focused().set_filter(&self.ctx, text);
         }
         self.restore(place);
+        old
     }
 
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
@@ -235,7 +323,8 @@ impl App {
     /// Shows a view (the Endpoints view is built the first time).
     pub fn show_view(&mut self, view: ViewKind) {
         if view == ViewKind::Endpoints && self.endpoints.is_none() {
-            self.endpoints = Some(EndpointsView::new(&self.ctx));
+            let view = self.endpoints_ready.take();
+            self.endpoints = Some(view.unwrap_or_else(|| EndpointsView::new(&self.ctx)));
         }
         self.view = view;
     }

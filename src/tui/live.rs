@@ -12,14 +12,19 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Duration;
 
 use super::App;
-use crate::analysis::RunIndex;
+use super::app::Derived;
 use crate::correlate::live::{LiveStatus, Update};
 use crate::run::Run;
 
+/// A run with what the explorer derives from it.
+type Shown = (Run, Derived);
+
 /// A snapshot with its index, built off the event loop's thread.
 struct Indexed {
-    run: Option<(Run, RunIndex)>,
+    run: Option<Shown>,
     status: LiveStatus,
+    /// See [`Update::held`]: dropped once the run this one replaces is freed.
+    held: Option<Arc<()>>,
 }
 
 /// Snapshots coming from a reading thread.
@@ -47,19 +52,26 @@ impl Feed {
         std::thread::spawn(move || {
             while let Ok(mut update) = updates.recv() {
                 while let Ok(newer) = updates.try_recv() {
-                    let run = newer.run.or(update.run);
+                    let (run, held) = match newer.run {
+                        Some(run) => (Some(run), newer.held),
+                        None => (update.run, update.held),
+                    };
                     update = Update {
                         run,
                         status: newer.status,
+                        held,
                     };
                 }
-                let run = update.run.map(|run| {
-                    let index = RunIndex::build(&run);
-                    (run, index)
-                });
+                // The index, the latencies and the views' counts are built here, not on the
+                // event loop's thread; the Endpoints view (a coverage count, the costliest)
+                // only for the whole run.
+                let run = update
+                    .run
+                    .map(|run| Derived::build(run, update.status.complete));
                 let indexed = Indexed {
                     run,
                     status: update.status,
+                    held: update.held,
                 };
                 if tx.send(indexed).is_err() {
                     return;
@@ -76,10 +88,57 @@ impl Feed {
         }
     }
 
+    /// Reads a whole run on a thread (`explore RUN.json`): the explorer opens at once, says
+    /// it is reading `what` (`bytes` long), and shows the run when `read` returns it; an
+    /// error closes the explorer with that error, as for raw inputs.
+    pub fn reading(
+        what: String,
+        bytes: u64,
+        read: impl FnOnce() -> Result<Run, String> + Send + 'static,
+    ) -> Feed {
+        let (tx, rx) = channel();
+        let started = std::time::Instant::now();
+        let status = LiveStatus {
+            reading: Some(what),
+            total: Some(bytes),
+            ..LiveStatus::default()
+        };
+        let _ = tx.send(Update {
+            run: None,
+            status: status.clone(),
+            held: None,
+        });
+        std::thread::spawn(move || {
+            let update = match read() {
+                Ok(run) => Update {
+                    status: LiveStatus {
+                        complete: true,
+                        bytes,
+                        requests: run.requests.len(),
+                        elapsed: started.elapsed().as_secs_f64(),
+                        ..status
+                    },
+                    run: Some(run),
+                    held: None,
+                },
+                Err(e) => Update {
+                    run: None,
+                    status: LiveStatus {
+                        error: Some(e),
+                        ..status
+                    },
+                    held: None,
+                },
+            };
+            let _ = tx.send(update);
+        });
+        Feed::new(rx, None)
+    }
+
     /// Takes every update waiting; the newest run replaces the app's. True when anything
     /// changed (the screen is drawn again).
     pub fn apply(&mut self, app: &mut App) -> bool {
-        let mut newest: Option<(Run, RunIndex)> = None;
+        let mut newest: Option<(Shown, Option<Arc<()>>)> = None;
         let mut changed = false;
         loop {
             match self.rx.try_recv() {
@@ -93,8 +152,8 @@ impl Feed {
                         self.failed = Some(e.clone());
                         app.quit = true;
                     }
-                    if update.run.is_some() {
-                        newest = update.run;
+                    if let Some(run) = update.run {
+                        newest = Some((run, update.held));
                     }
                     self.status = update.status;
                 }
@@ -106,11 +165,20 @@ impl Feed {
                 }
             }
         }
-        if let Some((run, index)) = newest {
-            app.reload(run, index);
+        if let Some(((run, derived), held)) = newest {
+            let old = app.reload_derived(run, derived);
+            // Freeing a large run takes milliseconds: not on the event loop's thread. The
+            // reading thread takes its next snapshot once this one is freed.
+            std::thread::spawn(move || {
+                drop(old);
+                drop(held);
+            });
         }
         if changed {
-            app.live = Some(self.status.line());
+            // A RUN.json read whole has nothing more to say once it is shown.
+            let read = self.status.reading.is_some() && self.status.complete;
+            app.live = (!read).then(|| self.status.line());
+            app.ctx.reading = self.status.follow || !self.status.complete;
         }
         changed
     }

@@ -27,7 +27,9 @@ pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let file = File::create(&tmp).map_err(io_err)?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
+        // Small next to the chunks, which then go to the file as they are, not copied
+        // into the buffer first; only the short texts between them are gathered.
+        let mut w = BufWriter::with_capacity(1 << 16, file);
         write_run_to(run, &mut w).map_err(|source| FormatError::Json {
             path: shown.clone(),
             source,
@@ -58,9 +60,9 @@ pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Erro
 /// Items per chunk of a number column serialized on one thread (some tens of kilobytes); the
 /// tables of text and of rows take a quarter as many (a few hundred kilobytes).
 pub(super) const CHUNK_ITEMS: usize = 1 << 14;
-/// Chunks serialized at once before their buffers are written out: the memory held is a few
-/// megabytes.
-const GROUP_PIECES: usize = 8;
+/// Chunks serialized at once: one group is serialized while the one before is written out, so
+/// the memory held is two groups' buffers, a few megabytes.
+const GROUP_PIECES: usize = 4;
 
 /// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders).
 pub(super) fn write_run_chunked(
@@ -68,29 +70,62 @@ pub(super) fn write_run_chunked(
     w: &mut dyn Write,
     chunk: usize,
 ) -> Result<(), serde_json::Error> {
-    use rayon::prelude::*;
     let pieces = run_pieces(run, chunk.max(1))?;
-    // One buffer per piece of a group, kept from group to group: fresh memory for every
-    // chunk would cost more in page faults than the serializing itself.
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
-    for group in pieces.chunks(GROUP_PIECES) {
-        group
-            .par_iter()
-            .zip(bufs.par_iter_mut())
-            .try_for_each(|(piece, buf)| {
-                buf.clear();
-                match piece {
-                    Piece::Text(_) => Ok(()),
-                    Piece::Job(job) => job(buf),
-                }
-            })?;
-        for (piece, buf) in group.iter().zip(&bufs) {
-            let bytes = match piece {
-                Piece::Text(text) => text.as_slice(),
-                Piece::Job(_) => buf.as_slice(),
-            };
-            w.write_all(bytes).map_err(serde_json::Error::io)?;
-        }
+    let groups: Vec<&[Piece<'_>]> = pieces.chunks(GROUP_PIECES).collect();
+    // Buffers kept from group to group: fresh memory for every chunk would cost more in page
+    // faults than the serializing itself. `ready` holds the group being written, `next` the
+    // one being serialized meanwhile.
+    let mut ready: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
+    let mut next: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
+    if let Some(first) = groups.first() {
+        serialize_group(first, &mut ready)?;
+    }
+    for (k, group) in groups.iter().enumerate() {
+        // Writing is the kernel copying into the page cache, on this thread alone: rayon's
+        // threads serialize the following group meanwhile.
+        let mut made = Ok(());
+        let mut written = Ok(());
+        rayon::in_place_scope(|scope| {
+            if let Some(following) = groups.get(k + 1) {
+                let (made, next) = (&mut made, &mut next);
+                scope.spawn(move |_| *made = serialize_group(following, next));
+            }
+            written = write_group(group, &ready, w);
+        });
+        written?;
+        made?;
+        std::mem::swap(&mut ready, &mut next);
+    }
+    Ok(())
+}
+
+/// Serializes the jobs of `group` into `bufs`, one buffer a piece, on rayon's threads.
+fn serialize_group(group: &[Piece<'_>], bufs: &mut [Vec<u8>]) -> Result<(), serde_json::Error> {
+    use rayon::prelude::*;
+    group
+        .par_iter()
+        .zip(bufs.par_iter_mut())
+        .try_for_each(|(piece, buf)| {
+            buf.clear();
+            match piece {
+                Piece::Text(_) => Ok(()),
+                Piece::Job(job) => job(buf),
+            }
+        })
+}
+
+/// Writes `group` out in order: texts as they are, jobs from their buffers in `bufs`.
+fn write_group(
+    group: &[Piece<'_>],
+    bufs: &[Vec<u8>],
+    w: &mut dyn Write,
+) -> Result<(), serde_json::Error> {
+    for (piece, buf) in group.iter().zip(bufs) {
+        let bytes = match piece {
+            Piece::Text(text) => text.as_slice(),
+            Piece::Job(_) => buf.as_slice(),
+        };
+        w.write_all(bytes).map_err(serde_json::Error::io)?;
     }
     Ok(())
 }

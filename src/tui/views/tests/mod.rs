@@ -82,6 +82,12 @@ pub struct TestsView {
 impl TestsView {
     /// The view on its first screen.
     pub fn new(ctx: &Ctx, show_all: bool) -> TestsView {
+        TestsView::with_timeline(ctx, show_all, timeline::Timeline::new(ctx))
+    }
+
+    /// [`TestsView::new`] with the timeline counted already (it is O(requests): a run
+    /// still loading has it counted off the event loop's thread).
+    pub fn with_timeline(ctx: &Ctx, show_all: bool, timeline: timeline::Timeline) -> TestsView {
         let mut v = TestsView {
             focus: Pane::Tests,
             scope: ScopeState::default(),
@@ -90,7 +96,7 @@ impl TestsView {
             backtrace: BacktracePane::default(),
             hold_backtrace: false,
             maximized: false,
-            timeline: timeline::Timeline::new(ctx),
+            timeline,
         };
         v.tests.rebuild(ctx, &v.scope, None);
         v.tests.select_first_with_requests();
