@@ -546,7 +546,7 @@ mod tests {
             ),
             format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
             format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
-            format!(r#"{{"records":[]}}"#),
+            r#"{"records":[]}"#.to_string(),
             format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
             format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
             format!(
