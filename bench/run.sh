@@ -7,7 +7,7 @@
 #   - the floor (examples/floor.rs): a borrowed serde struct of the six fields correlation
 #     needs, parsed on rayon line by line; correlate's target is at most 1.2x of it;
 #   - opening RUN.json to the first frame and per-keystroke latency in the explorer (headless);
-#   - scaling: 100k, 1M and 5M requests.
+#   - scaling: 100k, 1M and 5M requests, and the explorer on the largest point's RUN.json.
 # Generated files live under $SCRATCH (default /tmp/auditscope-bench), never in the repository,
 # and are deleted at the end unless KEEP=1.
 #
@@ -199,5 +199,34 @@ for req in $SCALE; do
     got=$(requests_of "$SCRATCH/cmd.err")
     printf '%10s %10s %12s %8s %10s %10s %13s%%\n' "$got" "$events" "$(mb "$b")" "$s" "$((kb / 1024))" \
         "$(python3 -c "print(round($b/1e6/$s))")" "$(python3 -c "print(f'{$kb*1024/$b*100:.1f}')")"
-    rm -rf "$dir"
+    if [ "$req" = "${SCALE##* }" ]; then
+        # The largest point: the explorer on its RUN.json (issue 15 item 4: first screen
+        # within 1 s, every key under 50 ms, RSS under 25% of the log). The log is not needed.
+        rm -f "$dir/audit.log"
+        largest_dir=$dir largest_bytes=$b
+    else
+        rm -rf "$dir"
+    fi
 done
+if [ -n "${largest_dir:-}" ]; then
+    run_json="$largest_dir/RUN.json"
+    echo
+    echo "## Explorer on the largest point's RUN.json ($(mb "$(stat -c %s "$run_json")") MB; log was $(mb "$largest_bytes") MB)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if command -v tmux >/dev/null; then
+        # First screen: the panes drawn while the RUN.json is read on a thread; done: the run
+        # shown (a count in the Tests pane title).
+        printf '%-40s %10s %10s %10s\n' "program" "first s" "done s" "peak MB"
+        read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' 'Tests \([1-9]' -- "$BIN" explore "$run_json")
+        printf '%-40s %10s %10s %10s\n' "auditscope explore RUN.json (tmux)" "$f" "$d" "$r"
+    fi
+    if [ -x "$EXPLORE" ]; then
+        echo "explore_bench --live (read on a thread as explore does; keys while it is read, then on the whole run):"
+        "$EXPLORE" --live "$run_json" 120 40
+        echo "explore_bench (read first, then the first frame and the keys):"
+        "$EXPLORE" "$run_json" 120 40
+    fi
+    echo "(targets: first screen within 1 s, every key under 50 ms, RSS <= 25% of the log:" \
+        "$((largest_bytes / 4 / 1048576)) MB)"
+    rm -rf "$largest_dir"
+fi

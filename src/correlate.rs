@@ -79,6 +79,10 @@ pub enum CorrelateError {
     NoAudit,
     #[error("{path}: is a RUN.json, not an input to correlate; open it with `explore` or `report`")]
     RunGiven { path: String },
+    #[error(
+        "{path}: is {what}, whole only at its end: it cannot be followed (--follow reads JSON lines); read it without --follow"
+    )]
+    Unfollowable { path: String, what: &'static str },
 }
 
 /// The path of the marks a test harness can send to open a window for a spec.

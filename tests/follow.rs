@@ -402,3 +402,122 @@ fn followed_e2e_log_brings_new_specs_steps_and_windows() {
     let p2 = run.requests.iter().find(|r| &*r.audit_id == "p2").unwrap();
     assert_eq!(p2.spec, Some(auditscope::run::SpecId::from_index(b)));
 }
+
+/// What cannot be followed is refused at the start with a one-line error and exit status 2,
+/// before any screen: stdin, and a log that is one JSON document (an array, or a
+/// pretty-printed Event), which is whole only at its end. Without `--follow` the same
+/// document is read.
+#[test]
+fn stdin_and_json_documents_are_refused_when_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = event("d1", "Pods should A", 1);
+    let two = event("d2", "Pods should A", 2);
+    let array = dir.path().join("array.json");
+    // As `gcloud logging read --format=json` prints: pretty-printed.
+    let value = |e: &str| serde_json::from_str::<serde_json::Value>(e).unwrap();
+    let both = serde_json::Value::Array(vec![value(&one), value(&two)]);
+    std::fs::write(&array, serde_json::to_string_pretty(&both).unwrap()).unwrap();
+    let pretty = dir.path().join("pretty.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&value(&one)).unwrap()).unwrap();
+    let out = dir.path().join("RUN.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (a, p) = (array.to_str().unwrap(), pretty.to_str().unwrap());
+    for command in ["correlate", "explore"] {
+        let (code, err) = run(&[command, "--follow", "--audit", "-"]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            "auditscope: --follow reads files: stdin (-) cannot be followed\n"
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", a]);
+        assert_eq!(code, Some(2), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "auditscope: {a}: is a JSON array, whole only at its end: it cannot be followed \
+                 (--follow reads JSON lines); read it without --follow\n"
+            )
+        );
+        let (code, err) = run(&[command, "--follow", "--audit", p]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("{p}: is a pretty-printed JSON document")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // Read whole, the array is two requests.
+    let (code, err) = run(&["correlate", "--audit", a]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read_run(&out).unwrap().requests.len(), 2);
+}
+
+/// A followed folder is walked again: a log rotated into `audit-….log` is not read twice, the
+/// new `audit.log` is read from its start, and a log that appears later is followed too.
+#[test]
+fn a_followed_folder_takes_new_logs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("audit.log");
+    let out = dir.path().join("RUN.json");
+    append(&log, &event("a1", "Pods should A", 1));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auditscope"))
+        .args(["correlate", "--follow", "--interval", "0.1"])
+        .arg(&logs)
+        .arg("-o")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_specs(&out, 1, &mut child);
+
+    // Rotated the way the API server does it: renamed with a time, a new audit.log.
+    append(&log, &event("a2", "Pods should A", 2));
+    std::fs::rename(&log, logs.join("audit-2026-01-01T00-00-02.000.log")).unwrap();
+    append(&log, &event("b1", "Pods should B", 3));
+    wait_for_specs(&out, 2, &mut child);
+    // Another log appears in the folder.
+    append(&logs.join("audit-2.log"), &event("c1", "Pods should C", 4));
+    let run = wait_for_specs(&out, 3, &mut child);
+    assert_eq!(spec_names(&run).len(), 3);
+    // Walked again a few times more: nothing is read twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("audit-2.log: a new audit log, following it"),
+        "{stderr}"
+    );
+    let run = read_run(&out).unwrap();
+    assert_eq!(run.requests.len(), 4, "{stderr}");
+    assert_eq!(run.accounting.lines, 4);
+    assert_eq!(run.accounting.skipped_total(), 0);
+    assert_eq!(
+        spec_names(&run),
+        vec![
+            "[sig-node] Pods should A",
+            "[sig-node] Pods should B",
+            "[sig-node] Pods should C"
+        ]
+    );
+}

@@ -319,6 +319,29 @@ fn load(resolved: &Resolved, opts: &Options, every: Duration, tx: &Sender<Update
     }
 }
 
+/// What a log is when it is one JSON document rather than JSON lines (an array, as `gcloud
+/// logging read --format=json` prints it, or a pretty-printed Event or EventList): such a file
+/// is whole only at its end, so what is appended to it cannot be read line by line. `None`
+/// for lines (or a file not there yet, or one whose first line is not written whole).
+fn document_shaped(path: &str) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &head[start..];
+    let end = memchr::memchr(b'\n', rest)?;
+    let first = rest[..end].trim_ascii_end();
+    match rest[0] {
+        b'[' => Some("a JSON array"),
+        b'{' if !first.ends_with(b"}") => Some("a pretty-printed JSON document"),
+        _ => None,
+    }
+}
+
 /// One followed audit log.
 struct Followed {
     path: String,
@@ -346,6 +369,30 @@ pub struct Follower {
     said: Vec<String>,
     error: Option<String>,
     buf: Vec<u8>,
+    /// Folders named as inputs: walked again about every [`REWALK`] for audit logs and e2e
+    /// inputs that appeared since.
+    folders: Vec<String>,
+    last_walk: Instant,
+    /// Device and inode of every audit log read so far, so that a log renamed away by
+    /// rotation (`audit.log` to `audit-2026-….log`) is not taken again as a new file.
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+/// How often followed folders are walked again.
+const REWALK: Duration = Duration::from_secs(1);
+
+fn file_id_of(path: &str) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// How much one poll reads of one file at most: a long backlog is read in pieces, so
@@ -383,8 +430,18 @@ impl Follower {
             said: Vec::new(),
             error: None,
             buf: Vec::new(),
+            folders: inputs
+                .auto
+                .iter()
+                .chain(&inputs.audit)
+                .filter(|p| std::path::Path::new(p).is_dir())
+                .cloned()
+                .collect(),
+            last_walk: Instant::now(),
+            seen: std::collections::HashSet::new(),
         };
         for path in std::mem::take(&mut resolved.audit) {
+            follower.seen.extend(file_id_of(&path));
             if is_gzip(&path) {
                 let index = follower.feeders.len();
                 let mut feeder = LineFeeder::new(&path);
@@ -396,6 +453,9 @@ impl Follower {
                 feeder.finish(&mut |_, _| {});
                 follower.feeders.push(feeder);
             } else {
+                if let Some(what) = document_shaped(&path) {
+                    return Err(CorrelateError::Unfollowable { path, what });
+                }
                 follower.followed.push(Followed {
                     tail: Tail::new(&path),
                     feeder: follower.feeders.len(),
@@ -411,7 +471,7 @@ impl Follower {
     /// Reads what was appended to every followed log (a piece of it, when much was); true
     /// when anything was read.
     pub fn poll(&mut self) -> bool {
-        let mut read = false;
+        let mut read = self.walk_again();
         for i in 0..self.followed.len() {
             self.buf.clear();
             let f = &mut self.followed[i];
@@ -422,6 +482,7 @@ impl Follower {
                     continue;
                 }
             };
+            self.seen.extend(f.tail.file_id());
             if !self.buf.is_empty() {
                 let index = f.feeder;
                 let (builder, newest) = (&mut self.builder, &mut self.newest);
@@ -466,6 +527,58 @@ impl Follower {
         }
         self.changed |= read;
         read
+    }
+
+    /// Walks the followed folders again (at most every [`REWALK`]): a plain audit log not
+    /// seen before is followed from its start, and a new e2e input is read with the others.
+    /// A file renamed by rotation keeps its inode and is not taken again; gzipped logs that
+    /// appear are rotated copies of what was read, and are left. True when a file was taken.
+    fn walk_again(&mut self) -> bool {
+        if self.folders.is_empty() || self.last_walk.elapsed() < REWALK {
+            return false;
+        }
+        self.last_walk = Instant::now();
+        let mut taken = false;
+        for folder in self.folders.clone() {
+            let Ok(walk) = crate::ingest::kind::walk(&folder) else {
+                continue;
+            };
+            for t in walk.taken {
+                match t.kind {
+                    crate::ingest::kind::InputKind::Audit => {
+                        let followed = self.followed.iter().any(|f| f.path == t.path);
+                        let Some(id) = file_id_of(&t.path) else {
+                            continue;
+                        };
+                        if followed || is_gzip(&t.path) || !self.seen.insert(id) {
+                            continue;
+                        }
+                        if document_shaped(&t.path).is_some() {
+                            self.said
+                                .push(format!("{}: a JSON document, not followed", t.path));
+                            continue;
+                        }
+                        self.followed.push(Followed {
+                            tail: Tail::new(&t.path),
+                            feeder: self.feeders.len(),
+                            path: t.path.clone(),
+                        });
+                        self.feeders.push(LineFeeder::new(&t.path));
+                        self.said
+                            .push(format!("{}: a new audit log, following it", t.path));
+                        taken = true;
+                    }
+                    crate::ingest::kind::InputKind::E2e(kind) => {
+                        if !self.resolved.e2e.iter().any(|(p, _)| *p == t.path) {
+                            self.resolved.e2e.push((t.path.clone(), Some(kind)));
+                            taken = true;
+                        }
+                    }
+                    crate::ingest::kind::InputKind::Run => {}
+                }
+            }
+        }
+        taken
     }
 
     /// True when something was read since the last snapshot.

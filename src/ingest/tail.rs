@@ -67,6 +67,11 @@ impl Tail {
         self.missing
     }
 
+    /// Device and inode of the file being read, once it is open (on Unix).
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        self.id
+    }
+
     /// Bytes read from the current file (whole lines and the line being written).
     pub fn offset(&self) -> u64 {
         self.offset

@@ -77,6 +77,9 @@ pub struct Ctx {
     pub latency: Vec<Micros>,
     /// The comparison with `--baseline OLD`, when given: marks endpoints and tests.
     pub baseline: Option<Diff>,
+    /// The run is still being read or followed ([`super::live`]): an empty list says that
+    /// nothing was read yet rather than that the run has nothing.
+    pub reading: bool,
 }
 
 impl Ctx {

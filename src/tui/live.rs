@@ -178,6 +178,7 @@ impl Feed {
             // A RUN.json read whole has nothing more to say once it is shown.
             let read = self.status.reading.is_some() && self.status.complete;
             app.live = (!read).then(|| self.status.line());
+            app.ctx.reading = self.status.follow || !self.status.complete;
         }
         changed
     }

@@ -578,6 +578,7 @@ impl Component for TestsPane {
                 Err(e) => format!("({e})"),
                 Ok(_) if !self.filter.is_empty() => "(no match)".into(),
                 Ok(_) if self.hidden_skipped > 0 => "(every test was skipped: S shows them)".into(),
+                Ok(_) if ctx.reading => "(no tests read yet)".into(),
                 Ok(_) => "(no tests in this run)".into(),
             };
             lines.push(Line::styled(msg, theme.dim));
