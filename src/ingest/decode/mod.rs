@@ -266,8 +266,13 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unesca
                         t.clear();
                         t.push(b.get(..at)?);
                     }
-                    let mut buf = [0u8; 4];
-                    t.push(ch.encode_utf8(&mut buf).as_bytes());
+                    if let Some(byte) = u8::try_from(ch).ok().filter(u8::is_ascii) {
+                        // The common escapes (`\"`, `\\`, `\n`): one byte, no copy call.
+                        t.push_byte(byte);
+                    } else {
+                        let mut buf = [0u8; 4];
+                        t.push(ch.encode_utf8(&mut buf).as_bytes());
+                    }
                 }
                 copied = true;
                 i = at + 1 + len;
@@ -333,6 +338,14 @@ impl TextBuf {
         if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
             dst.copy_from_slice(bytes);
             self.len += bytes.len();
+        }
+    }
+
+    fn push_byte(&mut self, byte: u8) {
+        self.room(1);
+        if let Some(dst) = self.buf.get_mut(self.len) {
+            *dst = byte;
+            self.len += 1;
         }
     }
 

@@ -18,6 +18,10 @@ enum Held<'a> {
     Raw(&'a RawValue),
     /// A string: its text, already unescaped.
     Text(Carried<'a>),
+    /// An object read as a wrapper on the way (what [`walk_object`] gives for its text).
+    Object(Box<Walked<'a>>, &'a str),
+    /// A list read on the way, inside a value whose nesting is known: its items.
+    Items(Vec<Item<'a>>),
 }
 
 /// The wrapper keys of an object (those of [`super::Envelope`] but `protoPayload`).
@@ -59,9 +63,9 @@ fn raw_value(s: &str) -> Option<(&RawValue, usize)> {
 
 /// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
 /// object))`, or `None` when it may be an event or holds anything unusual.
-fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
+fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
     let b = s.as_bytes();
-    let (w, end) = walk_members(s, sc)?;
+    let (w, end) = walk_members(s, sc, depth)?;
     // The object nests deeper than one level only through members that are objects or
     // lists; an object of strings (a shipper's record) needs no look at its nesting.
     if w.nests && !(sc.nesting_ok || nesting_ok(b.get(..end)?)) {
@@ -70,8 +74,8 @@ fn walk_object<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usiz
     Some((w, end))
 }
 
-/// [`walk_object`] before the check of its nesting.
-fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
+/// [`walk_object`] before the check of its nesting, for an object to be opened at `depth`.
+fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Walked<'a>, usize)> {
     let b = s.as_bytes();
     if b.first() != Some(&b'{') {
         return None;
@@ -147,6 +151,27 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usi
                 Unescaped::InText => sc.keep_text()?,
             };
             (Held::Text(carried), len)
+        } else if let Some((items, len)) =
+            (b.get(i) == Some(&b'[') && sc.nesting_ok && depth + 1 < MAX_DEPTH)
+                .then(|| {
+                    // A list (`records`, `events`) inside a document: its items read on the
+                    // way, not cut out first and read again.
+                    let mut items = Vec::new();
+                    let len = list_items(rest, &mut items, depth + 1, sc)?;
+                    Some((items, len))
+                })
+                .flatten()
+        {
+            w.nests = true;
+            (Held::Items(items), len)
+        } else if let Some((inner, len)) = (b.get(i) == Some(&b'{') && depth + 1 < MAX_DEPTH)
+            .then(|| walk_members(rest, sc, depth + 1))
+            .flatten()
+        {
+            // A wrapper in a wrapper (`_source`, `properties`): read on the way, not cut out
+            // first and read again.
+            w.nests |= inner.nests;
+            (Held::Object(Box::new(inner), rest.get(..len)?), len)
         } else {
             w.nests |= matches!(b.get(i), Some(b'{' | b'['));
             let (raw, len) = raw_value(rest)?;
@@ -201,7 +226,7 @@ pub(super) fn wrapper<'a>(
     let Some(rest) = s.get(start..) else {
         return false;
     };
-    let Some((w, len)) = walk_object(rest, sc) else {
+    let Some((w, len)) = walk_object(rest, depth, sc) else {
         return false;
     };
     if skip_ws(b, start + len) != b.len() {
@@ -239,6 +264,12 @@ fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch
                 super::expand_fresh(t, out, depth + 2, sc);
             }
             Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
+            // What `expand` does with the object's text at `depth + 1` (its nesting is known
+            // here: `open` runs inside a checked value).
+            Held::Object(inner, _) if depth + 1 < MAX_DEPTH => open(*inner, out, depth + 1, sc),
+            Held::Object(_, text) => super::expand_str(text, out, depth + 1, sc),
+            Held::Items(items) if out.is_empty() => *out = items,
+            Held::Items(items) => out.extend(items),
         }
     }
     if !found {
@@ -260,7 +291,12 @@ pub(super) fn list<'a>(
     }
     let before = out.len();
     let saved = std::mem::replace(&mut sc.nesting_ok, true);
-    let done = list_items(s, out, depth, sc).is_some();
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let done = s
+        .get(start..)
+        .and_then(|rest| list_items(rest, out, depth, sc))
+        .is_some_and(|len| skip_ws(b, start + len) == b.len());
     sc.nesting_ok = saved;
     if !done {
         out.truncate(before);
@@ -268,23 +304,22 @@ pub(super) fn list<'a>(
     done
 }
 
+/// The items of the list `s` starts with (at its `[`), read at `depth` into `out`, and the
+/// index after the list; `None` (some items may be in `out`) when an item is neither an event
+/// nor a wrapper [`walk_object`] reads.
 fn list_items<'a>(
     s: &'a str,
     out: &mut Vec<Item<'a>>,
     depth: u32,
     sc: &mut Scratch<'a>,
-) -> Option<()> {
+) -> Option<usize> {
     let b = s.as_bytes();
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_DEPTH || b.first() != Some(&b'[') {
         return None;
     }
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
+    let mut i = skip_ws(b, 1);
     if b.get(i) == Some(&b']') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(());
+        return Some(i + 1);
     }
     loop {
         let rest = s.get(i..)?;
@@ -294,7 +329,7 @@ fn list_items<'a>(
         // An item is read as `expand` reads it at `depth + 1`: an event when it is one, else
         // a wrapper.
         if let Some((w, len)) = (depth + 1 < MAX_DEPTH)
-            .then(|| walk_object(rest, sc))
+            .then(|| walk_object(rest, depth + 1, sc))
             .flatten()
         {
             open(w, out, depth + 1, sc);
@@ -311,7 +346,7 @@ fn list_items<'a>(
         i = skip_ws(b, i);
         match b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
-            b']' => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            b']' => return Some(i + 1),
             _ => return None,
         }
     }
@@ -454,7 +489,20 @@ mod tests {
             format!(r#"{{}}"#),
             format!(r#"{{"log":{q}"#),
             format!(r#"{{"log":1e999}}"#),
+            format!(r#"{{"_source":{{"_source":{{"Body.value":{q}}},"x":[1]}},"log":{q}}}"#),
+            format!(r#"{{"_source":{{"_source":{{"_source":{{"Body.value":{q}}}}}}}}}"#),
+            format!(r#"{{"_source":{{"kind":"Event","_source":{{"Body.value":{q}}}}}}}"#),
+            format!(r#"{{"_source":{{"log":{q},"log":{q}}}}}"#),
+            format!(
+                r#"{{"records":[{{"properties":{{"log":{q}}}}},{{"properties":{ev}}},{{"properties":{{"log":"x"}}}}]}}"#
+            ),
         ];
+        // Wrappers nested past MAX_DEPTH, inline and as a list.
+        for n in 3..10 {
+            same(format!("{}{ev}{}", r#"{"_source":"#.repeat(n), "}".repeat(n)).as_bytes());
+            same(format!("{}{q}{}", r#"{"_source":{"log":"#.repeat(n), "}}".repeat(n)).as_bytes());
+            same(format!("{}{ev}{}", r#"{"items":["#.repeat(n), "]}".repeat(n)).as_bytes());
+        }
         for line in &lines {
             same(line.as_bytes());
         }
@@ -465,6 +513,66 @@ mod tests {
         let mut bad = br#"{"log":"{\"auditID\":\""#.to_vec();
         bad.extend_from_slice(b"\xff\\\"}\"}");
         same(&bad);
+    }
+
+    /// A document's value (read whole by serde_json first) read alike both ways.
+    fn same_document(doc: &str) {
+        let Ok(value) = serde_json::from_str::<&serde_json::value::RawValue>(doc) else {
+            return;
+        };
+        let read = |fast: bool| {
+            let arena = Arena::new();
+            let mut sc = arena.scratch();
+            if !fast {
+                sc = sc.general_only();
+            }
+            let mut out = Vec::new();
+            super::super::expand_read(value, &mut out, &mut sc);
+            format!("{out:?}")
+        };
+        assert_eq!(read(true), read(false), "{doc}");
+    }
+
+    #[test]
+    fn documents_read_as_the_general_path() {
+        let ev = EVENT;
+        let q = quoted(EVENT);
+        let docs = [
+            format!(
+                r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
+            ),
+            format!(
+                r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
+            ),
+            format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
+            format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
+            r#"{"records":[]}"#.to_string(),
+            format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
+            format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
+            format!(
+                r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#
+            ),
+        ];
+        for doc in &docs {
+            same_document(doc);
+        }
+        for n in 2..9 {
+            same_document(&format!(
+                "{}{ev}{}",
+                r#"{"records":["#.repeat(n),
+                "]}".repeat(n)
+            ));
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in [
+            "aks-eventhub-kube-audit-records.json",
+            "audit-eventlist-v1.json",
+            "audit-opensearch-response.json",
+            "eks-cloudwatch-filter-log-events.json",
+            "gke-khi-entries.json",
+        ] {
+            same_document(&std::fs::read_to_string(dir.join(name)).unwrap());
+        }
     }
 
     /// Every line of the fixtures of wrapped shapes reads alike both ways.
