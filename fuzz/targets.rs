@@ -45,6 +45,34 @@ impl Drop for Scratch {
 /// the default block size and once with tiny blocks: both must see the same events.
 pub fn audit_line(data: &[u8]) {
     read_both_ways(data, "audit");
+    fast_as_general(data);
+}
+
+/// Each line of `data`, and `data` whole as one value, read alike by the decoder's fast paths
+/// (a wrapper read key by key, a string unescaped in one pass, a list item by item) and by its
+/// general path (serde_json reading each value whole).
+fn fast_as_general(data: &[u8]) {
+    use auditscope::ingest::decode::{Arena, LineOutcome, parse_line};
+    let read = |line: &[u8], fast: bool| {
+        let arena = Arena::new();
+        let mut sc = arena.scratch();
+        if !fast {
+            sc = sc.general_only();
+        }
+        match parse_line(line, &mut sc) {
+            LineOutcome::One(item) => format!("one {item:?}"),
+            LineOutcome::Many(items) => format!("many {items:?}"),
+            LineOutcome::Part(content) => format!("part {content:?}"),
+            LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
+        }
+    };
+    for line in data.split(|&b| b == b'\n').chain([data]) {
+        assert_eq!(
+            read(line, true),
+            read(line, false),
+            "the fast paths read differently"
+        );
+    }
 }
 
 /// Reads `data` as an audit log with the default block size and with 7-byte blocks: the same
@@ -131,6 +159,8 @@ pub fn log_wrapper(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let record = serde_json::json!({"log": text, "stream": "stdout"}).to_string();
     read_both_ways(record.as_bytes(), "wrapped");
+    fast_as_general(data);
+    fast_as_general(record.as_bytes());
 }
 
 /// A user agent: parsing never panics, and every part it returns is a piece of the input.

@@ -646,6 +646,16 @@ fn attribute(run: &mut Run) {
 }
 
 /// A hasher for keys that already are 64-bit hashes ([`crate::ingest::audit::hash_str`]).
+/// The hash [`Builder`] files a frame under: its function, file and line.
+fn frame_hash(function: &str, file: &str, line: u32) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0xf4a3e).build_hasher();
+    function.hash(&mut h);
+    file.hash(&mut h);
+    line.hash(&mut h);
+    h.finish()
+}
+
 /// The hash [`Builder`] files a trace under: its frames and whether it was cut short.
 fn trace_hash(frames: &[FrameId], truncated: bool) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
@@ -691,7 +701,10 @@ pub(crate) struct Builder {
     agents: HashIndex<crate::run::AgentId>,
     /// Hash of name and groups -> user.
     users: HashIndex<UserId>,
-    frames: HashMap<(StrId, StrId, u32), FrameId>,
+    /// Frames by the hash of their text ([`frame_hash`]): each entry is an index into
+    /// `run.frames`. A frame seen before is found without interning its function and file
+    /// again (a backtrace has tens of frames, and most recur).
+    frames: hashbrown::HashTable<FrameId>,
     /// Traces by the hash of their frames ([`trace_hash`]): each entry is an index into
     /// `run.traces`, so a trace's frames are stored once, in the run.
     traces: hashbrown::HashTable<TraceId>,
@@ -793,21 +806,36 @@ impl Builder {
         if let Some(trace) = parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
-                let key = (
-                    self.run.strings.intern(f.function),
-                    self.run.strings.intern(f.file),
-                    f.line,
-                );
-                let next = self.run.frames.len() as FrameId;
-                let run = &mut self.run;
-                let id = *self.frames.entry(key).or_insert_with(|| {
-                    run.frames.push(Frame {
-                        function: key.0,
-                        file: key.1,
-                        line: key.2,
-                    });
-                    next
-                });
+                let hash = frame_hash(f.function, f.file, f.line);
+                let run = &self.run;
+                let same = |&id: &FrameId| {
+                    run.frames.get(id as usize).is_some_and(|k| {
+                        k.line == f.line
+                            && run.str(k.function) == f.function
+                            && run.str(k.file) == f.file
+                    })
+                };
+                let id = match self.frames.find(hash, same) {
+                    Some(&id) => id,
+                    None => {
+                        // Interned in the order they always were, so string ids do not move.
+                        let function = self.run.strings.intern(f.function);
+                        let file = self.run.strings.intern(f.file);
+                        let id = self.run.frames.len() as FrameId;
+                        self.run.frames.push(Frame {
+                            function,
+                            file,
+                            line: f.line,
+                        });
+                        let run = &self.run;
+                        self.frames.insert_unique(hash, id, |&i| {
+                            run.frames.get(i as usize).map_or(0, |k| {
+                                frame_hash(run.str(k.function), run.str(k.file), k.line)
+                            })
+                        });
+                        id
+                    }
+                };
                 frames.push(id);
             }
             let truncated = trace.truncated;

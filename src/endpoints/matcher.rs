@@ -285,8 +285,7 @@ impl<'t> CachedMatcher<'t> {
     ///
     /// A run repeats its pairs (a few hundred thousand requests have a third as many distinct
     /// pairs), so each distinct pair is matched once, by id and without building a text key
-    /// per request, and the distinct pairs are shared out to rayon's threads, each with a
-    /// matcher of its own (distinct URIs still share paths: query strings differ).
+    /// per request, and the distinct pairs are shared out to rayon's threads.
     pub fn match_ids(
         table: &EndpointTable,
         strings: &Interner,
@@ -306,13 +305,13 @@ impl<'t> CachedMatcher<'t> {
             })
             .collect();
         drop(slot_of);
+        // Straight to the trie, no cache: the pairs are distinct already, and their paths
+        // mostly so (a fifth repeat with another query string), so a cache saved few walks
+        // and held a key per path (4 MB at 38k paths, at the run's peak of memory).
         let answers: Vec<Option<OpId>> = distinct
             .par_iter()
             .with_min_len(4096)
-            .map_init(
-                || CachedMatcher::new(table),
-                |m, &(verb, uri)| m.match_request(strings.get(verb), strings.get(uri)),
-            )
+            .map(|&(verb, uri)| table.match_request(strings.get(verb), strings.get(uri)))
             .collect();
         slots
             .iter()

@@ -63,7 +63,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
-use crate::ingest::decode::{self, Item, LineOutcome, first_byte, parse_line};
+use crate::ingest::decode::{self, Arena, Item, LineOutcome, first_byte, parse_line};
 use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
 use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
 
@@ -87,8 +87,9 @@ pub mod reasons {
 }
 
 /// The block size the reader cuts the input into (at line boundaries). Five or six blocks are
-/// in flight at once: 1 MB keeps them a small part of the run's memory (2 MB took 5 MB more
-/// peak RSS on a 382 MB log) with enough lines a block (~700) to keep every core busy.
+/// in flight at once: 1 MB keeps them a small part of the run's memory (on a 382 MB log, 2 MB
+/// took 3-5 MiB more peak RSS, up to 26% of the log in some runs, for 2-5% less CPU time)
+/// with enough lines a block (~700) to keep every core busy.
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 
 /// Into how many tasks a block's lines are split: a few per core, enough to balance uneven
@@ -489,6 +490,7 @@ pub fn read_audit_with_block_size(
         .unwrap_or_else(|| Arc::new(AtomicU64::new(0)));
     let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
     let gzip = opened.gzip;
+    let size_on_disk = opened.size_on_disk;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
     let (rx, recycle) = spawn_reader(opened.reader, block_size.max(1));
     let mut reader = Reading {
@@ -525,6 +527,11 @@ pub fn read_audit_with_block_size(
         let first = Block::new(head, eof);
         if is_document(&first) {
             let mut all = first.into_vec();
+            // Room for the whole file at once: growing by doubling copies it over and over
+            // and holds two copies at the peak.
+            if !gzip && let Some(size) = size_on_disk {
+                all.reserve(usize::try_from(size).unwrap_or(0).saturating_sub(all.len()));
+            }
             while let Some(b) = recv(&rx)? {
                 all.extend_from_slice(b.bytes());
                 progress.tick(reader.accounting.events);
@@ -596,7 +603,8 @@ impl LineFeeder {
             body = &body[3..];
         }
         self.bytes += body.len() as u64;
-        let parsed = parse_lines(body, self.next_line);
+        let arena = Arena::new();
+        let parsed = parse_lines(body, &arena, self.next_line);
         self.next_line = parsed.next_line;
         let mut reading = Reading {
             path: &self.path,
@@ -667,6 +675,8 @@ struct Block {
     len: usize,
     /// True when this is the last block.
     eof: bool,
+    /// Where the events its lines carry as strings are unescaped to (see [`Arena`]).
+    arena: Arena,
 }
 
 impl Block {
@@ -676,6 +686,17 @@ impl Block {
             len: data.len(),
             buffer: data,
             eof,
+            arena: Arena::new(),
+        }
+    }
+
+    /// A block holding the first `len` bytes of `buffer`.
+    fn new_part(buffer: Vec<u8>, len: usize, eof: bool) -> Block {
+        Block {
+            buffer,
+            len,
+            eof,
+            arena: Arena::new(),
         }
     }
 
@@ -769,7 +790,7 @@ fn spawn_reader(
                 len = cut;
             }
             let empty = len == 0;
-            if (!empty || eof) && tx.send(Ok(Block { buffer, len, eof })).is_err() {
+            if (!empty || eof) && tx.send(Ok(Block::new_part(buffer, len, eof))).is_err() {
                 return;
             }
             if eof {
@@ -814,7 +835,7 @@ fn spawn_parser(
         let mut block = first;
         loop {
             let eof = block.eof;
-            let parsed = ParsedBlock::new(block, |b| parse_lines(b.bytes(), next_line));
+            let parsed = ParsedBlock::new(block, |b| parse_lines(b.bytes(), &b.arena, next_line));
             next_line = parsed.borrow_dependent().next_line;
             if tx.send(Ok(parsed)).is_err() || eof {
                 return;
@@ -832,8 +853,9 @@ fn spawn_parser(
     rx
 }
 
-/// Parses the lines of `data` (whose first line is number `line_no`) in parallel, in order.
-fn parse_lines(data: &[u8], mut line_no: u64) -> ParsedLines<'_> {
+/// Parses the lines of `data` (whose first line is number `line_no`) in parallel, in order;
+/// events carried as strings are unescaped into `arena`.
+fn parse_lines<'a>(data: &'a [u8], arena: &'a Arena, mut line_no: u64) -> ParsedLines<'a> {
     let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', data).chain(
@@ -851,9 +873,10 @@ fn parse_lines(data: &[u8], mut line_no: u64) -> ParsedLines<'_> {
         .par_chunks(PIECE_LINES)
         .with_min_len(lines.len().div_ceil(PARSE_TASKS * PIECE_LINES).max(1))
         .map(|piece| {
+            let mut sc = arena.scratch();
             piece
                 .iter()
-                .map(|&(line, n)| (parse_line(line), n))
+                .map(|&(line, n)| (parse_line(line, &mut sc), n))
                 .collect()
         })
         .collect();
@@ -994,7 +1017,8 @@ impl Reading<'_> {
                 LineOutcome::Last(content, items) => {
                     if let Some((first, mut joined)) = self.pending.take() {
                         joined.extend_from_slice(content);
-                        for item in decode::parse_content(&joined) {
+                        let arena = Arena::new();
+                        for item in decode::parse_content(&joined, &mut arena.scratch()) {
                             self.deliver(&item, first, sink)?;
                         }
                     } else {
@@ -1053,15 +1077,17 @@ impl Reading<'_> {
         let Ok(values) = values else {
             // Not one JSON document after all: read it line by line, from the bytes as they
             // were (as the JSON-lines path would have), not the UTF-8-repaired copy.
-            let parsed = parse_lines(original, 1);
+            let arena = Arena::new();
+            let parsed = parse_lines(original, &arena, 1);
             self.deliver_lines(&parsed.pieces, sink)?;
             return self.flush_parts(sink);
         };
+        let arena = Arena::new();
         let items: Vec<Item<'_>> = values
             .par_iter()
             .flat_map_iter(|v| {
                 let mut out = Vec::new();
-                decode::expand(v.get().as_bytes(), &mut out, 0);
+                decode::expand_read(v, &mut out, &mut arena.scratch());
                 out
             })
             .collect();

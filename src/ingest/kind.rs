@@ -76,8 +76,10 @@ fn looks_like_audit(head: &[u8]) -> bool {
 /// `None` when no complete line of the head is an event (a document, for instance).
 pub fn first_event_time(head: &[u8]) -> Option<Micros> {
     let complete = &head[..memchr::memrchr(b'\n', head)?];
+    let arena = decode::Arena::new();
+    let mut sc = arena.scratch();
     complete.split(|&b| b == b'\n').find_map(|line| {
-        let items = match decode::parse_line(line) {
+        let items = match decode::parse_line(line, &mut sc) {
             LineOutcome::One(item) => vec![item],
             LineOutcome::Many(items) | LineOutcome::Last(_, items) => items,
             LineOutcome::Part(_) => Vec::new(),

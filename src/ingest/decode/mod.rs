@@ -24,6 +24,7 @@ pub mod eventhubs;
 pub mod eventlist;
 pub mod gke;
 pub mod opensearch;
+mod walk;
 pub mod wrapper;
 
 use std::borrow::Cow;
@@ -93,9 +94,348 @@ pub struct Envelope<'a> {
     pub proto_payload: Option<&'a RawValue>,
 }
 
+/// Arenas given back by the blocks that were done with them, to be used again: their memory
+/// is then already mapped (fresh pages cost a fault and a zeroing each).
+static SPARE: std::sync::Mutex<Vec<bumpalo_herd::Herd>> = std::sync::Mutex::new(Vec::new());
+
+/// How many arenas [`SPARE`] keeps (the blocks in flight, with room to spare).
+const SPARES: usize = 8;
+
+/// Where the events a block carries as JSON strings are unescaped to: they borrow from it as
+/// the other events borrow from the block, so an event carried as a string costs one copy of
+/// its text and no allocation of its own. It lives (and is dropped) with the block.
+pub struct Arena(bumpalo_herd::Herd);
+
+impl Default for Arena {
+    fn default() -> Arena {
+        let spare = SPARE.lock().ok().and_then(|mut s| s.pop());
+        Arena(spare.unwrap_or_default())
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let mut herd = std::mem::take(&mut self.0);
+        if let Ok(mut spare) = SPARE.lock()
+            && spare.len() < SPARES
+        {
+            // Each of its allocators keeps its largest chunk, big enough for a block.
+            herd.reset();
+            spare.push(herd);
+        }
+    }
+}
+
+impl Arena {
+    /// An empty arena (a spare one when there is one).
+    pub fn new() -> Arena {
+        Arena::default()
+    }
+
+    /// A handle for one thread's work (the rayon task parsing a piece of the block).
+    pub fn scratch(&self) -> Scratch<'_> {
+        Scratch {
+            member: self.0.get(),
+            text: TextBuf::default(),
+            nesting_ok: false,
+            fast: true,
+        }
+    }
+}
+
+/// One thread's handle on an [`Arena`], with the buffer strings are unescaped into.
+pub struct Scratch<'a> {
+    member: bumpalo_herd::Member<'a>,
+    /// The text of the last string read with escapes (UTF-8, see [`scan_string`]).
+    text: TextBuf,
+    /// True while the value being read is known to nest within serde_json's recursion limit
+    /// (it was read whole by serde_json, or checked by [`walk`]): its parts are then read by
+    /// [`walk`] without checking again.
+    nesting_ok: bool,
+    /// False to read by the general path only (to check the fast paths against it).
+    fast: bool,
+}
+
+/// What a JSON string holds, for a wrapper carrying an event as a string.
+enum Carried<'a> {
+    /// Text that opens a JSON object or array (the event, or a wrapper), unescaped.
+    Json(&'a str),
+    /// Any other text: a log line that is not an event.
+    Other,
+}
+
+/// True when text opens a JSON object or array (and so may be an event or a wrapper).
+fn opens_json(s: &str) -> bool {
+    matches!(first_byte(s.as_bytes()), Some(b'{' | b'['))
+}
+
+impl<'a> Scratch<'a> {
+    /// This handle, reading everything by the general path (serde_json reading each value
+    /// whole, as before the fast paths): tests and fuzz targets check that both read alike.
+    #[doc(hidden)]
+    pub fn general_only(mut self) -> Scratch<'a> {
+        self.fast = false;
+        self
+    }
+
+    /// Keeps a copy of `s` in the arena.
+    fn keep(&self, s: &str) -> &'a str {
+        self.member.alloc_str(s)
+    }
+
+    /// The text of the last string read with escapes, kept when it can be an event.
+    fn keep_text(&self) -> Option<Carried<'a>> {
+        let text = std::str::from_utf8(self.text.bytes()).ok()?;
+        Some(if opens_json(text) {
+            Carried::Json(self.keep(text))
+        } else {
+            Carried::Other
+        })
+    }
+
+    /// Reads the JSON string `bytes` (as `serde_json` would: `None` when it would not): its
+    /// text borrowed from `bytes` when it has no escapes, else unescaped into the arena. Text
+    /// that cannot be an event is not kept.
+    fn carried(&mut self, bytes: &'a [u8]) -> Option<Carried<'a>> {
+        let fast = if self.fast {
+            unescape(bytes, &mut self.text)
+        } else {
+            None
+        };
+        match fast {
+            Some(Unescaped::Verbatim(s)) => Some(if opens_json(s) {
+                Carried::Json(s)
+            } else {
+                Carried::Other
+            }),
+            Some(Unescaped::InText) => self.keep_text(),
+            // Whitespace around the string, a lone surrogate, invalid UTF-8, a control
+            // character: rare, and serde_json decides.
+            None => {
+                let CowStr(s) = serde_json::from_slice::<CowStr<'a>>(bytes).ok()?;
+                Some(match s {
+                    _ if !opens_json(&s) => Carried::Other,
+                    Cow::Borrowed(b) => Carried::Json(b),
+                    Cow::Owned(o) => Carried::Json(self.keep(&o)),
+                })
+            }
+        }
+    }
+}
+
+/// The text of a JSON string: the string's own bytes, or unescaped into the buffer.
+enum Unescaped<'a> {
+    Verbatim(&'a str),
+    InText,
+}
+
+/// Reads `bytes` as exactly one JSON string (quotes included, nothing around them), the fast
+/// way; `None` when it is not one, or holds something left to serde_json (a surrogate escape
+/// not in a pair, a control character).
+fn unescape<'a>(bytes: &'a [u8], text: &mut TextBuf) -> Option<Unescaped<'a>> {
+    let all = std::str::from_utf8(bytes).ok()?;
+    let (unescaped, end) = scan_string(all, Some(text))?;
+    (end == all.len()).then_some(unescaped)
+}
+
+/// Reads the JSON string that `s` starts with (at its opening quote): its text, and the index
+/// after its closing quote. A string with escapes is unescaped into `text` when it is given
+/// (valid UTF-8: escapes are ASCII, and a `\u` escape is written as its character); `None` as
+/// [`unescape`] says.
+fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unescaped<'a>, usize)> {
+    let body = s.strip_prefix('"')?;
+    let b = body.as_bytes();
+    let mut i = 0;
+    let mut copied = false;
+    loop {
+        let at = match text.as_deref_mut() {
+            Some(t) if copied => copy_to_special(b, i, t)?,
+            _ => i + find_special(b.get(i..)?)?,
+        };
+        match *b.get(at)? {
+            b'"' => {
+                if !copied {
+                    return Some((Unescaped::Verbatim(body.get(..at)?), at + 2));
+                }
+                return Some((Unescaped::InText, at + 2));
+            }
+            b'\\' => {
+                let (ch, len) = escape(b.get(at + 1..)?)?;
+                if let Some(t) = text.as_deref_mut() {
+                    if !copied {
+                        t.clear();
+                        t.push(b.get(..at)?);
+                    }
+                    if let Some(byte) = u8::try_from(ch).ok().filter(u8::is_ascii) {
+                        // The common escapes (`\"`, `\\`, `\n`): one byte, no copy call.
+                        t.push_byte(byte);
+                    } else {
+                        let mut buf = [0u8; 4];
+                        t.push(ch.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+                copied = true;
+                i = at + 1 + len;
+            }
+            // A control character: serde_json says no.
+            _ => return None,
+        }
+    }
+}
+
+/// Copies `b[i..]` into `out` up to the next `"`, `\\` or control character, eight bytes at a
+/// time; returns where that is.
+fn copy_to_special(b: &[u8], mut i: usize, out: &mut TextBuf) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = special_flags(u64::from_le_bytes(word));
+        // All eight bytes are stored (one store), and the length counts those before the
+        // special byte.
+        out.push8(word);
+        if flags == 0 {
+            i += 8;
+            continue;
+        }
+        let p = (flags.trailing_zeros() / 8) as usize;
+        out.len -= 8 - p;
+        return Some(i + p);
+    }
+    let rest = b.get(i..)?;
+    let p = rest.iter().position(|&x| is_special(x))?;
+    out.push(rest.get(..p)?);
+    Some(i + p)
+}
+
+/// The buffer strings are unescaped into: its first `len` bytes. The bytes past them are
+/// kept initialized, so that eight bytes can be stored at once without checks on the way.
+#[derive(Default)]
+struct TextBuf {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl TextBuf {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The text so far.
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Room for `n` more bytes.
+    fn room(&mut self, n: usize) {
+        if self.len + n > self.buf.len() {
+            let want = (self.len + n).max(self.buf.len() * 2).max(4096);
+            self.buf.resize(want, 0);
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.room(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    fn push_byte(&mut self, byte: u8) {
+        self.room(1);
+        if let Some(dst) = self.buf.get_mut(self.len) {
+            *dst = byte;
+            self.len += 1;
+        }
+    }
+
+    fn push8(&mut self, word: [u8; 8]) {
+        self.room(8);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 8) {
+            dst.copy_from_slice(&word);
+            self.len += 8;
+        }
+    }
+}
+
+/// The character of the escape after a backslash and how many bytes it took.
+fn escape(b: &[u8]) -> Option<(char, usize)> {
+    Some(match *b.first()? {
+        b'"' => ('"', 1),
+        b'\\' => ('\\', 1),
+        b'/' => ('/', 1),
+        b'b' => ('\x08', 1),
+        b'f' => ('\x0c', 1),
+        b'n' => ('\n', 1),
+        b'r' => ('\r', 1),
+        b't' => ('\t', 1),
+        b'u' => {
+            let hi = hex4(b.get(1..5)?)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                // A surrogate pair, `\uD83D\uDE00`; a lone one is left to serde_json.
+                if b.get(5..7)? != b"\\u" {
+                    return None;
+                }
+                let lo = hex4(b.get(7..11)?)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                let c = 0x1_0000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                (char::from_u32(c)?, 11)
+            } else {
+                (char::from_u32(hi)?, 5)
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Four hex digits.
+fn hex4(b: &[u8]) -> Option<u32> {
+    b.iter()
+        .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
+}
+
+/// A byte that ends a run of plain string text: `"`, `\\` or a control character.
+fn is_special(x: u8) -> bool {
+    x == b'"' || x == b'\\' || x < 0x20
+}
+
+/// The bytes of `v` (eight, little-endian) that are [`is_special`], as the high bit of each:
+/// the lowest flag is always a true one (the classic "has a zero byte" and "has a byte less
+/// than n" tricks, whose false flags can only sit above a true one).
+fn special_flags(v: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(v ^ (ONES * u64::from(b'"')))
+        | zero(v ^ (ONES * u64::from(b'\\')))
+        | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+}
+
+/// Where the next [`is_special`] byte is, eight bytes at a time.
+fn find_special(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = special_flags(u64::from_le_bytes(word));
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&x| is_special(x))
+        .map(|p| at + p)
+}
+
 /// Parses one line of a JSON-lines input: the fast path is a single event borrowing from the
 /// line; lines that start with a timestamp are CRI or S3-export lines.
-pub fn parse_line(line: &[u8]) -> LineOutcome<'_> {
+pub fn parse_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
     if let Some(b) = first_byte(line)
         && b.is_ascii_digit()
     {
@@ -103,32 +443,46 @@ pub fn parse_line(line: &[u8]) -> LineOutcome<'_> {
             if partial {
                 return LineOutcome::Part(content);
             }
-            return LineOutcome::Last(content, parse_content(content));
+            return LineOutcome::Last(content, parse_content(content, sc));
         }
         if let Some(content) = cloudwatch::split_export_line(line) {
-            return parse_json_line(content);
+            return parse_json_line(content, sc);
         }
     }
-    parse_json_line(line)
+    parse_json_line(line, sc)
 }
 
 /// Parses a line that should be JSON: an event, or any wrapper.
-fn parse_json_line(line: &[u8]) -> LineOutcome<'_> {
+fn parse_json_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
     // Validating the whole line once is much cheaper than serde_json validating each string
     // it borrows; lines with invalid UTF-8 take the byte path below, as before.
-    let parsed = match std::str::from_utf8(line) {
+    let text = std::str::from_utf8(line);
+    let mut items = Vec::new();
+    sc.nesting_ok = false;
+    // A wrapper is read in one pass; an event is seen as one at its first keys.
+    if let Ok(t) = text
+        && sc.fast
+        && walk::wrapper(t, &mut items, 0, sc)
+    {
+        return one_or_many(items);
+    }
+    let parsed = match text {
         Ok(text) => serde_json::from_str::<AuditEvent<'_>>(text),
         Err(_) => serde_json::from_slice::<AuditEvent<'_>>(line),
     };
-    let mut items = Vec::new();
     match parsed {
         Ok(mut ev) if ev.looks_like_event() || ev.kind == "Event" => {
             return LineOutcome::One(ev.validate().map(|()| ev));
         }
         // Valid JSON that is not an event: look into its wrappers, not again for an event.
-        Ok(_) => expand_wrappers(line, &mut items, 0),
-        Err(_) => expand(line, &mut items, 0),
+        Ok(_) => expand_wrappers(line, &mut items, 0, sc),
+        Err(_) => expand(line, &mut items, 0, sc),
     }
+    one_or_many(items)
+}
+
+/// One item as [`LineOutcome::One`], else [`LineOutcome::Many`].
+fn one_or_many(mut items: Vec<Item<'_>>) -> LineOutcome<'_> {
     if items.len() == 1
         && let Some(one) = items.pop()
     {
@@ -139,34 +493,83 @@ fn parse_json_line(line: &[u8]) -> LineOutcome<'_> {
 
 /// Every item of a CRI line's content, alone or joined from its parts: a JSON value, or "not
 /// an audit event" when it is some other line the API server printed.
-pub fn parse_content(bytes: &[u8]) -> Vec<Item<'_>> {
+pub fn parse_content<'a>(bytes: &'a [u8], sc: &mut Scratch<'a>) -> Vec<Item<'a>> {
     if !matches!(first_byte(bytes), Some(b'{' | b'[')) {
         return vec![Err(reasons::NOT_AN_EVENT)];
     }
     let mut items = Vec::new();
-    expand(bytes, &mut items, 0);
+    expand(bytes, &mut items, 0, sc);
     items
 }
 
 /// Reads every event in `bytes` (one JSON value, possibly a wrapper) into `out`.
-pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => expand_fresh(s, out, depth, sc),
+        Err(_) => expand_general(bytes, out, depth, sc),
+    }
+}
+
+/// [`expand`] of a value serde_json has read whole already (a document's), so whose nesting
+/// is within its limit.
+pub fn expand_read<'a>(value: &'a RawValue, out: &mut Vec<Item<'a>>, sc: &mut Scratch<'a>) {
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    expand_str(value.get(), out, 0, sc);
+    sc.nesting_ok = saved;
+}
+
+/// [`expand_str`] of text that serde_json would read by itself (a line, an event carried as
+/// a string): its nesting is not known yet.
+fn expand_fresh<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let saved = std::mem::replace(&mut sc.nesting_ok, false);
+    expand_str(s, out, depth, sc);
+    sc.nesting_ok = saved;
+}
+
+/// [`expand`] of text: wrappers and lists take the fast path of [`walk`].
+fn expand_str<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let done = match first_byte(s.as_bytes()) {
+        _ if !sc.fast => false,
+        Some(b'{') => walk::wrapper(s, out, depth, sc),
+        Some(b'[') => walk::list(s, out, depth, sc),
+        _ => false,
+    };
+    if !done {
+        expand_general(s.as_bytes(), out, depth, sc);
+    }
+}
+
+/// [`expand`] by the general path: serde_json reads the value whole.
+fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     // Only an object can be an event. Trying a string as one costs serde_json an error
     // message quoting the whole string (an event carried as a string, escaped): that
     // formatting took more time than reading the event itself.
     match first_byte(bytes) {
         Some(b'"') => {
             // Read (and unescaped) once; a string that is not valid JSON takes the path below.
-            if let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes) {
-                if depth > 0 && depth < MAX_DEPTH {
-                    expand_string(s, out, depth);
-                } else {
-                    out.push(Err(reasons::NOT_AN_EVENT));
+            if let Some(carried) = sc.carried(bytes) {
+                match carried {
+                    Carried::Json(s) if depth > 0 && depth < MAX_DEPTH => {
+                        expand_fresh(s, out, depth + 1, sc);
+                    }
+                    // A log line that is not JSON (a shipper's other lines): not an event,
+                    // and not "invalid JSON" either, since it never claimed to be JSON.
+                    _ => out.push(Err(reasons::NOT_AN_EVENT)),
                 }
                 return;
             }
         }
-        Some(b'[') if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
-            return expand_wrappers(bytes, out, depth);
+        Some(b'[') => {
+            // Read as a list in one pass; only when that fails is it checked as JSON (a list
+            // with invalid UTF-8 in a string is valid JSON, but no list of text).
+            match serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
+                Ok(list) => return expand_list(list, out, depth, sc),
+                Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+                    out.push(Err(reasons::NOT_AN_EVENT));
+                    return;
+                }
+                Err(_) => {}
+            }
         }
         _ => {}
     }
@@ -181,21 +584,35 @@ pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
         Err(_) => {
             // Not JSON as it stands: maybe invalid UTF-8 that a replacement fixes.
             if std::str::from_utf8(bytes).is_err() {
-                let fixed = String::from_utf8_lossy(bytes).into_owned();
-                let mut tmp = Vec::new();
-                expand(fixed.as_bytes(), &mut tmp, depth);
-                out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
+                let fixed = sc.keep(&String::from_utf8_lossy(bytes));
+                expand_fresh(fixed, out, depth, sc);
             } else {
                 out.push(Err(reasons::INVALID_JSON));
             }
             return;
         }
     }
-    expand_wrappers(bytes, out, depth);
+    expand_wrappers(bytes, out, depth, sc);
+}
+
+/// The items of a JSON list, each read by [`expand`].
+fn expand_list<'a>(
+    list: Vec<&'a RawValue>,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) {
+    if depth >= MAX_DEPTH {
+        out.push(Err(reasons::NOT_AN_EVENT));
+        return;
+    }
+    for raw in list {
+        expand_str(raw.get(), out, depth + 1, sc);
+    }
 }
 
 /// [`expand`] for a JSON value known not to be an event.
-fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
+fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     if depth >= MAX_DEPTH {
         out.push(Err(reasons::NOT_AN_EVENT));
         return;
@@ -204,18 +621,18 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
     match first_byte(bytes) {
         Some(b'[') => {
             if let Ok(list) = serde_json::from_slice::<Vec<&'a RawValue>>(bytes) {
-                for raw in list {
-                    expand(raw.get().as_bytes(), out, depth + 1);
-                }
-                return;
+                return expand_list(list, out, depth, sc);
             }
         }
         Some(b'"') => {
             // An event carried as a JSON string (`Body.value`, `log`, `message`).
             if depth > 0
-                && let Ok(CowStr(s)) = serde_json::from_slice::<CowStr<'a>>(bytes)
+                && let Some(carried) = sc.carried(bytes)
             {
-                expand_string(s, out, depth);
+                match carried {
+                    Carried::Json(s) => expand_fresh(s, out, depth + 1, sc),
+                    Carried::Other => out.push(Err(reasons::NOT_AN_EVENT)),
+                }
                 return;
             }
         }
@@ -228,7 +645,7 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
                 let mut found = false;
                 let mut open = |raw: &'a RawValue| {
                     found = true;
-                    expand(raw.get().as_bytes(), out, depth + 1);
+                    expand_str(raw.get(), out, depth + 1, sc);
                 };
                 eventlist::open(&env, &mut open);
                 eventhubs::open(&env, &mut open);
@@ -246,25 +663,76 @@ fn expand_wrappers<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32) {
     out.push(Err(reasons::NOT_AN_EVENT));
 }
 
-/// An event carried as a string: JSON (possibly with a CRI or export prefix) or not an event.
-fn expand_string<'a>(s: Cow<'a, str>, out: &mut Vec<Item<'a>>, depth: u32) {
-    if !matches!(first_byte(s.as_bytes()), Some(b'{' | b'[')) {
-        // A log line that is not JSON (a shipper's other lines): not an event, and not
-        // "invalid JSON" either, since it never claimed to be JSON.
-        out.push(Err(reasons::NOT_AN_EVENT));
-        return;
-    }
-    match s {
-        Cow::Borrowed(b) => expand(b.as_bytes(), out, depth + 1),
-        Cow::Owned(o) => {
-            let mut tmp = Vec::new();
-            expand(o.as_bytes(), &mut tmp, depth + 1);
-            out.extend(tmp.into_iter().map(|r| r.map(AuditEvent::into_owned)));
-        }
-    }
-}
-
 /// The first byte that is not JSON whitespace.
 pub fn first_byte(bytes: &[u8]) -> Option<u8> {
     bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast unescape reads what serde_json reads, and leaves to it what it does not.
+    #[test]
+    fn unescapes_as_serde_json_does() {
+        let cases = [
+            r#""""#,
+            r#""plain text, no escapes at all""#,
+            r#""{\"kind\":\"Event\",\"a\":\"b\\\\c\"}\n""#,
+            r#""tab\there \/ \b\f\r and \u00e9 \u4e2d \ud83d\ude00 end""#,
+            r#""é 中 😀 multi-byte before \"escapes\" after""#,
+            r#""lone \ud83d surrogate""#,
+            r#""lone low \ude00 surrogate""#,
+            r#""pair broken \ud83d\n""#,
+            r#""bad \x escape""#,
+            r#""unterminated"#,
+            r#""two" "strings""#,
+            r#" "spaces around" "#,
+            "\"control \u{1} char\"",
+            r#""ends in backslash\""#,
+            r#""\u12""#,
+            r#""0123456789abcdef\"0123456789abcdef\\0123456789abcdef""#,
+        ];
+        for case in cases {
+            let mut text = TextBuf::default();
+            let serde = serde_json::from_str::<String>(case).ok();
+            match unescape(case.as_bytes(), &mut text) {
+                Some(Unescaped::Verbatim(s)) => assert_eq!(Some(s.to_string()), serde, "{case}"),
+                Some(Unescaped::InText) => {
+                    let s =
+                        String::from_utf8(text.bytes().to_vec()).expect("unescaped text is UTF-8");
+                    assert_eq!(Some(s), serde, "{case}");
+                }
+                // Declined: serde_json decides (it may read a lone surrogate only as bytes).
+                None => {}
+            }
+        }
+        // What the fast path declines that serde_json reads: only whitespace around.
+        let mut text = TextBuf::default();
+        assert!(unescape(br#" "x" "#, &mut text).is_none());
+        assert!(unescape(br#""a\"b""#, &mut text).is_some());
+    }
+
+    /// Eight-byte chunks find the first special byte wherever it is.
+    #[test]
+    fn finds_special_bytes_in_chunks() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x01, 0x1f] {
+                    let mut b = vec![b'a'; len];
+                    b[at] = special;
+                    // A multi-byte character and a 0x7f/0x80 never count.
+                    if at > 2 {
+                        b[at - 2] = 0x80;
+                        b[at - 1] = 0x7f;
+                    }
+                    assert_eq!(find_special(&b), Some(at), "{len} {at} {special}");
+                    let mut out = TextBuf::default();
+                    assert_eq!(copy_to_special(&b, 0, &mut out), Some(at));
+                    assert_eq!(out.bytes(), &b[..at]);
+                }
+            }
+            assert_eq!(find_special(&vec![b' '; len]), None);
+        }
+    }
 }

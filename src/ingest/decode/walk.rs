@@ -1,0 +1,607 @@
+//! The fast path through wrappers: a wrapper object read key by key in one pass, an event it
+//! carries as a string unescaped while its end is found, and a list read item by item (an
+//! event parsed straight from the list, not first cut out of it).
+//!
+//! Every function here either gives exactly what the general path of [`super::expand`] would
+//! give, or `None` (nothing pushed) when the input is anything it does not handle itself —
+//! an event, escapes in keys, a duplicate wrapper key, JSON it would have to judge — and then
+//! the general path reads it. That keeps one set of rules (serde_json's) for what is valid.
+
+use serde_json::value::RawValue;
+
+use super::{Carried, Item, MAX_DEPTH, Scratch, Unescaped, scan_string};
+use crate::ingest::audit::{AuditEvent, reasons};
+
+/// A wrapper key's value, as [`walk_object`] captured it.
+enum Held<'a> {
+    /// Any JSON value but a string, to be read by [`super::expand`].
+    Raw(&'a RawValue),
+    /// A string: its text, already unescaped.
+    Text(Carried<'a>),
+    /// An object read as a wrapper on the way (what [`walk_object`] gives for its text).
+    Object(Box<Walked<'a>>, &'a str),
+    /// A list read on the way, inside a value whose nesting is known: its items.
+    Items(Vec<Item<'a>>),
+}
+
+/// The wrapper keys of an object (those of [`super::Envelope`] but `protoPayload`).
+#[derive(Default)]
+struct Walked<'a> {
+    items: Option<Held<'a>>,
+    records: Option<Held<'a>>,
+    properties: Option<Held<'a>>,
+    hits: Option<Held<'a>>,
+    source: Option<Held<'a>>,
+    body_value: Option<Held<'a>>,
+    events: Option<Held<'a>>,
+    log_events: Option<Held<'a>>,
+    log: Option<Held<'a>>,
+    message: Option<Held<'a>>,
+    /// A member is an object or a list.
+    nests: bool,
+}
+
+/// JSON whitespace.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// One JSON value at the start of `s` (no whitespace before it), and the index after it.
+fn raw_value(s: &str) -> Option<(&RawValue, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(s).into_iter::<&RawValue>();
+    let raw = stream.next()?.ok()?;
+    Some((raw, stream.byte_offset()))
+}
+
+/// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
+/// object))`, or `None` when it may be an event or holds anything unusual.
+fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
+    let b = s.as_bytes();
+    let (w, end) = walk_members(s, sc, depth)?;
+    // The object nests deeper than one level only through members that are objects or
+    // lists; an object of strings (a shipper's record) needs no look at its nesting.
+    if w.nests && !(sc.nesting_ok || nesting_ok(b.get(..end)?)) {
+        return None;
+    }
+    Some((w, end))
+}
+
+/// [`walk_object`] before the check of its nesting, for an object to be opened at `depth`.
+fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Walked<'a>, usize)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut w = Walked::default();
+    let mut i = skip_ws(b, 1);
+    loop {
+        // A key, without escapes (a key with escapes is left to serde_json).
+        let (key, len) = match scan_string(s.get(i..)?, None)? {
+            (Unescaped::Verbatim(k), len) => (k, len),
+            (Unescaped::InText, _) => return None,
+        };
+        i = skip_ws(b, i + len);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let rest = s.get(i..)?;
+        let slot = match key {
+            "items" => &mut w.items,
+            "records" => &mut w.records,
+            "properties" => &mut w.properties,
+            "hits" => &mut w.hits,
+            "_source" => &mut w.source,
+            "Body.value" => &mut w.body_value,
+            "events" => &mut w.events,
+            "logEvents" => &mut w.log_events,
+            "log" => &mut w.log,
+            "message" => &mut w.message,
+            // The fields only an event has (and whose values serde_json would judge as
+            // more than a string): an event, or something the general path must weigh.
+            "auditID" | "stage" | "verb" | "user" | "impersonatedUser" | "sourceIPs"
+            | "objectRef" | "responseStatus" | "annotations" | "protoPayload" => return None,
+            // The event's string fields, also in wrappers (`kind`, `apiVersion` of a batch):
+            // a plain string leaves the object a non-event, unless it is `kind: Event`.
+            "apiVersion"
+            | "kind"
+            | "level"
+            | "requestURI"
+            | "userAgent"
+            | "requestReceivedTimestamp"
+            | "stageTimestamp"
+            | "timestamp" => {
+                match scan_string(rest, None)? {
+                    (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => {
+                        i = skip_ws(b, i + len);
+                    }
+                    _ => return None,
+                }
+                if !next_member(b, &mut i)? {
+                    break;
+                }
+                continue;
+            }
+            _ => {
+                w.nests |= matches!(b.get(i), Some(b'{' | b'['));
+                i = skip_ws(b, i + skip_value(rest)?);
+                if !next_member(b, &mut i)? {
+                    break;
+                }
+                continue;
+            }
+        };
+        if slot.is_some() {
+            // A duplicate: serde_json's error, on the general path.
+            return None;
+        }
+        let (held, len) = if b.get(i) == Some(&b'"') {
+            let (unescaped, len) = scan_string(rest, Some(&mut sc.text))?;
+            let carried = match unescaped {
+                Unescaped::Verbatim(t) if super::opens_json(t) => Carried::Json(t),
+                Unescaped::Verbatim(_) => Carried::Other,
+                Unescaped::InText => sc.keep_text()?,
+            };
+            (Held::Text(carried), len)
+        } else if let Some((items, len)) =
+            (b.get(i) == Some(&b'[') && sc.nesting_ok && depth + 1 < MAX_DEPTH)
+                .then(|| {
+                    // A list (`records`, `events`) inside a document: its items read on the
+                    // way, not cut out first and read again.
+                    let mut items = Vec::new();
+                    let len = list_items(rest, &mut items, depth + 1, sc)?;
+                    Some((items, len))
+                })
+                .flatten()
+        {
+            w.nests = true;
+            (Held::Items(items), len)
+        } else if let Some((inner, len)) = (b.get(i) == Some(&b'{') && depth + 1 < MAX_DEPTH)
+            .then(|| walk_members(rest, sc, depth + 1))
+            .flatten()
+        {
+            // A wrapper in a wrapper (`_source`, `properties`): read on the way, not cut out
+            // first and read again.
+            w.nests |= inner.nests;
+            (Held::Object(Box::new(inner), rest.get(..len)?), len)
+        } else {
+            w.nests |= matches!(b.get(i), Some(b'{' | b'['));
+            let (raw, len) = raw_value(rest)?;
+            (Held::Raw(raw), len)
+        };
+        *slot = Some(held);
+        i = skip_ws(b, i + len);
+        if !next_member(b, &mut i)? {
+            break;
+        }
+    }
+    Some((w, i))
+}
+
+/// After a member: `Some(true)` at a comma (and moves past it and the whitespace after),
+/// `Some(false)` at the closing brace (moves past it), `None` at anything else.
+fn next_member(b: &[u8], i: &mut usize) -> Option<bool> {
+    match b.get(*i)? {
+        b',' => {
+            *i = skip_ws(b, *i + 1);
+            Some(true)
+        }
+        b'}' => {
+            *i += 1;
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// The length of the JSON value `s` starts with.
+fn skip_value(s: &str) -> Option<usize> {
+    if s.as_bytes().first() == Some(&b'"') {
+        return Some(scan_string(s, None)?.1);
+    }
+    Some(raw_value(s)?.1)
+}
+
+/// Reads `s` (exactly one JSON object, whitespace around it allowed) as a wrapper at `depth`:
+/// true when it was one and its items are in `out`.
+pub(super) fn wrapper<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> bool {
+    if depth >= MAX_DEPTH {
+        return false;
+    }
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let Some(rest) = s.get(start..) else {
+        return false;
+    };
+    let Some((w, len)) = walk_object(rest, depth, sc) else {
+        return false;
+    };
+    if skip_ws(b, start + len) != b.len() {
+        return false;
+    }
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    open(w, out, depth, sc);
+    sc.nesting_ok = saved;
+    true
+}
+
+/// Reads the wrapper keys in the order the wrapper modules do, as [`super::expand_wrappers`].
+fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+    let mut found = false;
+    for held in [
+        w.items,
+        w.records,
+        w.properties,
+        w.hits,
+        w.source,
+        w.body_value,
+        w.events,
+        w.log_events,
+        w.log,
+        w.message,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        found = true;
+        match held {
+            Held::Raw(raw) => super::expand_str(raw.get(), out, depth + 1, sc),
+            // What `expand` does with a string at `depth + 1`.
+            Held::Text(Carried::Json(t)) if depth + 1 < MAX_DEPTH => {
+                super::expand_fresh(t, out, depth + 2, sc);
+            }
+            Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
+            // What `expand` does with the object's text at `depth + 1` (its nesting is known
+            // here: `open` runs inside a checked value).
+            Held::Object(inner, _) if depth + 1 < MAX_DEPTH => open(*inner, out, depth + 1, sc),
+            Held::Object(_, text) => super::expand_str(text, out, depth + 1, sc),
+            Held::Items(items) if out.is_empty() => *out = items,
+            Held::Items(items) => out.extend(items),
+        }
+    }
+    if !found {
+        out.push(Err(reasons::NOT_AN_EVENT));
+    }
+}
+
+/// Reads `s` (exactly one JSON list, whitespace around it allowed) at `depth` item by item:
+/// an event straight from the list, a wrapper by [`walk_object`]. False (nothing pushed)
+/// when an item is anything else.
+pub(super) fn list<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> bool {
+    if !(sc.nesting_ok || nesting_ok(s.as_bytes())) {
+        return false;
+    }
+    let before = out.len();
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let done = s
+        .get(start..)
+        .and_then(|rest| list_items(rest, out, depth, sc))
+        .is_some_and(|len| skip_ws(b, start + len) == b.len());
+    sc.nesting_ok = saved;
+    if !done {
+        out.truncate(before);
+    }
+    done
+}
+
+/// The items of the list `s` starts with (at its `[`), read at `depth` into `out`, and the
+/// index after the list; `None` (some items may be in `out`) when an item is neither an event
+/// nor a wrapper [`walk_object`] reads.
+fn list_items<'a>(
+    s: &'a str,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) -> Option<usize> {
+    let b = s.as_bytes();
+    if depth >= MAX_DEPTH || b.first() != Some(&b'[') {
+        return None;
+    }
+    let mut i = skip_ws(b, 1);
+    if b.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        let rest = s.get(i..)?;
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        // An item is read as `expand` reads it at `depth + 1`: an event when it is one, else
+        // a wrapper.
+        if let Some((w, len)) = (depth + 1 < MAX_DEPTH)
+            .then(|| walk_object(rest, depth + 1, sc))
+            .flatten()
+        {
+            open(w, out, depth + 1, sc);
+            i += len;
+        } else {
+            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<AuditEvent<'a>>();
+            let mut ev = stream.next()?.ok()?;
+            if !(ev.looks_like_event() || ev.kind == "Event") {
+                return None;
+            }
+            out.push(ev.validate().map(|()| ev));
+            i += stream.byte_offset();
+        }
+        i = skip_ws(b, i);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b']' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// True when the JSON text `b` nests fewer containers than serde_json's recursion limit (128),
+/// so that reading its parts one by one accepts what reading it whole would (deeper input is
+/// left to the general path, whose whole read fails). Most text has too few brackets to need
+/// looking at their nesting.
+fn nesting_ok(b: &[u8]) -> bool {
+    const LIMIT: usize = 128;
+    if memchr::memchr2_iter(b'{', b'[', b).take(LIMIT).count() < LIMIT {
+        return true;
+    }
+    let mut depth = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += 1;
+        match c {
+            b'"' => loop {
+                // Inside a string: to its closing quote, over escapes.
+                let Some(p) = memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or(&[])) else {
+                    return false;
+                };
+                i += p + 1;
+                if b.get(i - 1) == Some(&b'"') {
+                    break;
+                }
+                i += 1;
+            },
+            b'{' | b'[' => {
+                depth += 1;
+                if depth >= LIMIT {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth -= usize::from(depth > 0),
+            _ => {}
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Arena, LineOutcome, parse_line};
+
+    /// What a line gave, as text to compare.
+    fn read(line: &[u8], fast: bool) -> String {
+        let arena = Arena::new();
+        let mut sc = arena.scratch();
+        if !fast {
+            sc = sc.general_only();
+        }
+        match parse_line(line, &mut sc) {
+            LineOutcome::One(item) => format!("one {item:?}"),
+            LineOutcome::Many(items) => format!("many {items:?}"),
+            LineOutcome::Part(content) => format!("part {content:?}"),
+            LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
+        }
+    }
+
+    fn same(line: &[u8]) {
+        assert_eq!(
+            read(line, true),
+            read(line, false),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=1","verb":"list","user":{"username":"u"},"sourceIPs":["1.2.3.4"],"userAgent":"ua \"x\" é","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
+
+    fn quoted(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
+    }
+
+    /// Every wrapper and its edges read alike by the fast paths and the general path.
+    #[test]
+    #[allow(clippy::useless_format)] // every case written the same way
+    fn fast_paths_read_as_the_general_path() {
+        let ev = EVENT;
+        let q = quoted(EVENT);
+        let deep = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+        let deeper = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+        let lines = [
+            ev.to_string(),
+            format!(r#"{{"log":{q},"stream":"stdout","time":"2026-01-01T00:00:00Z"}}"#),
+            format!(
+                r#"{{"log":{},"stream":"stdout"}}"#,
+                quoted(&format!("{ev}\n"))
+            ),
+            format!(r#"{{"message":{q}}}"#),
+            format!(r#"{{"message":"not json at all"}}"#),
+            format!(r#"{{"message":{q},"log":{q}}}"#),
+            format!(r#"{{"log":{q},"log":{q}}}"#),
+            format!(r#"{{"l\u006fg":{q}}}"#),
+            format!(r#"{{"log":{q},"auditID":"x"}}"#),
+            format!(r#"{{"log":{q},"kind":"Event"}}"#),
+            format!(r#"{{"log":{q},"kind":"EventList"}}"#),
+            format!(r#"{{"log":{q},"timestamp":1767225600000}}"#),
+            format!(r#"{{"log":{ev}}}"#),
+            format!(r#"{{"log":{q},}}"#),
+            format!(r#"{{"log":{q}}} trailing"#),
+            format!(r#"  {{ "log" : {q} , "x" : [1, 2.5e3, true, null, {{}}] }}  "#),
+            format!(r#"{{"log":"{{\"a\":\ud83d\ude00}}"}}"#),
+            format!(r#"{{"log":"{{\"a\":\"\ud83d\"}}"}}"#),
+            format!(
+                r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{{}},"items":[{ev},{ev}]}}"#
+            ),
+            format!(r#"{{"kind":"EventList","items":[{ev},{{"log":{q}}},"str",3,[{ev}]]}}"#),
+            format!(r#"{{"kind":"EventList","items":[{ev},{{"a":1}}]}}"#),
+            format!(r#"{{"kind":"EventList","items":[]}}"#),
+            format!(r#"{{"kind":"EventList","items":[{ev},]}}"#),
+            format!(r#"{{"_index":"i","_id":"x","_source":{{"Body.value":{q}}}}}"#),
+            format!(r#"{{"hits":{{"hits":[{{"_source":{{"Body.value":{q}}}}}]}}}}"#),
+            format!(r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}}]}}"#),
+            format!(
+                r#"{{"events":[{{"timestamp":1,"message":{q},"eventId":"1"}}],"searchedLogStreams":[]}}"#
+            ),
+            format!(r#"[{ev},{{"log":{q}}}]"#),
+            format!(r#"{{"log":{q},"x":{deep}}}"#),
+            format!(r#"{{"log":{q},"x":{deeper}}}"#),
+            format!(
+                r#"{{"log":{}}}"#,
+                quoted(&format!(r#"{{"x":{deep},"auditID":"a"}}"#))
+            ),
+            format!(
+                r#"{{"log":{}}}"#,
+                quoted(&format!(
+                    r#"{{"log":{}}}"#,
+                    quoted(&format!("{{\"log\":{q}}}"))
+                ))
+            ),
+            format!(r#"{{"items":{deeper}}}"#),
+            format!(r#"{{"items":[{deep}]}}"#),
+            format!("2026-01-01T00:00:00.000Z {{\"log\":{q}}}"),
+            format!("2026-01-01T00:00:00.000000000Z stdout F {{\"log\":{q}}}"),
+            format!(r#"{{"protoPayload":{{}},"log":{q}}}"#),
+            format!(r#"{{}}"#),
+            format!(r#"{{"log":{q}"#),
+            format!(r#"{{"log":1e999}}"#),
+            format!(r#"{{"_source":{{"_source":{{"Body.value":{q}}},"x":[1]}},"log":{q}}}"#),
+            format!(r#"{{"_source":{{"_source":{{"_source":{{"Body.value":{q}}}}}}}}}"#),
+            format!(r#"{{"_source":{{"kind":"Event","_source":{{"Body.value":{q}}}}}}}"#),
+            format!(r#"{{"_source":{{"log":{q},"log":{q}}}}}"#),
+            format!(
+                r#"{{"records":[{{"properties":{{"log":{q}}}}},{{"properties":{ev}}},{{"properties":{{"log":"x"}}}}]}}"#
+            ),
+        ];
+        // Wrappers nested past MAX_DEPTH, inline and as a list.
+        for n in 3..10 {
+            same(format!("{}{ev}{}", r#"{"_source":"#.repeat(n), "}".repeat(n)).as_bytes());
+            same(format!("{}{q}{}", r#"{"_source":{"log":"#.repeat(n), "}}".repeat(n)).as_bytes());
+            same(format!("{}{ev}{}", r#"{"items":["#.repeat(n), "]}".repeat(n)).as_bytes());
+        }
+        for line in &lines {
+            same(line.as_bytes());
+        }
+        // Invalid UTF-8 in a carried event, and in the wrapper.
+        let mut bad = format!(r#"{{"log":{q},"x":"#).into_bytes();
+        bad.extend_from_slice(b"\"\xff\"}");
+        same(&bad);
+        let mut bad = br#"{"log":"{\"auditID\":\""#.to_vec();
+        bad.extend_from_slice(b"\xff\\\"}\"}");
+        same(&bad);
+    }
+
+    /// A document's value (read whole by serde_json first) read alike both ways.
+    fn same_document(doc: &str) {
+        let Ok(value) = serde_json::from_str::<&serde_json::value::RawValue>(doc) else {
+            return;
+        };
+        let read = |fast: bool| {
+            let arena = Arena::new();
+            let mut sc = arena.scratch();
+            if !fast {
+                sc = sc.general_only();
+            }
+            let mut out = Vec::new();
+            super::super::expand_read(value, &mut out, &mut sc);
+            format!("{out:?}")
+        };
+        assert_eq!(read(true), read(false), "{doc}");
+    }
+
+    #[test]
+    fn documents_read_as_the_general_path() {
+        let ev = EVENT;
+        let q = quoted(EVENT);
+        let docs = [
+            format!(
+                r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
+            ),
+            format!(
+                r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
+            ),
+            format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
+            format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
+            r#"{"records":[]}"#.to_string(),
+            format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
+            format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
+            format!(
+                r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#
+            ),
+        ];
+        for doc in &docs {
+            same_document(doc);
+        }
+        for n in 2..9 {
+            same_document(&format!(
+                "{}{ev}{}",
+                r#"{"records":["#.repeat(n),
+                "]}".repeat(n)
+            ));
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in [
+            "aks-eventhub-kube-audit-records.json",
+            "audit-eventlist-v1.json",
+            "audit-opensearch-response.json",
+            "eks-cloudwatch-filter-log-events.json",
+            "gke-khi-entries.json",
+        ] {
+            same_document(&std::fs::read_to_string(dir.join(name)).unwrap());
+        }
+    }
+
+    /// Every line of the fixtures of wrapped shapes reads alike both ways.
+    #[test]
+    fn fixtures_read_as_the_general_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut lines = 0;
+        for name in [
+            "aks-eventhub-kube-audit-records.json",
+            "audit-eventlist-lines.jsonl",
+            "audit-eventlist-v1.json",
+            "audit-opensearch-hits.jsonl",
+            "audit-opensearch-response.json",
+            "audit-opensearch-source.jsonl",
+            "cri-kube-apiserver.log",
+            "eks-cloudwatch-filter-log-events.json",
+            "eks-cloudwatch-s3-export.log",
+            "gke-khi-entries.json",
+            "gke-khi-mixed.jsonl",
+            "shipper-log-message.jsonl",
+            "apisnoop-testdata-audit_event.json",
+        ] {
+            let data = std::fs::read(dir.join(name)).unwrap();
+            // Each line, and the whole file as one value (the documents).
+            for line in data.split(|&b| b == b'\n').chain([&data[..]]) {
+                same(line);
+                lines += 1;
+            }
+        }
+        assert!(lines > 100, "{lines}");
+    }
+}
