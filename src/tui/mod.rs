@@ -423,6 +423,8 @@ fn event_loop(
     mut feed: Option<&mut live::Feed>,
 ) -> anyhow::Result<()> {
     if let Some(feed) = feed.as_deref_mut() {
+        // Nothing read yet: the empty panes say so until the first snapshot.
+        app.ctx.reading = true;
         feed.apply(app);
         if app.quit {
             return Ok(());
