@@ -12,7 +12,7 @@
 //! | [`gke`] | a Cloud Logging `LogEntry` with a `protoPayload` `AuditLog` | GKE's Cloud Audit Logs |
 //! | [`cri`] | `<time> <stream> <P\|F> <content>` lines, `P` parts joined up to the `F` line | a node's CRI container log of an API server logging to stdout |
 //!
-//! A value is read by the fast paths of [`walk`] first: a wrapper object key by key in one
+//! A value is read by the fast paths of `walk` first: a wrapper object key by key in one
 //! pass (an event is recognised at its first keys and left to serde_json), the string carrying
 //! an event unescaped while its end is found, into the block's [`Arena`] the event then
 //! borrows from, and a list item by item. Whatever they do not handle takes the general path:
