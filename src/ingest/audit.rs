@@ -1083,14 +1083,22 @@ impl Reading<'_> {
             return self.flush_parts(sink);
         };
         let arena = Arena::new();
-        let items: Vec<Item<'_>> = values
-            .par_iter()
-            .flat_map_iter(|v| {
+        let items: Vec<Item<'_>> = match values.as_slice() {
+            // One document (the usual case): its items as read, not collected again.
+            [one] => {
                 let mut out = Vec::new();
-                decode::expand_read(v, &mut out, &mut arena.scratch());
+                decode::expand_read(one, &mut out, &mut arena.scratch());
                 out
-            })
-            .collect();
+            }
+            _ => values
+                .par_iter()
+                .flat_map_iter(|v| {
+                    let mut out = Vec::new();
+                    decode::expand_read(v, &mut out, &mut arena.scratch());
+                    out
+                })
+                .collect(),
+        };
         for (i, item) in items.iter().enumerate() {
             self.deliver(item, i as u64 + 1, sink)?;
         }

@@ -506,7 +506,7 @@ pub fn parse_content<'a>(bytes: &'a [u8], sc: &mut Scratch<'a>) -> Vec<Item<'a>>
 pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     match std::str::from_utf8(bytes) {
         Ok(s) => expand_fresh(s, out, depth, sc),
-        Err(_) => expand_general(bytes, out, depth, sc),
+        Err(_) => expand_general(bytes, None, out, depth, sc),
     }
 }
 
@@ -535,12 +535,20 @@ fn expand_str<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scra
         _ => false,
     };
     if !done {
-        expand_general(s.as_bytes(), out, depth, sc);
+        expand_general(s.as_bytes(), Some(s), out, depth, sc);
     }
 }
 
 /// [`expand`] by the general path: serde_json reads the value whole.
-fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
+/// `text` is `bytes` as text when they are known to be UTF-8 (serde_json then need not check
+/// each string it borrows).
+fn expand_general<'a>(
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+    out: &mut Vec<Item<'a>>,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+) {
     // Only an object can be an event. Trying a string as one costs serde_json an error
     // message quoting the whole string (an event carried as a string, escaped): that
     // formatting took more time than reading the event itself.
@@ -573,7 +581,11 @@ fn expand_general<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: 
         }
         _ => {}
     }
-    match serde_json::from_slice::<AuditEvent<'a>>(bytes) {
+    let parsed = match text {
+        Some(t) => serde_json::from_str::<AuditEvent<'a>>(t),
+        None => serde_json::from_slice::<AuditEvent<'a>>(bytes),
+    };
+    match parsed {
         Ok(mut ev) => {
             if ev.looks_like_event() || ev.kind == "Event" {
                 out.push(ev.validate().map(|()| ev));

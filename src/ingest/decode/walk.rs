@@ -119,11 +119,17 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
             | "requestReceivedTimestamp"
             | "stageTimestamp"
             | "timestamp" => {
-                match scan_string(rest, None)? {
-                    (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => {
-                        i = skip_ws(b, i + len);
+                if b.get(i) != Some(&b'"') {
+                    // A number where a string belongs (a CloudWatch item's `timestamp`):
+                    // serde_json would call it the wrong type, unless it cannot read it.
+                    i = skip_ws(b, i + plain_scalar(b.get(i..)?)?);
+                } else {
+                    match scan_string(rest, None)? {
+                        (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => {
+                            i = skip_ws(b, i + len);
+                        }
+                        _ => return None,
                     }
-                    _ => return None,
                 }
                 if !next_member(b, &mut i)? {
                     break;
@@ -200,6 +206,27 @@ fn next_member(b: &[u8], i: &mut usize) -> Option<bool> {
         }
         _ => None,
     }
+}
+
+/// The length of the scalar `b` starts with when it is one serde_json reads without fail as
+/// any type: `true`, `false`, `null`, or an integer of at most 18 digits.
+fn plain_scalar(b: &[u8]) -> Option<usize> {
+    for word in [&b"true"[..], b"false", b"null"] {
+        if b.starts_with(word) {
+            return Some(word.len());
+        }
+    }
+    let sign = usize::from(b.first() == Some(&b'-'));
+    let digits = b
+        .get(sign..)?
+        .iter()
+        .take_while(|d| d.is_ascii_digit())
+        .count();
+    // No leading zero (invalid JSON), no fraction or exponent (a float may be out of range).
+    let valid = (1..=18).contains(&digits)
+        && !(digits > 1 && b.get(sign) == Some(&b'0'))
+        && !matches!(b.get(sign + digits), Some(b'.' | b'e' | b'E'));
+    valid.then_some(sign + digits)
 }
 
 /// The length of the JSON value `s` starts with.
@@ -489,6 +516,14 @@ mod tests {
             format!(r#"{{}}"#),
             format!(r#"{{"log":{q}"#),
             format!(r#"{{"log":1e999}}"#),
+            format!(r#"{{"log":{q},"timestamp":1e999}}"#),
+            format!(r#"{{"log":{q},"timestamp":-0}}"#),
+            format!(r#"{{"log":{q},"timestamp":01}}"#),
+            format!(r#"{{"log":{q},"timestamp":1.5}}"#),
+            format!(r#"{{"log":{q},"timestamp":123456789012345678901234567890}}"#),
+            format!(r#"{{"log":{q},"kind":true,"level":null,"userAgent":-5}}"#),
+            format!(r#"{{"log":{q},"kind":nul}}"#),
+            format!(r#"{{"log":{q},"kind":[1]}}"#),
             format!(r#"{{"_source":{{"_source":{{"Body.value":{q}}},"x":[1]}},"log":{q}}}"#),
             format!(r#"{{"_source":{{"_source":{{"_source":{{"Body.value":{q}}}}}}}}}"#),
             format!(r#"{{"_source":{{"kind":"Event","_source":{{"Body.value":{q}}}}}}}"#),
