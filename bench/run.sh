@@ -152,7 +152,9 @@ if command -v tmux >/dev/null; then
         read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' 'complete:' -- \
             "$BIN" explore --audit "$log" --e2e-log "$SCRATCH/main/e2e.log" --junit "$SCRATCH/main/junit_01.xml")
         printf '%-40s %10s %10s %10s\n' "auditscope explore --audit (raw log)" "$f" "$d" "$r"
-        read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' '' -- "$BIN" explore "$SCRATCH/main/RUN.json")
+        # explore RUN.json reads the run on a thread: first screen at once, done when the run is
+        # shown (a count in the Tests pane's title).
+        read -r f d r < <("$here/bench/first-screen.sh" 'Tests \(' 'Tests \([1-9]' -- "$BIN" explore "$SCRATCH/main/RUN.json")
         printf '%-40s %10s %10s %10s\n' "auditscope explore RUN.json" "$f" "$d" "$r"
         if command -v lnav >/dev/null; then
             read -r f d r < <("$here/bench/first-screen.sh" '^\{"kind":"Event"' 'L[0-9]+ +100%' -- lnav "$log")
