@@ -5,7 +5,7 @@
 //! strings or the requests of the current selection.
 
 use crate::fasthash::FxMap;
-use crate::run::{FrameId, OpId, Run, SpecId, StrId, TraceId};
+use crate::run::{Attribution, FrameId, OpId, Run, SpecId, StrId, TraceId};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use serde::Serialize;
@@ -34,6 +34,13 @@ pub struct RunIndex {
     pub unattributed: Vec<u32>,
     /// The endpoint group of every request.
     pub req_group: Vec<u32>,
+    /// The URI of every request: a 4-byte column, so a filter over millions of requests
+    /// reads it in order instead of the 128-byte request structs.
+    pub req_uri: Vec<StrId>,
+    /// True for every request attributed by time window (a byte column, as `req_uri`).
+    pub req_window: Vec<bool>,
+    /// Requests attributed by time window per endpoint group (parallel to `groups`).
+    pub group_window: Vec<u32>,
     /// Endpoint groups.
     pub groups: Vec<EndpointGroup>,
     /// The trace of every request, [`NONE`] when it had none.
@@ -96,6 +103,8 @@ impl RunIndex {
         let mut req_spec: Vec<u32> = Vec::with_capacity(n);
         let mut req_trace: Vec<u32> = Vec::with_capacity(n);
         let mut req_group: Vec<u32> = Vec::with_capacity(n);
+        let mut req_uri: Vec<StrId> = Vec::with_capacity(n);
+        let mut req_window: Vec<bool> = Vec::with_capacity(n);
         let mut groups: Vec<EndpointGroup> = Vec::new();
         let mut op_group: Vec<u32> = vec![NONE; run.operations.len()];
         let mut raw: Vec<u32> = Vec::new();
@@ -106,6 +115,8 @@ impl RunIndex {
                     .map_or(NONE, |s| s.0),
             );
             req_trace.push(agent_trace.get(req.agent as usize).copied().unwrap_or(NONE));
+            req_uri.push(req.uri);
+            req_window.push(req.attribution == Attribution::Window);
             match req.endpoint.filter(|&op| op.index() < op_group.len()) {
                 Some(op) => {
                     let slot = &mut op_group[op.index()];
@@ -166,6 +177,10 @@ impl RunIndex {
         let (spec_requests, unattributed) = lists(&req_spec, n_specs);
         let (trace_requests, _) = lists(&req_trace, n_traces);
         let (group_lists, _) = lists(&req_group, groups.len());
+        let group_window: Vec<u32> = group_lists
+            .iter()
+            .map(|list| list.iter().filter(|&&r| req_window[r as usize]).count() as u32)
+            .collect();
         for (g, list) in groups.iter_mut().zip(group_lists) {
             g.requests = list;
         }
@@ -215,6 +230,9 @@ impl RunIndex {
             spec_requests,
             unattributed,
             req_group,
+            req_uri,
+            req_window,
+            group_window,
             groups,
             req_trace,
             trace_requests,
@@ -224,6 +242,11 @@ impl RunIndex {
             functions,
             frame_files,
         }
+    }
+
+    /// True when request `r` was attributed by time window.
+    pub fn is_window(&self, r: u32) -> bool {
+        self.req_window.get(r as usize).copied().unwrap_or(false)
     }
 
     /// The number of distinct specs whose requests pass through a frame.

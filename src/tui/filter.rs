@@ -316,8 +316,7 @@ impl Query {
         if !self.has_text() {
             return TextMatch::Exact;
         }
-        let lower = text.to_lowercase();
-        if self.excluded.iter().any(|w| lower.contains(w.as_str())) {
+        if self.excluded.iter().any(|w| contains_lower(text, w)) {
             return TextMatch::No;
         }
         for t in &self.terms {
@@ -327,7 +326,7 @@ impl Query {
                 return TextMatch::No;
             }
         }
-        if self.phrase.is_empty() || lower.contains(self.phrase.as_str()) {
+        if self.phrase.is_empty() || contains_lower(text, &self.phrase) {
             return TextMatch::Exact;
         }
         if fuzzy {
@@ -392,6 +391,27 @@ pub struct RequestFacts<'a> {
     pub latency_us: Option<i64>,
 }
 
+/// True when `text` in lower case contains `needle` (already lower case), as
+/// `text.to_lowercase().contains(needle)`. ASCII text (nearly every URI and label) is
+/// compared in place, without building its lower-case copy: a filter over the whole run
+/// matches hundreds of thousands of distinct URIs, and the copies cost most of its time.
+fn contains_lower(text: &str, needle: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(needle);
+    }
+    let (hay, pat) = (text.as_bytes(), needle.as_bytes());
+    let Some(&first) = pat.first() else {
+        return true;
+    };
+    if pat.len() > hay.len() {
+        return false;
+    }
+    // Candidates: where the needle's first byte starts, in either case.
+    let last_start = hay.len() - pat.len();
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last_start])
+        .any(|i| hay[i..i + pat.len()].eq_ignore_ascii_case(pat))
+}
+
 /// Char ranges of `text` to highlight for `query`: the phrase's occurrences, a `re:`
 /// match, or the fuzzy positions.
 pub fn highlight_positions(text: &str, query: &Query) -> Vec<usize> {
@@ -426,6 +446,41 @@ pub fn highlight_positions(text: &str, query: &Query) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contains_lower_is_lowercase_contains() {
+        let texts = [
+            "/api/v1/namespaces/kube-system/pods/Coredns-5D78C9869D-Abc",
+            "k8s.io/client-go/rest.(*Request).Do",
+            "",
+            "ab",
+            "Straße/ÉTÉ/pods",
+            "aaaB",
+        ];
+        let needles = [
+            "",
+            "pods",
+            "coredns-5d78",
+            "rest.(*request)",
+            "abc",
+            "ab",
+            "aab",
+            "é",
+            "straße",
+            "été",
+            "x",
+            "aaab",
+        ];
+        for t in texts {
+            for n in needles {
+                assert_eq!(
+                    contains_lower(t, n),
+                    t.to_lowercase().contains(n),
+                    "{t:?} contains {n:?}"
+                );
+            }
+        }
+    }
 
     fn facts(code: u16, attribution: Attribution) -> RequestFacts<'static> {
         RequestFacts {

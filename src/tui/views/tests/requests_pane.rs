@@ -118,6 +118,59 @@ pub struct RequestsPane {
     pub query: Option<Result<Query, QueryError>>,
 }
 
+/// The requests of `reqs` whose endpoint label or URI matches `query`'s text, in order.
+///
+/// Each endpoint label is matched once, each distinct URI once per part, remembered in
+/// bit sets that stay in cache; the URIs come from the index's 4-byte column, not the
+/// 128-byte request structs. At millions of requests (every request of a large run)
+/// the list is cut in one part per core: a run of 5M requests has about 600k distinct
+/// URIs, and matching them is most of the time.
+fn text_passing(ctx: &Ctx, query: &Query, reqs: &[u32]) -> Vec<u32> {
+    use rayon::prelude::*;
+    let index = &ctx.index;
+    let run = &ctx.run;
+    let matches = |text: &str| query.match_text(text, false) == TextMatch::Exact;
+    let group_ok: Vec<bool> = index.groups.iter().map(|g| matches(&g.label)).collect();
+    // A request of no group shows as `?` ([`Ctx::group_label`]).
+    let none_ok = matches(ctx.group_label(NONE));
+    let n_strings = run.strings.len();
+    let part = |reqs: &[u32]| -> Vec<u32> {
+        let words = n_strings.div_ceil(64);
+        let (mut known, mut ok) = (vec![0u64; words], vec![0u64; words]);
+        reqs.iter()
+            .copied()
+            .filter(|&r| {
+                let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
+                if group_ok.get(g as usize).copied().unwrap_or(none_ok) {
+                    return true;
+                }
+                let Some(&uri) = index.req_uri.get(r as usize) else {
+                    return false;
+                };
+                let (w, bit) = (uri as usize / 64, 1u64 << (uri % 64));
+                let (Some(k), Some(o)) = (known.get_mut(w), ok.get_mut(w)) else {
+                    return matches(run.str(uri));
+                };
+                if *k & bit == 0 {
+                    *k |= bit;
+                    if matches(run.str(uri)) {
+                        *o |= bit;
+                    }
+                }
+                *o & bit != 0
+            })
+            .collect()
+    };
+    let parts = rayon::current_num_threads().max(1);
+    if reqs.len() < 1 << 18 || parts == 1 {
+        return part(reqs);
+    }
+    reqs.par_chunks(reqs.len().div_ceil(parts))
+        .map(part)
+        .collect::<Vec<Vec<u32>>>()
+        .concat()
+}
+
 /// `1 request`, `2 requests`.
 pub fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
@@ -169,7 +222,6 @@ impl RequestsPane {
 
     /// The requests that pass the filter and the window switch.
     fn passing(&mut self, ctx: &Ctx) -> Vec<u32> {
-        let run = &ctx.run;
         let query = match Query::parse(&self.filter) {
             Ok(q) => q,
             Err(e) => {
@@ -178,33 +230,25 @@ impl RequestsPane {
             }
         };
         let mut pred = RequestPredicate::new(ctx, &query);
-        let text = query.has_text();
-        let mut group_ok: FxMap<u32, bool> = FxMap::default();
-        let mut uri_ok: FxMap<u32, bool> = FxMap::default();
-        let out = self
-            .all
-            .iter()
-            .copied()
-            .filter(|&r| {
-                let req = &run.requests[r as usize];
-                if self.hide_window && req.attribution == Attribution::Window {
-                    return false;
-                }
-                if !pred.matches(ctx, r) {
-                    return false;
-                }
-                if !text {
-                    return true;
-                }
-                // Text: the endpoint's label or the URI, each distinct one matched once.
-                let g = ctx.index.req_group.get(r as usize).copied().unwrap_or(NONE);
-                *group_ok.entry(g).or_insert_with(|| {
-                    query.match_text(ctx.group_label(g), false) == TextMatch::Exact
-                }) || *uri_ok.entry(req.uri).or_insert_with(|| {
-                    query.match_text(run.str(req.uri), false) == TextMatch::Exact
-                })
-            })
-            .collect();
+        let index = &ctx.index;
+        // The window switch and the request fields first (the fields read the request
+        // structs, so only when asked).
+        let kept: std::borrow::Cow<[u32]> = if self.hide_window || pred.is_active() {
+            let hide = self.hide_window;
+            self.all
+                .iter()
+                .copied()
+                .filter(|&r| !(hide && index.is_window(r)) && pred.matches(ctx, r))
+                .collect::<Vec<u32>>()
+                .into()
+        } else {
+            self.all.as_slice().into()
+        };
+        let out = if query.has_text() {
+            text_passing(ctx, &query, &kept)
+        } else {
+            kept.into_owned()
+        };
         self.query = Some(Ok(query));
         out
     }
@@ -282,13 +326,22 @@ impl RequestsPane {
         } else {
             groups.sort_unstable_by_key(|gs| (std::cmp::Reverse(gs.len), gs.group));
         }
+        // Every request of the run (the whole-run entry): the index counted them already.
+        let whole = reqs.len() == ctx.run.requests.len() && index.group_window.len() == n_groups;
         self.window_counts = groups
             .iter()
             .map(|gs| {
+                if whole {
+                    return index
+                        .group_window
+                        .get(gs.group as usize)
+                        .copied()
+                        .unwrap_or(0);
+                }
                 flat.get(gs.range())
                     .unwrap_or(&[])
                     .iter()
-                    .filter(|&&r| ctx.run.requests[r as usize].attribution == Attribution::Window)
+                    .filter(|&&r| ctx.index.is_window(r))
                     .count() as u32
             })
             .collect();
@@ -339,7 +392,7 @@ impl RequestsPane {
                     .get(gs.range())
                     .unwrap_or(&[])
                     .iter()
-                    .filter(|&&r| ctx.run.requests[r as usize].attribution == Attribution::Window)
+                    .filter(|&&r| ctx.index.is_window(r))
                     .count() as u32
             })
             .collect();
@@ -633,5 +686,49 @@ impl ListPane for RequestsPane {
         self.view.get(pos).is_some_and(|&i| {
             q.match_text(self.row_text(ctx, self.rows[i as usize]), false) == TextMatch::Exact
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::App;
+    use crate::tui::testing::{big_run, sample_run};
+
+    /// The text filter keeps what matching each request's label or URI keeps, on the
+    /// explorer's sample run and on a run large enough to be cut in parts.
+    #[test]
+    fn text_passing_is_each_request_matched() {
+        for run in [sample_run(), big_run(300_000, 20)] {
+            let app = App::for_test(run, true);
+            let ctx = &app.ctx;
+            let all: Vec<u32> = (0..ctx.run.requests.len() as u32).collect();
+            for text in [
+                "pods",
+                "/api/v1",
+                "-pods",
+                "nomatch",
+                "LIST",
+                "re:^/apis/",
+                "obj12",
+                "things7",
+                "-obj1",
+                "op3corev1",
+            ] {
+                let query = Query::parse(text).expect("query parses");
+                let each: Vec<u32> = all
+                    .iter()
+                    .copied()
+                    .filter(|&r| {
+                        let g = ctx.index.req_group[r as usize];
+                        let uri = ctx.run.requests[r as usize].uri;
+                        query.match_text(ctx.group_label(g), false) == TextMatch::Exact
+                            || query.match_text(ctx.run.str(uri), false) == TextMatch::Exact
+                    })
+                    .collect();
+                let got = text_passing(ctx, &query, &all);
+                assert_eq!(got, each, "{text:?}");
+            }
+        }
     }
 }

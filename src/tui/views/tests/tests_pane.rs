@@ -1,7 +1,6 @@
 //! The Tests pane: specs with status, duration and request count.
 
 use super::scope::ScopeState;
-use crate::run::Attribution;
 use crate::run::{NO_TIME, SpecId, SpecStatus};
 use crate::tui::component::{Component, ListPane, ListState, Outcome};
 use crate::tui::context::{Ctx, TestEntry};
@@ -196,11 +195,7 @@ impl TestsPane {
                 let own = |s: usize| -> u64 {
                     let reqs = &ctx.index.spec_requests[s];
                     if self.hide_window {
-                        reqs.iter()
-                            .filter(|&&r| {
-                                run.requests[r as usize].attribution != Attribution::Window
-                            })
-                            .count() as u64
+                        reqs.iter().filter(|&&r| !ctx.index.is_window(r)).count() as u64
                     } else {
                         reqs.len() as u64
                     }
@@ -216,9 +211,7 @@ impl TestsPane {
                 let reqs = scope.requests(ctx);
                 let mut hits = vec![0u64; n_specs + 1];
                 for &r in &reqs {
-                    if self.hide_window
-                        && run.requests[r as usize].attribution == Attribution::Window
-                    {
+                    if self.hide_window && ctx.index.is_window(r) {
                         continue;
                     }
                     let s = run.requests[r as usize]
@@ -316,10 +309,7 @@ impl TestsPane {
                 .iter()
                 .map(|reqs| {
                     reqs.iter()
-                        .filter(|&&r| {
-                            !(self.hide_window
-                                && run.requests[r as usize].attribution == Attribution::Window)
-                        })
+                        .filter(|&&r| !(self.hide_window && ctx.index.is_window(r)))
                         .filter(|&&r| pred.matches(ctx, r))
                         .count() as u32
                 })
