@@ -400,15 +400,19 @@ fn contains_lower(text: &str, needle: &str) -> bool {
         return text.to_lowercase().contains(needle);
     }
     let (hay, pat) = (text.as_bytes(), needle.as_bytes());
-    let Some(&first) = pat.first() else {
+    if pat.is_empty() {
         return true;
-    };
+    }
     if pat.len() > hay.len() {
         return false;
     }
-    // Candidates: where the needle's first byte starts, in either case.
+    // Candidates: where the needle's rarest byte is, in either case (in URIs and labels
+    // letters, digits and `/-.` are everywhere; a `(` or `*` is rare, so few compares).
+    let common = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_');
+    let at = pat.iter().position(|&b| !common(b)).unwrap_or(0);
+    let b = pat[at];
     let last_start = hay.len() - pat.len();
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last_start])
+    memchr::memchr2_iter(b, b.to_ascii_uppercase(), &hay[at..=last_start + at])
         .any(|i| hay[i..i + pat.len()].eq_ignore_ascii_case(pat))
 }
 
@@ -470,6 +474,11 @@ mod tests {
             "été",
             "x",
             "aaab",
+            "(*request).do",
+            "go/rest.(",
+            "t.(*r",
+            "/pods/",
+            "9d-abc",
         ];
         for t in texts {
             for n in needles {
