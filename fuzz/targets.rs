@@ -52,20 +52,7 @@ pub fn audit_line(data: &[u8]) {
 /// (a wrapper read key by key, a string unescaped in one pass, a list item by item) and by its
 /// general path (serde_json reading each value whole).
 fn fast_as_general(data: &[u8]) {
-    use auditscope::ingest::decode::{Arena, LineOutcome, parse_line};
-    let read = |line: &[u8], fast: bool| {
-        let arena = Arena::new();
-        let mut sc = arena.scratch();
-        if !fast {
-            sc = sc.general_only();
-        }
-        match parse_line(line, &mut sc) {
-            LineOutcome::One(item) => format!("one {item:?}"),
-            LineOutcome::Many(items) => format!("many {items:?}"),
-            LineOutcome::Part(content) => format!("part {content:?}"),
-            LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
-        }
-    };
+    use auditscope::ingest::decode::parse_line_as_text as read;
     for line in data.split(|&b| b == b'\n').chain([data]) {
         assert_eq!(
             read(line, true),

@@ -10,16 +10,6 @@
 
 use libmimalloc_sys::mi_option_t;
 
-/// `PR_SET_THP_DISABLE` in `<linux/prctl.h>`.
-#[cfg(target_os = "linux")]
-const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
-
-#[cfg(target_os = "linux")]
-unsafe extern "C" {
-    /// `prctl(2)` of the C library the standard library links already.
-    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
-}
-
 /// Turns transparent huge pages off for this process (Linux; elsewhere nothing happens).
 ///
 /// mimalloc asks for huge pages on its whole arena (`MADV_HUGEPAGE`, before `main` runs), so
@@ -31,13 +21,10 @@ pub fn small_pages() {
     // SAFETY: `prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)` sets a flag on this process and touches
     // no memory of ours; a kernel that does not know it returns an error, which changes nothing.
     unsafe {
-        prctl(
-            PR_SET_THP_DISABLE,
-            1 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-        );
+        // Every argument as the `unsigned long` the kernel reads: a variadic `0` would be an
+        // `int`, whose upper bits are not defined, and the kernel refuses non-zero ones.
+        let (one, zero): (libc::c_ulong, libc::c_ulong) = (1, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, one, zero, zero, zero);
     }
 }
 

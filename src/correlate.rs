@@ -645,7 +645,6 @@ fn attribute(run: &mut Run) {
     }
 }
 
-/// A hasher for keys that already are 64-bit hashes ([`crate::ingest::audit::hash_str`]).
 /// The hash [`Builder`] files a frame under: its function, file and line.
 fn frame_hash(function: &str, file: &str, line: u32) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
@@ -665,6 +664,7 @@ fn trace_hash(frames: &[FrameId], truncated: bool) -> u64 {
     h.finish()
 }
 
+/// A hasher for keys that already are 64-bit hashes ([`crate::ingest::audit::hash_str`]).
 #[derive(Default, Clone, Copy)]
 struct PreHashed(u64);
 
@@ -692,7 +692,6 @@ type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 #[derive(Default)]
 pub(crate) struct Builder {
     run: Run,
-    /// `auditID` hash -> request index (see [`HashIndex`]): no copy of the id is kept here.
     /// Requests by `auditID`: each entry is an index into `run.requests`, filed under the
     /// hash of its ID (four bytes an entry where a map of hash to index took sixteen: at a
     /// few hundred thousand requests, megabytes of memory touched at random).

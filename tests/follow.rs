@@ -77,6 +77,18 @@ fn wait_for_specs(path: &Path, want: usize, child: &mut Child) -> Run {
     }
 }
 
+/// Sends SIGINT to a `correlate --follow`, which must then end cleanly; its stderr.
+fn interrupt(child: Child) -> String {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn correlate_follow_sees_appended_specs_cut_lines_and_rotation() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,14 +132,7 @@ fn correlate_follow_sees_appended_specs_cut_lines_and_rotation() {
     // SIGINT writes the run a last time and ends cleanly.
     append(&log, &event("c2", "Pods should C", 6));
     std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = interrupt(child);
     assert!(
         stderr.contains("audit.log: a new file, reading it from the start"),
         "{stderr}"
@@ -496,14 +501,7 @@ fn a_followed_folder_takes_new_logs_once() {
     assert_eq!(spec_names(&run).len(), 3);
     // Walked again a few times more: nothing is read twice.
     std::thread::sleep(Duration::from_millis(2500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = interrupt(child);
     assert!(
         stderr.contains("audit-2.log: a new audit log, following it"),
         "{stderr}"

@@ -438,6 +438,24 @@ fn find_special(b: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
+/// What [`parse_line`] gives for `line`, as text to compare: by the fast paths (`fast`) or by
+/// the general path alone ([`Scratch::general_only`]). Tests and fuzz targets check that both
+/// read every line alike.
+#[doc(hidden)]
+pub fn parse_line_as_text(line: &[u8], fast: bool) -> String {
+    let arena = Arena::new();
+    let mut scratch = arena.scratch();
+    if !fast {
+        scratch = scratch.general_only();
+    }
+    match parse_line(line, &mut scratch) {
+        LineOutcome::One(item) => format!("one {item:?}"),
+        LineOutcome::Many(items) => format!("many {items:?}"),
+        LineOutcome::Part(content) => format!("part {content:?}"),
+        LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
+    }
+}
+
 /// Parses one line of a JSON-lines input: the fast path is a single event borrowing from the
 /// line; lines that start with a timestamp are CRI or S3-export lines.
 pub fn parse_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {

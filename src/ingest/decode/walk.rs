@@ -419,21 +419,11 @@ fn nesting_ok(b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Arena, LineOutcome, parse_line};
+    use super::super::Arena;
 
     /// What a line gave, as text to compare.
     fn read(line: &[u8], fast: bool) -> String {
-        let arena = Arena::new();
-        let mut sc = arena.scratch();
-        if !fast {
-            sc = sc.general_only();
-        }
-        match parse_line(line, &mut sc) {
-            LineOutcome::One(item) => format!("one {item:?}"),
-            LineOutcome::Many(items) => format!("many {items:?}"),
-            LineOutcome::Part(content) => format!("part {content:?}"),
-            LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
-        }
+        super::super::parse_line_as_text(line, fast)
     }
 
     fn same(line: &[u8]) {
