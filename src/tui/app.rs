@@ -51,6 +51,15 @@ pub enum Overlay {
     },
 }
 
+/// True for a run with requests and no tests (an audit log read without its e2e log): its
+/// Tests pane would list nothing, so the explorer opens on all requests instead.
+fn only_requests(run: &Run) -> bool {
+    run.specs.is_empty() && !run.requests.is_empty()
+}
+
+/// Said on the first screen of a run [`only_requests`] holds for.
+const NO_TESTS_MESSAGE: &str = "no tests in this run: showing all requests (a: tests only)";
+
 /// Options the explorer starts with.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
@@ -168,14 +177,16 @@ impl App {
             baseline: options.baseline,
             reading: false,
         };
-        let panes = TestsView::new(&ctx, options.show_all);
+        let all_by_default = only_requests(&ctx.run);
+        let panes = TestsView::new(&ctx, options.show_all || all_by_default);
         // A labelled run (the bundled demo) says so on its first screen.
         let message = ctx
             .run
             .notes
             .iter()
             .find(|n| n.starts_with("DEMO RUN"))
-            .map(|n| crate::text::escape_control(n).into_owned());
+            .map(|n| crate::text::escape_control(n).into_owned())
+            .or_else(|| all_by_default.then(|| NO_TESTS_MESSAGE.to_string()));
         App {
             ctx,
             panes,
@@ -231,6 +242,10 @@ impl App {
             endpoints,
         } = derived;
         let place = self.place();
+        // The first requests of a run without tests (an audit log read alone): all of them
+        // shown at once, as `App::new` does; afterwards `a` is the user's to set.
+        let first_requests =
+            self.ctx.run.requests.is_empty() && only_requests(&run) && !self.panes.tests.show_all;
         let focus = self.panes.focus;
         let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
             .into_iter()
@@ -264,6 +279,10 @@ impl App {
             self.panes.focused().set_filter(&self.ctx, text);
         }
         self.restore(place);
+        if first_requests {
+            self.panes.show_all_requests(&self.ctx);
+            self.message = Some(NO_TESTS_MESSAGE.to_string());
+        }
         old
     }
 
