@@ -60,6 +60,16 @@ fn only_requests(run: &Run) -> bool {
 /// Said on the first screen of a run [`only_requests`] holds for.
 const NO_TESTS_MESSAGE: &str = "no tests in this run: showing all requests (a: tests only)";
 
+/// What the first screen of `run` says: a labelled run (the bundled demo) says so; a run
+/// without tests says it shows all requests.
+fn first_message(run: &Run) -> Option<String> {
+    run.notes
+        .iter()
+        .find(|n| n.starts_with("DEMO RUN"))
+        .map(|n| crate::text::escape_control(n).into_owned())
+        .or_else(|| only_requests(run).then(|| NO_TESTS_MESSAGE.to_string()))
+}
+
 /// Options the explorer starts with.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
@@ -179,14 +189,7 @@ impl App {
         };
         let all_by_default = only_requests(&ctx.run);
         let panes = TestsView::new(&ctx, options.show_all || all_by_default);
-        // A labelled run (the bundled demo) says so on its first screen.
-        let message = ctx
-            .run
-            .notes
-            .iter()
-            .find(|n| n.starts_with("DEMO RUN"))
-            .map(|n| crate::text::escape_control(n).into_owned())
-            .or_else(|| all_by_default.then(|| NO_TESTS_MESSAGE.to_string()));
+        let message = first_message(&ctx.run);
         App {
             ctx,
             panes,
@@ -244,8 +247,8 @@ impl App {
         let place = self.place();
         // The first requests of a run without tests (an audit log read alone): all of them
         // shown at once, as `App::new` does; afterwards `a` is the user's to set.
-        let first_requests =
-            self.ctx.run.requests.is_empty() && only_requests(&run) && !self.panes.tests.show_all;
+        let first_run = self.ctx.run.requests.is_empty() && !run.requests.is_empty();
+        let first_requests = first_run && only_requests(&run) && !self.panes.tests.show_all;
         let focus = self.panes.focus;
         let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
             .into_iter()
@@ -264,6 +267,10 @@ impl App {
         let show_all = self.panes.tests.show_all;
         self.panes = TestsView::with_timeline(&self.ctx, show_all, timeline);
         self.endpoints_ready = None;
+        let endpoints = endpoints.map(|mut view| {
+            view.mark_against_baseline(&self.ctx);
+            view
+        });
         if self.endpoints.is_some() {
             let filter = self.endpoints.as_ref().map(|e| e.filter.clone());
             let mut view = endpoints.unwrap_or_else(|| EndpointsView::new(&self.ctx));
@@ -281,7 +288,9 @@ impl App {
         self.restore(place);
         if first_requests {
             self.panes.show_all_requests(&self.ctx);
-            self.message = Some(NO_TESTS_MESSAGE.to_string());
+        }
+        if first_run && self.message.is_none() {
+            self.message = first_message(&self.ctx.run);
         }
         old
     }

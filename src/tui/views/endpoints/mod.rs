@@ -276,6 +276,19 @@ impl EndpointsView {
         v
     }
 
+    /// Marks the rows against `ctx.baseline` (`--baseline`): a view built off the event loop
+    /// ([`crate::tui::app::Derived`]) is built without the baseline, which the app holds.
+    pub fn mark_against_baseline(&mut self, ctx: &Ctx) {
+        let Some(diff) = ctx.baseline.as_ref() else {
+            return;
+        };
+        for row in &mut self.rows {
+            row.mark = diff.endpoint_mark(&row.id);
+        }
+        self.removed = diff.endpoints.removed.len();
+        self.refilter(ctx);
+    }
+
     /// Computes row `i`'s p99 latency and long-running count if not done yet.
     pub fn measure(&mut self, ctx: &Ctx, i: usize) {
         let Some(row) = self.rows.get_mut(i) else {
