@@ -206,20 +206,13 @@ impl App {
 
     /// An app for tests with a baseline comparison (as `explore --baseline`).
     pub fn for_test_with_baseline(run: Run, baseline: crate::diff::Diff) -> App {
-        let mut app = App::new(
+        App::for_test_with(
             run,
-            Keymap::default_keymap(),
-            Clipboard {
-                route: super::clipboard::Route::Osc52,
-                sink: Sink::Buffer(Vec::new()),
-            },
             AppOptions {
                 show_all: false,
                 baseline: Some(baseline),
             },
-        );
-        app.ctx.theme = Theme::color();
-        app
+        )
     }
 
     /// Puts a newer run of the same inputs in place (progressive loading, `--follow`),
@@ -297,6 +290,17 @@ impl App {
 
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
     pub fn for_test(run: Run, show_all: bool) -> App {
+        App::for_test_with(
+            run,
+            AppOptions {
+                show_all,
+                baseline: None,
+            },
+        )
+    }
+
+    /// An app for tests with `options`: default keymap, colour theme, clipboard into a buffer.
+    fn for_test_with(run: Run, options: AppOptions) -> App {
         let mut app = App::new(
             run,
             Keymap::default_keymap(),
@@ -304,10 +308,7 @@ impl App {
                 route: super::clipboard::Route::Osc52,
                 sink: Sink::Buffer(Vec::new()),
             },
-            AppOptions {
-                show_all,
-                baseline: None,
-            },
+            options,
         );
         app.ctx.theme = Theme::color();
         app
