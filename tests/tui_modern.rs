@@ -389,7 +389,7 @@ fn a_run_without_tests_opens_on_all_requests() {
     assert_eq!(app.panes.selected_test(), Some(TestEntry::All));
     let shown = text(&term);
     assert!(
-        shown.contains("no tests in this run: showing all requests (a: tests only)"),
+        shown.contains("no tests in this run: all requests shown"),
         "{shown}"
     );
     assert!(shown.contains("437"), "{shown}");

@@ -58,7 +58,7 @@ fn only_requests(run: &Run) -> bool {
 }
 
 /// Said on the first screen of a run [`only_requests`] holds for.
-const NO_TESTS_MESSAGE: &str = "no tests in this run: showing all requests (a: tests only)";
+const NO_TESTS_MESSAGE: &str = "no tests in this run: all requests shown";
 
 /// What the first screen of `run` says: a labelled run (the bundled demo) says so; a run
 /// without tests says it shows all requests.
