@@ -541,6 +541,24 @@ pub fn expand_read<'a>(value: &'a RawValue, out: &mut Vec<Item<'a>>, sc: &mut Sc
     sc.nesting_ok = saved;
 }
 
+/// Reads one piece of a document as [`expand_read`] reads it inside the whole document: a
+/// top-level value (`depth` 0), or an item of one of its lists, `depth` containers deep (see
+/// `ingest::document`). Invalid UTF-8 is replaced first, as the whole document's text was.
+pub fn expand_document_part<'a>(
+    bytes: &'a [u8],
+    depth: u32,
+    out: &mut Vec<Item<'a>>,
+    sc: &mut Scratch<'a>,
+) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => sc.keep(&String::from_utf8_lossy(bytes)),
+    };
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    expand_str(text, out, depth, sc);
+    sc.nesting_ok = saved;
+}
+
 /// [`expand_str`] of text that serde_json would read by itself (a line, an event carried as
 /// a string): its nesting is not known yet.
 fn expand_fresh<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
