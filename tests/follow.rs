@@ -329,6 +329,40 @@ fn reading_a_run_file_shows_it_whole() {
     assert!(app.quit);
 }
 
+/// A run already read, with a baseline (`explore NEW --baseline OLD` of a large run): handed to
+/// the explorer through a feed, so its index and Endpoints view are built off the event loop;
+/// the screens are those of the run shown at once, baseline marks included.
+#[test]
+fn a_read_run_with_a_baseline_shows_the_same_screens_through_a_feed() {
+    let run = auditscope::cli::demo_run().unwrap();
+    let diff = auditscope::tui::baseline_diff(
+        &run,
+        "demo".into(),
+        &[fixture("demo-2018-RUN.json.gz")],
+        None,
+    )
+    .unwrap();
+    let whole = run.clone();
+    let mut feed = Feed::reading("the run".into(), 0, move || Ok(whole));
+    let mut app = App::for_test_with_baseline(Run::default(), diff.clone());
+    apply_until_ended(&mut feed, &mut app);
+    assert!(feed.failed.is_none());
+    assert_eq!(app.live, None);
+    let mut reference = App::for_test_with_baseline(run, diff);
+    for keys in ["", "2", "f"] {
+        for app in [&mut app, &mut reference] {
+            if let Some(c) = keys.chars().next() {
+                app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+            }
+        }
+        assert_eq!(
+            screen_text(&mut app),
+            screen_text(&mut reference),
+            "after {keys:?}"
+        );
+    }
+}
+
 /// A ginkgo v2 spec block with one step, at `hh:mm:ss` on 2018-06-05.
 fn spec_block(name: &str, it: &str, at: &str, step: &str) -> String {
     format!(

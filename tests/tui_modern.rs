@@ -369,3 +369,32 @@ fn baseline_from_a_run_file_and_an_apisnoop_file() {
     );
     assert!(text(&term).contains("LOST"));
 }
+
+/// An audit log read without its e2e log has requests and no tests: the explorer opens on all
+/// of them (the "All requests" row selected, the Requests pane full) and says why, where it
+/// used to open on an empty Tests pane. `a` still goes back to tests only.
+#[test]
+fn a_run_without_tests_opens_on_all_requests() {
+    use auditscope::correlate::{Inputs, Options, correlate};
+    let inputs = Inputs {
+        audit: vec![format!(
+            "{}/tests/fixtures/audit2rbac-demo-v1beta1.log.gz",
+            env!("CARGO_MANIFEST_DIR")
+        )],
+        ..Inputs::default()
+    };
+    let run = correlate(&inputs, &Options::default()).unwrap();
+    assert_eq!((run.specs.len(), run.requests.len()), (0, 437));
+    let (mut app, mut term) = first_frame(run, false, 120, 40);
+    assert_eq!(app.panes.selected_test(), Some(TestEntry::All));
+    let shown = text(&term);
+    assert!(
+        shown.contains("no tests in this run: all requests shown"),
+        "{shown}"
+    );
+    assert!(shown.contains("437"), "{shown}");
+    assert!(!shown.contains("(no tests in this run)"), "{shown}");
+    keys(&mut app, &mut term, "a");
+    assert_eq!(app.panes.selected_test(), None);
+    assert!(text(&term).contains("(no tests in this run)"));
+}

@@ -65,7 +65,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
-use crate::ingest::decode::{self, Arena, Item, LineOutcome, first_byte, parse_line};
+use crate::ingest::decode::{self, Arena, Item, LineOutcome, first_byte, parse_line_into};
 use crate::ingest::document;
 use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
 use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
@@ -1102,10 +1102,11 @@ fn parse_lines<'a>(data: &'a [u8], arena: &'a Arena, mut line_no: u64) -> Parsed
         .with_min_len(lines.len().div_ceil(PARSE_TASKS * PIECE_LINES).max(1))
         .map(|piece| {
             let mut sc = arena.scratch();
-            piece
-                .iter()
-                .map(|&(line, n)| (parse_line(line, &mut sc), n))
-                .collect()
+            let mut out = Vec::with_capacity(piece.len());
+            for &(line, n) in piece {
+                parse_line_into(line, n, &mut sc, &mut out);
+            }
+            out
         })
         .collect();
     ParsedLines {

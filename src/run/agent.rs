@@ -133,22 +133,26 @@ impl Run {
 
     /// How the agent `a` (parts filled in, `text` not yet) keeps its text `raw`: as parts when
     /// they give most of it back exactly, else whole. New strings go into the run's table.
-    pub fn keep_agent_text(&mut self, a: &Agent, raw: &str, scratch: &mut String) -> AgentText {
+    pub fn keep_agent_text(&mut self, a: &Agent, raw: &str) -> AgentText {
         if raw.len() >= PARTS_MIN_LEN && (a.spec_text != 0 || a.trace.is_some()) {
             for order in [PartOrder::SpecFirst, PartOrder::TraceFirst] {
-                scratch.clear();
-                self.agent_pieces(a, order, &mut |piece| {
-                    scratch.push_str(piece);
-                    true
-                });
+                // The pieces are compared with the text as they come, not rendered first: a
+                // new agent is a few kilobytes, and tens of thousands of them are kept.
+                let mut rest = raw;
+                let all =
+                    self.agent_pieces(a, order, &mut |piece| match rest.strip_prefix(piece) {
+                        Some(r) => {
+                            rest = r;
+                            true
+                        }
+                        None => false,
+                    });
                 // Only when the parts give back most of the text: else there is little to save.
-                if scratch.len() < raw.len() / 2 {
+                if !all || raw.len() - rest.len() < raw.len() / 2 {
                     continue;
                 }
-                if let Some(tail) = raw.strip_prefix(scratch.as_str()) {
-                    let tail = self.strings.intern(tail);
-                    return AgentText::Parts { order, tail };
-                }
+                let tail = self.strings.intern(rest);
+                return AgentText::Parts { order, tail };
             }
         }
         AgentText::Whole(self.strings.intern(raw))
@@ -264,8 +268,7 @@ mod tests {
             });
             agent.trace = Some(0);
         }
-        let mut scratch = String::new();
-        agent.text = run.keep_agent_text(&agent, raw, &mut scratch);
+        agent.text = run.keep_agent_text(&agent, raw);
         (run, agent)
     }
 

@@ -51,6 +51,25 @@ pub enum Overlay {
     },
 }
 
+/// True for a run with requests and no tests (an audit log read without its e2e log): its
+/// Tests pane would list nothing, so the explorer opens on all requests instead.
+fn only_requests(run: &Run) -> bool {
+    run.specs.is_empty() && !run.requests.is_empty()
+}
+
+/// Said on the first screen of a run [`only_requests`] holds for.
+const NO_TESTS_MESSAGE: &str = "no tests in this run: all requests shown";
+
+/// What the first screen of `run` says: a labelled run (the bundled demo) says so; a run
+/// without tests says it shows all requests.
+fn first_message(run: &Run) -> Option<String> {
+    run.notes
+        .iter()
+        .find(|n| n.starts_with("DEMO RUN"))
+        .map(|n| crate::text::escape_control(n).into_owned())
+        .or_else(|| only_requests(run).then(|| NO_TESTS_MESSAGE.to_string()))
+}
+
 /// Options the explorer starts with.
 #[derive(Debug, Clone, Default)]
 pub struct AppOptions {
@@ -168,14 +187,9 @@ impl App {
             baseline: options.baseline,
             reading: false,
         };
-        let panes = TestsView::new(&ctx, options.show_all);
-        // A labelled run (the bundled demo) says so on its first screen.
-        let message = ctx
-            .run
-            .notes
-            .iter()
-            .find(|n| n.starts_with("DEMO RUN"))
-            .map(|n| crate::text::escape_control(n).into_owned());
+        let all_by_default = only_requests(&ctx.run);
+        let panes = TestsView::new(&ctx, options.show_all || all_by_default);
+        let message = first_message(&ctx.run);
         App {
             ctx,
             panes,
@@ -192,20 +206,13 @@ impl App {
 
     /// An app for tests with a baseline comparison (as `explore --baseline`).
     pub fn for_test_with_baseline(run: Run, baseline: crate::diff::Diff) -> App {
-        let mut app = App::new(
+        App::for_test_with(
             run,
-            Keymap::default_keymap(),
-            Clipboard {
-                route: super::clipboard::Route::Osc52,
-                sink: Sink::Buffer(Vec::new()),
-            },
             AppOptions {
                 show_all: false,
                 baseline: Some(baseline),
             },
-        );
-        app.ctx.theme = Theme::color();
-        app
+        )
     }
 
     /// Puts a newer run of the same inputs in place (progressive loading, `--follow`),
@@ -231,6 +238,10 @@ impl App {
             endpoints,
         } = derived;
         let place = self.place();
+        // The first requests of a run without tests (an audit log read alone): all of them
+        // shown at once, as `App::new` does; afterwards `a` is the user's to set.
+        let first_run = self.ctx.run.requests.is_empty() && !run.requests.is_empty();
+        let first_requests = first_run && only_requests(&run) && !self.panes.tests.show_all;
         let focus = self.panes.focus;
         let filters: Vec<(Pane, String)> = [Pane::Tests, Pane::Requests, Pane::Backtrace]
             .into_iter()
@@ -249,6 +260,10 @@ impl App {
         let show_all = self.panes.tests.show_all;
         self.panes = TestsView::with_timeline(&self.ctx, show_all, timeline);
         self.endpoints_ready = None;
+        let endpoints = endpoints.map(|mut view| {
+            view.mark_against_baseline(&self.ctx);
+            view
+        });
         if self.endpoints.is_some() {
             let filter = self.endpoints.as_ref().map(|e| e.filter.clone());
             let mut view = endpoints.unwrap_or_else(|| EndpointsView::new(&self.ctx));
@@ -264,11 +279,28 @@ impl App {
             self.panes.focused().set_filter(&self.ctx, text);
         }
         self.restore(place);
+        if first_requests {
+            self.panes.show_all_requests(&self.ctx);
+        }
+        if first_run && self.message.is_none() {
+            self.message = first_message(&self.ctx.run);
+        }
         old
     }
 
     /// An app for tests: default keymap, colour theme, clipboard into a buffer.
     pub fn for_test(run: Run, show_all: bool) -> App {
+        App::for_test_with(
+            run,
+            AppOptions {
+                show_all,
+                baseline: None,
+            },
+        )
+    }
+
+    /// An app for tests with `options`: default keymap, colour theme, clipboard into a buffer.
+    fn for_test_with(run: Run, options: AppOptions) -> App {
         let mut app = App::new(
             run,
             Keymap::default_keymap(),
@@ -276,10 +308,7 @@ impl App {
                 route: super::clipboard::Route::Osc52,
                 sink: Sink::Buffer(Vec::new()),
             },
-            AppOptions {
-                show_all,
-                baseline: None,
-            },
+            options,
         );
         app.ctx.theme = Theme::color();
         app

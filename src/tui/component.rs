@@ -76,6 +76,30 @@ pub trait Component {
     fn draw(&mut self, f: &mut Frame, area: Rect, ctx: &Ctx, focused: bool);
 }
 
+/// The [`ListPane`] accessors every list pane has alike, over its fields `state` (the
+/// selection), `page` (rows of the last draw) and `filter` (the filter text); with `view`,
+/// also `len` as the number of rows in its `view` list.
+macro_rules! list_pane_state {
+    (view) => {
+        fn len(&self) -> usize {
+            self.view.len()
+        }
+        $crate::tui::component::list_pane_state!();
+    };
+    () => {
+        fn list(&mut self) -> &mut $crate::tui::component::ListState {
+            &mut self.state
+        }
+        fn page(&self) -> usize {
+            self.page
+        }
+        fn filter(&self) -> &str {
+            &self.filter
+        }
+    };
+}
+pub(crate) use list_pane_state;
+
 /// A component that lists rows and can be filtered.
 pub trait ListPane: Component {
     /// Rows listed (after the filter).

@@ -89,7 +89,7 @@ impl Feed {
     }
 
     /// Reads a whole run on a thread (`explore RUN.json`): the explorer opens at once, says
-    /// it is reading `what` (`bytes` long), and shows the run when `read` returns it; an
+    /// it is reading `what` (`bytes` long, 0 when unknown), and shows the run when `read` returns it; an
     /// error closes the explorer with that error, as for raw inputs.
     pub fn reading(
         what: String,
@@ -100,7 +100,8 @@ impl Feed {
         let started = std::time::Instant::now();
         let status = LiveStatus {
             reading: Some(what),
-            total: Some(bytes),
+            // A run already in memory has no size to tell.
+            total: (bytes > 0).then_some(bytes),
             ..LiveStatus::default()
         };
         let _ = tx.send(Update {

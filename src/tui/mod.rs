@@ -344,8 +344,19 @@ pub fn press_keys(app: &mut App, terminal: &mut Terminal<TestBackend>, seq: &str
 /// Opens the explorer on a loaded run; returns when the user quits. Restores the terminal
 /// on panic, Ctrl-c, SIGTERM, SIGHUP.
 pub fn explore(run: crate::run::Run, opts: ExploreOptions) -> anyhow::Result<()> {
+    if run.requests.len() >= DERIVE_OFF_LOOP_FROM {
+        // Its index, latencies and Endpoints view take a while to build (160 ms at 430k
+        // requests, most of a second at 5M): the explorer opens at once and builds them off
+        // the event loop, as for `explore RUN.json`, so no key waits for them.
+        let feed = live::Feed::reading("the run".into(), 0, move || Ok(run));
+        return explore_live(crate::run::Run::default(), opts, Some(feed));
+    }
     explore_live(run, opts, None)
 }
+
+/// From how many requests [`explore`] builds what the views derive from a run off the event
+/// loop; a smaller run is shown at once, without an empty first frame.
+const DERIVE_OFF_LOOP_FROM: usize = 50_000;
 
 /// [`explore`] of a run still being read: `feed` brings newer snapshots of it (see [`live`]).
 /// With `--follow -o RUN.json`, the run is written when the explorer quits.

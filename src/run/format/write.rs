@@ -226,6 +226,8 @@ impl<'a> Pieces<'a> {
         F: Fn(usize, &mut Vec<u8>) -> Result<(), serde_json::Error> + Send + Sync + 'a,
     {
         self.list(key, n, move |range, buf| {
+            // Room for short items at once, so the loop does not stop to grow the buffer.
+            buf.reserve(range.len() * 4);
             for i in range {
                 if i > 0 {
                     buf.push(b',');
@@ -236,13 +238,24 @@ impl<'a> Pieces<'a> {
         });
     }
 
-    /// A list whose item `i` is `item(i)`.
-    fn items<T, F>(&mut self, key: &str, n: usize, item: F)
+    /// A list whose item `i` is the list of numbers `row(i)` (the rows of the users, agents,
+    /// frames and traces tables), written without a serializer.
+    fn rows<I, F>(&mut self, key: &str, n: usize, row: F)
     where
-        T: Serialize,
-        F: Fn(usize) -> T + Send + Sync + 'a,
+        I: IntoIterator<Item = u32>,
+        F: Fn(usize) -> I + Send + Sync + 'a,
     {
-        self.each(key, n, move |i, buf| serde_json::to_writer(buf, &item(i)));
+        self.each(key, n, move |i, buf| {
+            buf.push(b'[');
+            for (k, v) in row(i).into_iter().enumerate() {
+                if k > 0 {
+                    buf.push(b',');
+                }
+                write_uint(u64::from(v), buf);
+            }
+            buf.push(b']');
+            Ok(())
+        });
     }
 
     /// [`Pieces::items`] for the scalars of the big tables, written without a serializer.
@@ -261,18 +274,40 @@ trait JsonScalar {
     fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error>;
 }
 
-macro_rules! json_integer {
+/// Writes `v` in decimal. Most values of the request columns are single digits (enums, small
+/// counts, ids + 1 of absent things): those skip the formatter.
+#[inline]
+fn write_uint(v: u64, buf: &mut Vec<u8>) {
+    if v < 10 {
+        buf.push(b'0' + v as u8);
+    } else {
+        buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+}
+
+macro_rules! json_unsigned {
     ($($t:ty),*) => {$(
         impl JsonScalar for $t {
             #[inline]
             fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-                buf.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+                write_uint(u64::from(*self), buf);
                 Ok(())
             }
         }
     )*};
 }
-json_integer!(u8, u16, u32, u64, i64);
+json_unsigned!(u8, u16, u32, u64);
+
+impl JsonScalar for i64 {
+    #[inline]
+    fn write_json(&self, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match u64::try_from(*self) {
+            Ok(v) => write_uint(v, buf),
+            Err(_) => buf.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes()),
+        }
+        Ok(())
+    }
+}
 
 impl<T: JsonScalar> JsonScalar for Option<T> {
     #[inline]
@@ -327,16 +362,20 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     p.scalars("strings", run.strings.len(), |i| {
         run.strings.get(i as StrId)
     });
-    p.items("users", run.users.len(), |i| {
+    p.rows("users", run.users.len(), |i| {
         let u = &run.users[i];
-        Seq(move || std::iter::once(&u.name).chain(&u.groups))
+        std::iter::once(u.name).chain(u.groups.iter().copied())
     });
-    p.items("agents", run.agents.len(), |i| agent_row(&run.agents[i]));
-    p.items("frames", run.frames.len(), |i| {
+    p.rows("agents", run.agents.len(), |i| {
+        agent_numbers(&run.agents[i])
+    });
+    p.rows("frames", run.frames.len(), |i| {
         let f = &run.frames[i];
         [f.function, f.file, f.line]
     });
-    p.items("traces", run.traces.len(), |i| trace_row(&run.traces[i]));
+    p.rows("traces", run.traces.len(), |i| {
+        trace_numbers(&run.traces[i])
+    });
     p.field("operations", &run.operations)?;
     p.field("specs", &run.specs)?;
     p.key("requests");
@@ -388,7 +427,14 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
 }
 
 /// An agent's RUN.json row (see [`RunFile::agents`]).
+#[cfg(test)]
 fn agent_row(a: &Agent) -> impl Serialize + use<> {
+    let row: Vec<u32> = agent_numbers(a).collect();
+    Seq(move || row.clone())
+}
+
+/// The numbers of an agent's RUN.json row.
+fn agent_numbers(a: &Agent) -> impl Iterator<Item = u32> + use<> {
     let (text, order_tail) = match a.text {
         AgentText::Whole(id) => (id, None),
         AgentText::Parts { order, tail } => (0, Some([order as u32, tail])),
@@ -404,17 +450,25 @@ fn agent_row(a: &Agent) -> impl Serialize + use<> {
         a.spec_text,
         opt_to_u32(a.trace),
     ];
-    Seq(move || row.into_iter().chain(order_tail.into_iter().flatten()))
+    row.into_iter().chain(order_tail.into_iter().flatten())
 }
 
 /// A trace's RUN.json row: `[truncated, frame, …]`.
+#[cfg(test)]
 fn trace_row(t: &Trace) -> impl Serialize + '_ {
-    Seq(move || std::iter::once(u32::from(t.truncated)).chain(t.frames.iter().copied()))
+    Seq(move || trace_numbers(t))
+}
+
+/// The numbers of a trace's RUN.json row.
+fn trace_numbers(t: &Trace) -> impl Iterator<Item = u32> + '_ {
+    std::iter::once(u32::from(t.truncated)).chain(t.frames.iter().copied())
 }
 
 /// A sequence serialized from an iterator made on demand.
+#[cfg(test)]
 struct Seq<F>(F);
 
+#[cfg(test)]
 impl<F, I> Serialize for Seq<F>
 where
     F: Fn() -> I,

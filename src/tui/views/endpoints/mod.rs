@@ -10,7 +10,7 @@ use crate::diff::EndpointMark;
 use crate::report::coverage::{Coverage, conformance_eligible, coverage_report};
 use crate::report::filter::RequestFilter;
 use crate::run::Attribution;
-use crate::tui::component::{Component, ListPane, ListState, Outcome};
+use crate::tui::component::{Component, ListPane, ListState, Outcome, list_pane_state};
 use crate::tui::context::Ctx;
 use crate::tui::context::{LAT_LONG_RUNNING, p99_max};
 use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
@@ -274,6 +274,19 @@ impl EndpointsView {
         };
         v.refilter(ctx);
         v
+    }
+
+    /// Marks the rows against `ctx.baseline` (`--baseline`): a view built off the event loop
+    /// ([`crate::tui::app::Derived`]) is built without the baseline, which the app holds.
+    pub fn mark_against_baseline(&mut self, ctx: &Ctx) {
+        let Some(diff) = ctx.baseline.as_ref() else {
+            return;
+        };
+        for row in &mut self.rows {
+            row.mark = diff.endpoint_mark(&row.id);
+        }
+        self.removed = diff.endpoints.removed.len();
+        self.refilter(ctx);
     }
 
     /// Computes row `i`'s p99 latency and long-running count if not done yet.
@@ -648,18 +661,7 @@ impl Component for EndpointsView {
 }
 
 impl ListPane for EndpointsView {
-    fn len(&self) -> usize {
-        self.view.len()
-    }
-    fn list(&mut self) -> &mut ListState {
-        &mut self.state
-    }
-    fn page(&self) -> usize {
-        self.page
-    }
-    fn filter(&self) -> &str {
-        &self.filter
-    }
+    list_pane_state!(view);
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.refilter(ctx);

@@ -5,7 +5,7 @@ use crate::analysis::NONE;
 use crate::analysis::tree::{CallTree, KEY_FOLDED, KEY_TRUNCATED, TreeOptions};
 use crate::fasthash::FxMap;
 use crate::run::TraceId;
-use crate::tui::component::{Component, ListPane, ListState, Outcome};
+use crate::tui::component::{Component, ListPane, ListState, Outcome, list_pane_state};
 use crate::tui::context::{Ctx, TestEntry};
 use crate::tui::filter::{Query, TextMatch};
 use crate::tui::keymap::Action;
@@ -451,15 +451,7 @@ impl ListPane for BacktracePane {
             None => self.tree.rows.len(),
         }
     }
-    fn list(&mut self) -> &mut ListState {
-        &mut self.state
-    }
-    fn page(&self) -> usize {
-        self.page
-    }
-    fn filter(&self) -> &str {
-        &self.filter
-    }
+    list_pane_state!();
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.refilter(ctx);

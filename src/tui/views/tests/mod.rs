@@ -414,9 +414,15 @@ impl TestsView {
         }
     }
 
-    fn toggle_all(&mut self, ctx: &Ctx) -> Outcome {
-        self.tests.show_all = !self.tests.show_all;
-        let keep = if self.tests.show_all {
+    /// Lists all requests and those of no test, and selects all requests (`a`, and the first
+    /// screen of a run without tests).
+    pub fn show_all_requests(&mut self, ctx: &Ctx) {
+        self.set_show_all(ctx, true);
+    }
+
+    fn set_show_all(&mut self, ctx: &Ctx, show_all: bool) {
+        self.tests.show_all = show_all;
+        let keep = if show_all {
             Some(TestEntry::All)
         } else {
             self.selected_test()
@@ -424,6 +430,10 @@ impl TestsView {
         self.tests.rebuild(ctx, &self.scope, keep);
         self.backtrace.source = BtSource::None;
         self.on_test_changed(ctx);
+    }
+
+    fn toggle_all(&mut self, ctx: &Ctx) -> Outcome {
+        self.set_show_all(ctx, !self.tests.show_all);
         Outcome::Message(if self.tests.show_all {
             "showing all requests, and those of no test".into()
         } else {

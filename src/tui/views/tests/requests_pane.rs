@@ -4,7 +4,7 @@ use crate::analysis::NONE;
 use crate::fasthash::FxMap;
 use crate::run::Attribution;
 use crate::run::Micros;
-use crate::tui::component::{Component, ListPane, ListState, Outcome};
+use crate::tui::component::{Component, ListPane, ListState, Outcome, list_pane_state};
 use crate::tui::context::Ctx;
 use crate::tui::context::p99_max;
 use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
@@ -663,18 +663,7 @@ impl Component for RequestsPane {
 }
 
 impl ListPane for RequestsPane {
-    fn len(&self) -> usize {
-        self.view.len()
-    }
-    fn list(&mut self) -> &mut ListState {
-        &mut self.state
-    }
-    fn page(&self) -> usize {
-        self.page
-    }
-    fn filter(&self) -> &str {
-        &self.filter
-    }
+    list_pane_state!(view);
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.regroup(ctx);

@@ -2,7 +2,7 @@
 
 use super::scope::ScopeState;
 use crate::run::{NO_TIME, SpecId, SpecStatus};
-use crate::tui::component::{Component, ListPane, ListState, Outcome};
+use crate::tui::component::{Component, ListPane, ListState, Outcome, list_pane_state};
 use crate::tui::context::{Ctx, TestEntry};
 use crate::tui::filter::{Query, QueryError, RequestPredicate, TextMatch};
 use crate::tui::keymap::Action;
@@ -578,18 +578,7 @@ impl Component for TestsPane {
 }
 
 impl ListPane for TestsPane {
-    fn len(&self) -> usize {
-        self.view.len()
-    }
-    fn list(&mut self) -> &mut ListState {
-        &mut self.state
-    }
-    fn page(&self) -> usize {
-        self.page
-    }
-    fn filter(&self) -> &str {
-        &self.filter
-    }
+    list_pane_state!(view);
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.refilter(ctx);
