@@ -70,7 +70,9 @@ pub fn open_input_counted(
         Some(count) => Box::new(CountingReader { inner: raw, count }),
         None => raw,
     };
-    let mut buffered = BufReader::with_capacity(1 << 20, raw);
+    // Small enough that the reader's blocks (1 MB) are read straight into their buffers,
+    // not copied through this one; big enough to see the gzip magic and feed the inflater.
+    let mut buffered = BufReader::with_capacity(64 << 10, raw);
     let head = buffered.fill_buf().map_err(io_err)?;
     let gzip = head.starts_with(&GZIP_MAGIC);
     let reader: Box<dyn BufRead + Send> = if gzip {

@@ -25,6 +25,7 @@
 
 pub mod cloudwatch;
 pub mod cri;
+mod event;
 pub mod eventhubs;
 pub mod eventlist;
 pub mod gke;
@@ -448,12 +449,48 @@ pub fn parse_line_as_text(line: &[u8], fast: bool) -> String {
     if !fast {
         scratch = scratch.general_only();
     }
-    match parse_line(line, &mut scratch) {
+    let mut out = Vec::new();
+    parse_line_into(line, 0, &mut scratch, &mut out);
+    let Some((outcome, _)) = out.pop() else {
+        return "nothing".to_string();
+    };
+    match outcome {
         LineOutcome::One(item) => format!("one {item:?}"),
         LineOutcome::Many(items) => format!("many {items:?}"),
         LineOutcome::Part(content) => format!("part {content:?}"),
         LineOutcome::Last(content, items) => format!("last {content:?} {items:?}"),
     }
+}
+
+/// Parses one line of a JSON-lines input (numbered `n`) onto the end of `out`. A plain event
+/// (most lines) is read straight into its place in `out`: the event is large, and moving it
+/// from function to function cost more than reading it.
+pub fn parse_line_into<'a>(
+    line: &'a [u8],
+    n: u64,
+    sc: &mut Scratch<'a>,
+    out: &mut Vec<(LineOutcome<'a>, u64)>,
+) {
+    if sc.fast && first_byte(line) == Some(b'{') {
+        out.push((LineOutcome::One(Ok(AuditEvent::default())), n));
+        if let Some((outcome, _)) = out.last_mut()
+            && let LineOutcome::One(Ok(ev)) = outcome
+        {
+            match event::read_line(line, sc, ev) {
+                Some(Ok(())) => return,
+                Some(Err(reason)) => {
+                    *outcome = LineOutcome::One(Err(reason));
+                    return;
+                }
+                None => {}
+            }
+        }
+        out.pop();
+        let text = std::str::from_utf8(line).ok();
+        out.push((parse_json_line(line, text, false, sc), n));
+        return;
+    }
+    out.push((parse_line(line, sc), n));
 }
 
 /// Parses one line of a JSON-lines input: the fast path is a single event borrowing from the
@@ -469,29 +506,39 @@ pub fn parse_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
             return LineOutcome::Last(content, parse_content(content, sc));
         }
         if let Some(content) = cloudwatch::split_export_line(line) {
-            return parse_json_line(content, sc);
+            return parse_json_line(content, std::str::from_utf8(content).ok(), true, sc);
         }
     }
-    parse_json_line(line, sc)
+    parse_json_line(line, std::str::from_utf8(line).ok(), true, sc)
 }
 
 /// Parses a line that should be JSON: an event, or any wrapper.
-fn parse_json_line<'a>(line: &'a [u8], sc: &mut Scratch<'a>) -> LineOutcome<'a> {
-    // Validating the whole line once is much cheaper than serde_json validating each string
-    // it borrows; lines with invalid UTF-8 take the byte path below, as before.
-    let text = std::str::from_utf8(line);
+/// `text` is the line when it is UTF-8 (validating the whole line once is much cheaper than
+/// serde_json validating each string it borrows; lines with invalid UTF-8 take the byte path
+/// below, as before); `try_event` is false when [`event`] has read it already.
+fn parse_json_line<'a>(
+    line: &'a [u8],
+    text: Option<&'a str>,
+    try_event: bool,
+    sc: &mut Scratch<'a>,
+) -> LineOutcome<'a> {
     let mut items = Vec::new();
     sc.nesting_ok = false;
-    // A wrapper is read in one pass; an event is seen as one at its first keys.
-    if let Ok(t) = text
+    if let Some(t) = text
         && sc.fast
-        && walk::wrapper(t, &mut items, 0, sc)
     {
-        return one_or_many(items);
+        // Most lines are plain events: read in one pass, the bodies skipped.
+        if try_event && let Some(item) = event::event(t, sc) {
+            return LineOutcome::One(item);
+        }
+        // A wrapper is read in one pass too; an event is seen as one at its first keys.
+        if walk::wrapper(t, &mut items, 0, sc) {
+            return one_or_many(items);
+        }
     }
     let parsed = match text {
-        Ok(text) => serde_json::from_str::<AuditEvent<'_>>(text),
-        Err(_) => serde_json::from_slice::<AuditEvent<'_>>(line),
+        Some(text) => serde_json::from_str::<AuditEvent<'_>>(text),
+        None => serde_json::from_slice::<AuditEvent<'_>>(line),
     };
     match parsed {
         Ok(mut ev) if ev.looks_like_event() || ev.kind == "Event" => {
@@ -541,6 +588,24 @@ pub fn expand_read<'a>(value: &'a RawValue, out: &mut Vec<Item<'a>>, sc: &mut Sc
     sc.nesting_ok = saved;
 }
 
+/// Reads one piece of a document as [`expand_read`] reads it inside the whole document: a
+/// top-level value (`depth` 0), or an item of one of its lists, `depth` containers deep (see
+/// `ingest::document`). Invalid UTF-8 is replaced first, as the whole document's text was.
+pub fn expand_document_part<'a>(
+    bytes: &'a [u8],
+    depth: u32,
+    out: &mut Vec<Item<'a>>,
+    sc: &mut Scratch<'a>,
+) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => sc.keep(&String::from_utf8_lossy(bytes)),
+    };
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    expand_str(text, out, depth, sc);
+    sc.nesting_ok = saved;
+}
+
 /// [`expand_str`] of text that serde_json would read by itself (a line, an event carried as
 /// a string): its nesting is not known yet.
 fn expand_fresh<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
@@ -553,7 +618,13 @@ fn expand_fresh<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Sc
 fn expand_str<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) {
     let done = match first_byte(s.as_bytes()) {
         _ if !sc.fast => false,
-        Some(b'{') => walk::wrapper(s, out, depth, sc),
+        Some(b'{') => match event::event(s, sc) {
+            Some(item) => {
+                out.push(item);
+                true
+            }
+            None => walk::wrapper(s, out, depth, sc),
+        },
         Some(b'[') => walk::list(s, out, depth, sc),
         _ => false,
     };

@@ -361,6 +361,9 @@ fn list_items<'a>(
         {
             open(w, out, depth + 1, sc);
             i += len;
+        } else if let Some((item, len)) = super::event::event_prefix(rest, sc) {
+            out.push(item);
+            i += len;
         } else {
             let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<AuditEvent<'a>>();
             let mut ev = stream.next()?.ok()?;

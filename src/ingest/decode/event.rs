@@ -1,0 +1,920 @@
+//! The fast path for a plain audit event: the object read key by key in one pass, the kept
+//! fields taken as slices of the input (unescaped into the arena when they hold escapes), and
+//! every other value (`requestObject`, `responseObject`, …) skipped while it is checked.
+//!
+//! The API server writes compact JSON (Go's encoding/json, keys in a fixed order), but any key
+//! order and any JSON whitespace are read. The contract is the one of [`super::walk`]: either
+//! exactly the item serde_json reading an [`AuditEvent`] would give (and [`AuditEvent::validate`]
+//! after it), or `None` — "don't know" — and the general path reads the value as before. It
+//! says "don't know" to anything it is not sure of: a duplicate kept key, a key with escapes, a
+//! value of an unexpected type (serde would reject it, or read a list as a struct), a number
+//! outside the plain forms, a lone surrogate escape, nesting deeper than [`MAX_NESTING`], and
+//! an object that is not an event (it may be a wrapper).
+
+use std::borrow::Cow;
+
+use super::{Item, Scratch, Unescaped, scan_string};
+use crate::ingest::audit::{
+    AuditAnnotations, AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser,
+};
+
+/// How deep skipped values may nest (serde_json's own limit is 128; deeper text is rare
+/// enough to leave to it).
+const MAX_NESTING: u32 = 64;
+
+/// Reads the event object `s` starts with (at its `{`) into `ev` (a default event): the
+/// skip reason or `Ok`, and the index after the object; `None` when the general path must
+/// decide (`ev` then holds a part of the event, to be thrown away). `clean` says that `s`
+/// holds no control character (see [`classify`]).
+fn read_prefix<'a>(
+    s: &'a str,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<(Result<(), &'static str>, usize)> {
+    let mut r = Reader {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+        clean,
+        sc,
+    };
+    r.event(ev)?;
+    if !(ev.looks_like_event() || ev.kind == "Event") {
+        // Valid JSON but no event: perhaps a wrapper, which the general path opens.
+        return None;
+    }
+    Some((ev.validate(), r.i))
+}
+
+/// Reads `s`, exactly one JSON object with whitespace around it allowed, into `ev` (a default
+/// event): as [`read_prefix`].
+fn read_whole<'a>(
+    s: &'a str,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<Result<(), &'static str>> {
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let (res, len) = read_prefix(s.get(start..)?, clean, sc, ev)?;
+    (skip_ws(b, start + len) == b.len()).then_some(res)
+}
+
+/// Reads the line `line` (one JSON object, whitespace around it allowed) into `ev`, a default
+/// event: `Ok` or the skip reason, as serde_json and [`AuditEvent::validate`] would give; `None`
+/// when the general path must decide (invalid UTF-8 among others; `ev` then holds a part of
+/// the event, to be thrown away).
+pub(super) fn read_line<'a>(
+    line: &'a [u8],
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<Result<(), &'static str>> {
+    let text = std::str::from_utf8(line).ok()?;
+    read_whole(text, classify(line), sc, ev)
+}
+
+/// [`read_whole`] of `s` into a new event: the item, or `None` when the general path must
+/// decide.
+pub(super) fn event<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<Item<'a>> {
+    let mut ev = AuditEvent::default();
+    let res = read_whole(s, classify(s.as_bytes()), sc, &mut ev)?;
+    Some(res.map(|()| ev))
+}
+
+/// [`read_prefix`] into a new event: the item and the index after the object.
+pub(super) fn event_prefix<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Item<'a>, usize)> {
+    let mut ev = AuditEvent::default();
+    let (res, len) = read_prefix(s, classify(s.as_bytes()), sc, &mut ev)?;
+    Some((res.map(|()| ev), len))
+}
+
+/// True when `b` holds no control character (no byte below 0x20), in one pass written to be
+/// vectorized (no early exit). Strings of lines without control characters (all the API
+/// server writes) have their ends found by looking for `"` and `\\` only, not checking every
+/// byte for a control character.
+fn classify(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(32);
+    let mut min = 0xffu8;
+    for c in &mut chunks {
+        min = c.iter().fold(min, |m, &x| m.min(x));
+    }
+    min = chunks.remainder().iter().fold(min, |m, &x| m.min(x));
+    min >= 0x20
+}
+
+/// Where the first `"` or `\\` of `b` is. Most strings (keys, values) are short: their first
+/// 32 bytes are looked at eight at a time without a call, the rest by `memchr2`.
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each zero byte; a false flag can only sit above a true one.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while at < 32 {
+        let Some(word) = b.get(at..at + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) else {
+            break;
+        };
+        let v = u64::from_le_bytes(word);
+        let flags = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr2(b'"', b'\\', b.get(at..)?).map(|p| at + p)
+}
+
+/// JSON whitespace.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| is_ws(c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The top-level fields, one bit each, to see duplicates (serde_json rejects them).
+mod seen {
+    pub const API_VERSION: u32 = 1 << 0;
+    pub const KIND: u32 = 1 << 1;
+    pub const LEVEL: u32 = 1 << 2;
+    pub const AUDIT_ID: u32 = 1 << 3;
+    pub const STAGE: u32 = 1 << 4;
+    pub const REQUEST_URI: u32 = 1 << 5;
+    pub const VERB: u32 = 1 << 6;
+    pub const USER: u32 = 1 << 7;
+    pub const IMPERSONATED: u32 = 1 << 8;
+    pub const SOURCE_IPS: u32 = 1 << 9;
+    pub const USER_AGENT: u32 = 1 << 10;
+    pub const OBJECT_REF: u32 = 1 << 11;
+    pub const RESPONSE_STATUS: u32 = 1 << 12;
+    pub const RECEIVED: u32 = 1 << 13;
+    pub const STAGE_TIMESTAMP: u32 = 1 << 14;
+    pub const TIMESTAMP: u32 = 1 << 15;
+    pub const ANNOTATIONS: u32 = 1 << 16;
+}
+
+/// A position in the text being read.
+struct Reader<'a, 's> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    /// The text holds no control character (see [`classify`]).
+    clean: bool,
+    sc: &'s mut Scratch<'a>,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn ws(&mut self) {
+        self.i = skip_ws(self.b, self.i);
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// Moves past `c` (and the whitespace after it) when it is next.
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            self.ws();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Reads the members of the object at the cursor (at its `{`), calling `member` with each
+    /// key (the cursor then at its value, which `member` reads); ends after the `}`.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            self.ws();
+            if !self.eat(b':') {
+                return None;
+            }
+            member(self, key)?;
+            self.ws();
+            if self.eat(b',') {
+                continue;
+            }
+            if self.peek() == Some(b'}') {
+                self.i += 1;
+                return Some(());
+            }
+            return None;
+        }
+    }
+
+    /// A key without escapes (one with escapes is left to serde_json, which unescapes it
+    /// before matching it to a field).
+    fn key(&mut self) -> Option<&'a str> {
+        let k = self.verbatim()?;
+        self.i += k.len() + 2;
+        Some(k)
+    }
+
+    /// The text of the string at the cursor when it has no escapes; the cursor stays.
+    fn verbatim(&self) -> Option<&'a str> {
+        let rest = self.s.get(self.i..)?;
+        if self.clean {
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            let body = rest.get(1..)?;
+            let end = quote_or_backslash(body.as_bytes())?;
+            return match body.as_bytes().get(end)? {
+                b'"' => body.get(..end),
+                _ => None,
+            };
+        }
+        match scan_string(rest, None)? {
+            (Unescaped::Verbatim(k), _) => Some(k),
+            (Unescaped::InText, _) => None,
+        }
+    }
+
+    /// A string: borrowed from the input, or unescaped into the arena.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        if let Some(t) = self.verbatim() {
+            self.i += t.len() + 2;
+            return Some(Cow::Borrowed(t));
+        }
+        let sc = &mut *self.sc;
+        let (text, len) = scan_string(self.s.get(self.i..)?, Some(&mut sc.text))?;
+        self.i += len;
+        Some(Cow::Borrowed(match text {
+            Unescaped::Verbatim(t) => t,
+            Unescaped::InText => sc.keep(std::str::from_utf8(sc.text.bytes()).ok()?),
+        }))
+    }
+
+    /// True (and moves past it) when `null` is next.
+    fn null(&mut self) -> bool {
+        if self.b.get(self.i..self.i + 4) == Some(b"null") {
+            self.i += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string field: `null` reads as empty.
+    fn opt_string(&mut self) -> Option<Cow<'a, str>> {
+        if self.null() {
+            return Some(Cow::Borrowed(""));
+        }
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.string()
+    }
+
+    /// A list of strings: `null` reads as empty; an item may not be `null`.
+    fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
+        let mut out = Vec::new();
+        if self.null() {
+            return Some(out);
+        }
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Some(out);
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            out.push(self.string()?);
+            self.ws();
+            if self.eat(b',') {
+                continue;
+            }
+            if self.peek() == Some(b']') {
+                self.i += 1;
+                return Some(out);
+            }
+            return None;
+        }
+    }
+
+    /// Sets a string field once: `None` for a duplicate.
+    fn field(&mut self, seen: &mut u32, bit: u32, slot: &mut Cow<'a, str>) -> Option<()> {
+        if *seen & bit != 0 {
+            return None;
+        }
+        *seen |= bit;
+        *slot = self.opt_string()?;
+        Some(())
+    }
+
+    /// The event object at the cursor.
+    fn event(&mut self, ev: &mut AuditEvent<'a>) -> Option<()> {
+        use seen::*;
+        let mut seen = 0u32;
+        self.object(|r, key| {
+            match key {
+                "apiVersion" => r.field(&mut seen, API_VERSION, &mut ev.api_version),
+                "kind" => r.field(&mut seen, KIND, &mut ev.kind),
+                "level" => r.field(&mut seen, LEVEL, &mut ev.level),
+                "auditID" => r.field(&mut seen, AUDIT_ID, &mut ev.audit_id),
+                "stage" => r.field(&mut seen, STAGE, &mut ev.stage),
+                "requestURI" => r.field(&mut seen, REQUEST_URI, &mut ev.request_uri),
+                "verb" => r.field(&mut seen, VERB, &mut ev.verb),
+                "userAgent" => r.field(&mut seen, USER_AGENT, &mut ev.user_agent),
+                "requestReceivedTimestamp" => {
+                    r.field(&mut seen, RECEIVED, &mut ev.request_received_timestamp)
+                }
+                "stageTimestamp" => r.field(&mut seen, STAGE_TIMESTAMP, &mut ev.stage_timestamp),
+                "timestamp" => r.field(&mut seen, TIMESTAMP, &mut ev.timestamp),
+                "user" => {
+                    once(&mut seen, USER)?;
+                    ev.user = r.user()?;
+                    Some(())
+                }
+                "impersonatedUser" => {
+                    once(&mut seen, IMPERSONATED)?;
+                    ev.impersonated_user = r.user()?;
+                    Some(())
+                }
+                "sourceIPs" => {
+                    once(&mut seen, SOURCE_IPS)?;
+                    ev.source_ips = r.strings()?;
+                    Some(())
+                }
+                "objectRef" => {
+                    once(&mut seen, OBJECT_REF)?;
+                    ev.object_ref = r.object_ref()?;
+                    Some(())
+                }
+                "responseStatus" => {
+                    once(&mut seen, RESPONSE_STATUS)?;
+                    ev.response_status = r.response_status()?;
+                    Some(())
+                }
+                "annotations" => {
+                    once(&mut seen, ANNOTATIONS)?;
+                    ev.annotations = r.annotations()?;
+                    Some(())
+                }
+                // The keys of wrappers: not an event, most likely; the general path opens it
+                // (and reading it whole first would be wasted).
+                "items" | "records" | "properties" | "hits" | "_source" | "Body.value"
+                | "events" | "logEvents" | "log" | "message" | "protoPayload" => None,
+                _ => r.skip(1),
+            }
+        })
+    }
+
+    /// `user` or `impersonatedUser`: `null` is none; a list (which serde would read as the
+    /// struct's fields in order) is left to the general path.
+    fn user(&mut self) -> Option<Option<AuditUser<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut user = AuditUser::default();
+        let mut seen = 0u32;
+        self.object(|r, key| match key {
+            "username" => r.field(&mut seen, 1, &mut user.username),
+            "groups" => {
+                once(&mut seen, 2)?;
+                user.groups = r.strings()?;
+                Some(())
+            }
+            _ => r.skip(2),
+        })?;
+        Some(Some(user))
+    }
+
+    /// `objectRef`: `null` is none.
+    fn object_ref(&mut self) -> Option<Option<AuditObjectRef<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut o = AuditObjectRef::default();
+        let mut seen = 0u32;
+        self.object(|r, key| match key {
+            "resource" => r.field(&mut seen, 1, &mut o.resource),
+            "subresource" => r.field(&mut seen, 2, &mut o.subresource),
+            "namespace" => r.field(&mut seen, 4, &mut o.namespace),
+            "name" => r.field(&mut seen, 8, &mut o.name),
+            "apiGroup" => r.field(&mut seen, 16, &mut o.api_group),
+            "apiVersion" => r.field(&mut seen, 32, &mut o.api_version),
+            _ => r.skip(2),
+        })?;
+        Some(Some(o))
+    }
+
+    /// `responseStatus`, of which only `code` is kept: `null` is none.
+    fn response_status(&mut self) -> Option<Option<AuditResponseStatus>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut status = AuditResponseStatus::default();
+        let mut seen = 0u32;
+        self.object(|r, key| match key {
+            "code" => {
+                once(&mut seen, 1)?;
+                status.code = if r.null() { None } else { Some(r.integer()?) };
+                Some(())
+            }
+            _ => r.skip(2),
+        })?;
+        Some(Some(status))
+    }
+
+    /// `annotations`, of which the two authorization ones are kept: `null` is none.
+    fn annotations(&mut self) -> Option<Option<AuditAnnotations<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut a = AuditAnnotations::default();
+        let mut seen = 0u32;
+        self.object(|r, key| match key {
+            "authorization.k8s.io/decision" => r.field(&mut seen, 1, &mut a.decision),
+            "authorization.k8s.io/reason" => r.field(&mut seen, 2, &mut a.reason),
+            _ => r.skip(2),
+        })?;
+        Some(Some(a))
+    }
+
+    /// An integer as serde_json reads one into an `i64`, in the plain forms only: an optional
+    /// minus, then `0` or up to 18 digits without a leading zero (`-0`, fractions, exponents
+    /// and longer numbers are left to serde_json).
+    fn integer(&mut self) -> Option<i64> {
+        let negative = self.peek() == Some(b'-');
+        let from = self.i + usize::from(negative);
+        let digits = self
+            .b
+            .get(from..)?
+            .iter()
+            .take_while(|d| d.is_ascii_digit())
+            .count();
+        let text = self.b.get(from..from + digits)?;
+        let leading_zero = digits > 1 && text.first() == Some(&b'0');
+        let minus_zero = negative && text == b"0";
+        let float = matches!(self.b.get(from + digits), Some(b'.' | b'e' | b'E'));
+        if !(1..=18).contains(&digits) || leading_zero || minus_zero || float {
+            return None;
+        }
+        let v = text.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        self.i = from + digits;
+        Some(if negative { -v } else { v })
+    }
+
+    /// Skips the value at the cursor (nested `depth` deep), checking it as serde_json would.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' => {
+                // Keys of skipped objects may hold escapes: they are only checked.
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    if self.peek() != Some(b'"') {
+                        return None;
+                    }
+                    self.skip(depth)?;
+                    self.ws();
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    if self.eat(b',') {
+                        continue;
+                    }
+                    if self.peek() == Some(b'}') {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    return None;
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    if self.eat(b',') {
+                        continue;
+                    }
+                    if self.peek() == Some(b']') {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    return None;
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    /// Skips the string at the cursor, checking its escapes.
+    fn skip_string(&mut self) -> Option<()> {
+        if !self.clean {
+            let (_, len) = scan_string(self.s.get(self.i..)?, None)?;
+            self.i += len;
+            return Some(());
+        }
+        let b = self.b;
+        let mut j = self.i + 1;
+        loop {
+            let at = j + quote_or_backslash(b.get(j..)?)?;
+            if b.get(at) == Some(&b'"') {
+                self.i = at + 1;
+                return Some(());
+            }
+            let (_, len) = super::escape(b.get(at + 1..)?)?;
+            j = at + 1 + len;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? != word {
+            return None;
+        }
+        self.i += word.len();
+        Some(())
+    }
+
+    /// Skips a number of JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    /// (serde_json checks nothing more of a number it ignores).
+    fn number(&mut self) -> Option<()> {
+        let b = self.b;
+        let mut i = self.i;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i - from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if digits(&mut i) == 0 {
+                return None;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if digits(&mut i) == 0 {
+                return None;
+            }
+        }
+        self.i = i;
+        Some(())
+    }
+}
+
+/// Marks a field as read: `None` when it was already (a duplicate).
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    if *seen & bit != 0 {
+        return None;
+    }
+    *seen |= bit;
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    /// What a line gave, as text to compare: by the fast paths or the general path alone.
+    fn read(line: &[u8], fast: bool) -> String {
+        super::super::parse_line_as_text(line, fast)
+    }
+
+    fn same(line: &[u8]) {
+        assert_eq!(
+            read(line, true),
+            read(line, false),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    /// True when the scanner itself read `line` (it did not leave it to the general path).
+    fn scanned(line: &str) -> bool {
+        let arena = super::super::Arena::new();
+        let mut sc = arena.scratch();
+        super::event(line, &mut sc).is_some()
+    }
+
+    /// A full event as (key, raw JSON value) members, in the API server's order.
+    fn members() -> Vec<(&'static str, String)> {
+        [
+            ("kind", r#""Event""#),
+            ("apiVersion", r#""audit.k8s.io/v1""#),
+            ("level", r#""RequestResponse""#),
+            ("auditID", r#""9ab53851-0b26-435e-620c-9a9a0e62717b""#),
+            ("stage", r#""ResponseComplete""#),
+            ("requestURI", r#""/api/v1/namespaces/ns/pods?labelSelector=a%3Db\u0026limit=500""#),
+            ("verb", r#""list""#),
+            ("user", r#"{"username":"kubecfg","uid":"u1","groups":["system:masters","system:authenticated"],"extra":{"k":["v"]}}"#),
+            ("impersonatedUser", r#"{"username":"system:serviceaccount:ns:sa","groups":["system:serviceaccounts"]}"#),
+            ("sourceIPs", r#"["35.202.114.73","::1"]"#),
+            ("userAgent", r#""e2e.test/v1.12.0 (linux/amd64) kubernetes/b143093 -- [sig-storage] \"quoted\" é 中 😀""#),
+            ("objectRef", r#"{"resource":"pods","namespace":"ns","name":"web-0","uid":"x","apiGroup":"","apiVersion":"v1","resourceVersion":"12","subresource":"status"}"#),
+            ("responseStatus", r#"{"metadata":{},"status":"Failure","message":"x","reason":"Forbidden","details":{"name":"n"},"code":403}"#),
+            ("requestObject", r#"{"kind":"Pod","spec":{"containers":[{"name":"c","image":"i","args":["a","b\n"],"resources":{"limits":{"cpu":1.5,"memory":-2e10}}}],"n":null,"t":true,"f":false}}"#),
+            ("responseObject", r#"{"kind":"Status","items":[],"x":[[],{},[{}],0,-0,0.5e+3,1E-2]}"#),
+            ("requestReceivedTimestamp", r#""2018-06-05T03:31:46.123456Z""#),
+            ("stageTimestamp", r#""2018-06-05T03:31:46.234567Z""#),
+            ("annotations", r#"{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"x\" of ClusterRole \"y\"","other":"z"}"#),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+    }
+
+    fn join(m: &[(&str, String)]) -> String {
+        let inner: Vec<String> = m.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", inner.join(","))
+    }
+
+    /// Values of every type and form, for every member.
+    const VALUES: &[&str] = &[
+        "null",
+        "true",
+        "false",
+        "1",
+        "-1",
+        "0",
+        "-0",
+        "01",
+        "1.5",
+        "1e3",
+        "1E+3",
+        "-1.5e-3",
+        "1.",
+        ".5",
+        "1e",
+        "-",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "1e999",
+        "123456789012345678901234567890",
+        "200.0",
+        "nul",
+        "tru",
+        r#""""#,
+        r#""s""#,
+        r#""a\u0026b\"c\\d\/e\n\t\b\f\r""#,
+        r#""\ud83d\ude00 é""#,
+        r#""\ud800""#,
+        r#""\udc00x""#,
+        r#""\x""#,
+        r#""\u12""#,
+        "\"tab\there\"",
+        "\"ctl\u{1}\"",
+        "[]",
+        "{}",
+        r#"["a"]"#,
+        r#"["a",null]"#,
+        r#"["a",1]"#,
+        r#"["a","b\u0041"]"#,
+        r#"[,]"#,
+        r#"["a",]"#,
+        r#"{"username":"u"}"#,
+        r#"{"username":null,"groups":null}"#,
+        r#"{"username":"u","username":"v"}"#,
+        r#"{"groups":["g"],"groups":[]}"#,
+        r#"{"code":200}"#,
+        r#"{"code":null}"#,
+        r#"{"code":"200"}"#,
+        r#"{"code":-5}"#,
+        r#"{"code":200,"code":201}"#,
+        r#"{"code":1e2}"#,
+        r#"{"code":99999999999999999999}"#,
+        r#"{"resource":"r","namespace":null,"name":1}"#,
+        r#"{"resource":"r","resource":"s"}"#,
+        r#"{"authorization.k8s.io/decision":"allow"}"#,
+        r#"{"authorization.k8s.io/decision":"allow","authorization.k8s.io/decision":"x"}"#,
+        r#"["u",["g"]]"#,
+        r#"{"a":}"#,
+        r#"{"a" 1}"#,
+        r#"{1:2}"#,
+        r#"{"a":1,}"#,
+        "[1 2]",
+        r#"{"\u0061":1}"#,
+        r#"{"k\"":"v"}"#,
+    ];
+
+    /// Every member replaced by every value, removed, duplicated; the event's other edges.
+    #[test]
+    fn scanner_reads_as_the_general_path() {
+        let base = members();
+        same(join(&base).as_bytes());
+        assert!(scanned(&join(&base)));
+        for (n, (key, _)) in base.iter().enumerate() {
+            for value in VALUES {
+                let mut m = base.clone();
+                m[n].1 = value.to_string();
+                same(join(&m).as_bytes());
+            }
+            let mut m = base.clone();
+            m.remove(n);
+            same(join(&m).as_bytes());
+            let mut m = base.clone();
+            m.insert(n, (key, r#""dup""#.to_string()));
+            same(join(&m).as_bytes());
+            // The key escaped: serde_json matches it to its field all the same.
+            let mut m = base.clone();
+            let escaped = format!("\\u{:04x}{}", key.as_bytes()[0], &key[1..]);
+            let line = join(&m).replacen(&format!("\"{key}\""), &format!("\"{escaped}\""), 1);
+            same(line.as_bytes());
+            m.push(("extra", m[n].1.clone()));
+            same(join(&m).as_bytes());
+        }
+        // Any order, and whitespace everywhere JSON allows it.
+        let mut rev = base.clone();
+        rev.reverse();
+        same(join(&rev).as_bytes());
+        assert!(scanned(&join(&rev)));
+        let spaced: Vec<String> = base
+            .iter()
+            .map(|(k, v)| format!("\n\t\"{k}\" \r:  {v} "))
+            .collect();
+        let spaced = format!(" \t{{ {} }} \r", spaced.join(" ,\n"));
+        same(spaced.as_bytes());
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(&join(&base)).unwrap(),
+        )
+        .unwrap();
+        same(pretty.as_bytes());
+        // Every prefix of the line, and the line with garbage after it.
+        let line = join(&base);
+        for cut in 0..line.len() {
+            if line.is_char_boundary(cut) {
+                same(&line.as_bytes()[..cut]);
+            }
+        }
+        for tail in ["x", ",", "}", " {}", "\u{0}", "[]"] {
+            same(format!("{line}{tail}").as_bytes());
+        }
+        // The skip reasons and the missing fields that decide them.
+        for (key, value) in [
+            ("apiVersion", r#""audit.k8s.io/v2""#),
+            ("apiVersion", r#""audit.k8s.io/v1beta1""#),
+            ("apiVersion", r#""""#),
+            ("stage", r#""Later""#),
+            ("stage", r#""""#),
+            ("auditID", r#""""#),
+            ("verb", r#""""#),
+            ("kind", r#""EventList""#),
+            ("requestReceivedTimestamp", r#""2018-06-05""#),
+            ("requestReceivedTimestamp", r#""""#),
+            ("stageTimestamp", r#""yesterday""#),
+            (
+                "requestReceivedTimestamp",
+                r#""2018-06-05T03:31:46.123456\u005a""#,
+            ),
+        ] {
+            let mut m = base.clone();
+            if let Some(slot) = m.iter_mut().find(|(k, _)| *k == key) {
+                slot.1 = value.to_string();
+            }
+            same(join(&m).as_bytes());
+        }
+        let v1beta1 = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","metadata":{"creationTimestamp":"2018-06-05T03:31:46Z"},"level":"Metadata","timestamp":"2018-06-05T03:31:46Z","auditID":"a","stage":"ResponseComplete","requestURI":"/x","verb":"get"}"#;
+        same(v1beta1.as_bytes());
+        assert!(scanned(v1beta1));
+        for only in [
+            r#"{"auditID":"a"}"#,
+            r#"{"verb":"get"}"#,
+            r#"{"kind":"Event"}"#,
+            r#"{"kind":"Other","level":"x"}"#,
+            r#"{}"#,
+            r#"{"log":"{}","auditID":"a"}"#,
+        ] {
+            same(only.as_bytes());
+        }
+    }
+
+    /// Skipped values nested up to and past the scanner's and serde_json's limits.
+    #[test]
+    fn deep_values_read_as_the_general_path() {
+        let base = members();
+        for depth in [1, 10, 60, 62, 63, 64, 65, 66, 100, 126, 127, 128, 129, 200] {
+            for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+                let mut m = base.clone();
+                m[13].1 = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                same(join(&m).as_bytes());
+                // Unbalanced.
+                m[13].1 = format!("{}1{}", open.repeat(depth), close.repeat(depth - 1));
+                same(join(&m).as_bytes());
+            }
+        }
+    }
+
+    /// Invalid UTF-8 in kept and in skipped strings, and control characters.
+    #[test]
+    fn bad_bytes_read_as_the_general_path() {
+        let line = join(&members());
+        for at in [
+            "\"9ab5",
+            "\"/api",
+            "\"e2e.test",
+            "\"kubecfg",
+            "\"35.202",
+            "\"pods",
+            "\"Pod",
+            "\"c\"",
+            "\"RBAC",
+            "\"z\"",
+        ] {
+            let i = line.find(at).unwrap() + 1;
+            for bad in [
+                &b"\xff"[..],
+                b"\xc3",
+                b"\xed\xa0\x80",
+                b"\x01",
+                b"\t",
+                b"\n",
+                b"\x7f",
+            ] {
+                let mut bytes = line.as_bytes().to_vec();
+                bytes.splice(i..i, bad.iter().copied());
+                same(&bytes);
+            }
+        }
+    }
+
+    /// Every line of every audit fixture reads alike both ways.
+    #[test]
+    fn fixtures_read_as_the_general_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut scanned_lines = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_file() {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let mut data = std::fs::read(&path).unwrap();
+            if name.ends_with(".gz") {
+                let mut out = Vec::new();
+                flate2::read::MultiGzDecoder::new(&data[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+                data = out;
+            }
+            // Only files with JSON lines or documents (a few MB at most are read).
+            if !matches!(data.first(), Some(b'{' | b'[')) || data.len() > 64 << 20 {
+                continue;
+            }
+            for line in data.split(|&b| b == b'\n') {
+                same(line);
+                if std::str::from_utf8(line).is_ok_and(scanned) {
+                    scanned_lines += 1;
+                }
+            }
+        }
+        assert!(scanned_lines > 700, "{scanned_lines}");
+    }
+}
