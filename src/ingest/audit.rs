@@ -439,6 +439,8 @@ impl AuditEvent<'_> {
             .and_then(parse_timestamp)
             .ok_or(reasons::BAD_TIMESTAMP)?;
         let stage_time = match first_non_empty(&self.stage_timestamp, &self.timestamp) {
+            // A RequestReceived event logs the same time twice: parsed once.
+            Some(s) if s == self.request_received_timestamp => received,
             Some(s) => parse_timestamp(s).ok_or(reasons::BAD_TIMESTAMP)?,
             None => received,
         };
