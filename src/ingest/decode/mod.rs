@@ -266,7 +266,12 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unesca
                 return Some((Unescaped::InText, at + 2));
             }
             b'\\' => {
-                let (ch, len) = escape(b.get(at + 1..)?)?;
+                // The common escapes (`\"`, `\\`) without a call.
+                let (ch, len) = match b.get(at + 1) {
+                    Some(b'"') => ('"', 1),
+                    Some(b'\\') => ('\\', 1),
+                    _ => escape(b.get(at + 1..)?)?,
+                };
                 if let Some(t) = text.as_deref_mut() {
                     if !copied {
                         t.clear();
