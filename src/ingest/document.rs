@@ -297,7 +297,8 @@ impl Scanner {
                     // bytes).
                     let end = loop {
                         // Eight bytes at a time, in this loop (not a call per escape).
-                        if let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+                        if let Some(word) =
+                            b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
                         {
                             let flags = special_flags(u64::from_le_bytes(word));
                             if flags == 0 {
