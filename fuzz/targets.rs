@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use auditscope::correlate::{Inputs, Options, correlate as correlate_run};
-use auditscope::ingest::audit::{ReadOptions, read_audit, read_audit_with_block_size};
+use auditscope::ingest::audit::{
+    ReadOptions, read_audit, read_audit_held_whole, read_audit_with_block_size,
+};
 use auditscope::ingest::decode::{cloudwatch as cw, cri, gke};
 use auditscope::ingest::e2e::{E2eKind, sniff};
 use auditscope::ingest::{entries, ginkgo, junit as junit_reader, useragent as ua};
@@ -347,4 +349,47 @@ pub fn filter_query(data: &[u8]) {
         op: "readCoreV1NamespacedPod",
         latency_us: Some(i64::MAX),
     });
+}
+
+/// A document read as a stream (`ingest::document`: scanned, then read piece by piece) and read
+/// whole (serde_json reading every value, as before): the same items, or neither reads it as a
+/// document; at 1-, 7- and 4096-byte blocks. Then through the public reader: a file read twice
+/// (scanned, then read by pieces) and held whole (as stdin and gzip are), at 7-byte blocks and
+/// the default: the same events, numbers, accounting and errors.
+pub fn document_stream(data: &[u8]) {
+    use auditscope::ingest::document::{read_by_pieces_as_text, read_whole_as_text};
+    let whole = read_whole_as_text(data);
+    for block in [1, 7, 4096] {
+        assert!(
+            read_by_pieces_as_text(data, block) == whole,
+            "reading by pieces (block {block}) differs from reading whole"
+        );
+    }
+    let file = Scratch::new(data, "document");
+    let path = file.path();
+    let opts = ReadOptions::default();
+    let read = |streamed: bool, block: usize| {
+        let mut events = Vec::new();
+        let result = if streamed {
+            read_audit_with_block_size(&path, &opts, block, &mut |ev, line| {
+                events.push(format!("{line} {ev:?}"))
+            })
+        } else {
+            read_audit_held_whole(&path, &opts, block, &mut |ev, line| {
+                events.push(format!("{line} {ev:?}"))
+            })
+        };
+        let summary = match result {
+            Ok(s) => format!("{} {} {:?}", s.info.bytes, s.info.lines, s.accounting),
+            Err(e) => e.to_string(),
+        };
+        (events, summary)
+    };
+    let held = read(false, 1 << 20);
+    for block in [7, 1 << 20] {
+        assert!(
+            read(true, block) == held,
+            "streamed (block {block}) differs from held whole"
+        );
+    }
 }

@@ -800,7 +800,7 @@ impl Builder {
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
         let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
-        if let Some(trace) = parsed.trace {
+        if let Some(trace) = &parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
                 let hash = frame_hash(f.function, f.file, f.line);
@@ -859,7 +859,8 @@ impl Builder {
             };
             agent.trace = Some(id);
         }
-        agent.text = self.run.keep_agent_text(&agent, raw);
+        // From the parse: `keep_agent_text`'s answer, without reading the parts back.
+        agent.text = self.run.keep_parsed_agent_text(&parsed, raw);
         let id = self.run.agents.len() as crate::run::AgentId;
         self.run.agents.push(agent);
         id

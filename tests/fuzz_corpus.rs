@@ -87,3 +87,8 @@ fn diff_side_corpus() {
 fn filter_query_corpus() {
     assert!(replay("filter_query", targets::filter_query) >= 12);
 }
+
+#[test]
+fn document_stream_corpus() {
+    assert!(replay("document_stream", targets::document_stream) >= 10);
+}

@@ -22,7 +22,9 @@
 //! gzip is recognised by its magic bytes (several members allowed); `-` is stdin.
 //!
 //! # Speed
-//! JSON lines are never held in memory whole. Three stages run at once, each a block ahead of the
+//! JSON lines are never held in memory whole, and neither is a document read from a file: it
+//! is scanned once and read again piece by piece ([`crate::ingest::document`]); a document from
+//! stdin or gzip is held whole. Three stages run at once, each a block ahead of the
 //! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
 //! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
 //! into [`AuditEvent`]s that borrow from the block and name only the kept fields, so serde skips
@@ -54,7 +56,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -64,6 +66,7 @@ use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
 use crate::ingest::decode::{self, Arena, Item, LineOutcome, first_byte, parse_line_into};
+use crate::ingest::document;
 use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
 use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
 
@@ -556,6 +559,29 @@ pub fn read_audit_with_block_size(
     block_size: usize,
     sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
 ) -> Result<AuditStats, IngestError> {
+    read_audit_inner(path, opts, block_size, true, sink)
+}
+
+/// [`read_audit_with_block_size`] holding a document whole in memory, as stdin and gzip are
+/// read, instead of reading a file twice ([`document`]): tests and the fuzz target check that
+/// both read every input alike.
+#[doc(hidden)]
+pub fn read_audit_held_whole(
+    path: &str,
+    opts: &ReadOptions,
+    block_size: usize,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<AuditStats, IngestError> {
+    read_audit_inner(path, opts, block_size, false, sink)
+}
+
+fn read_audit_inner(
+    path: &str,
+    opts: &ReadOptions,
+    block_size: usize,
+    reread: bool,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<AuditStats, IngestError> {
     let counter = opts
         .bytes_read
         .clone()
@@ -563,8 +589,14 @@ pub fn read_audit_with_block_size(
     let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
     let gzip = opened.gzip;
     let size_on_disk = opened.size_on_disk;
-    let mut progress = Progress::new(opts.progress, opened.size_on_disk, counter);
-    let (rx, recycle) = spawn_reader(opened.reader, block_size.max(1));
+    let mut progress = Progress::new(opts.progress, opened.size_on_disk, Arc::clone(&counter));
+    // A regular file can be read twice: a document is then scanned first and read after
+    // (`ingest::document`), instead of being held whole.
+    let rereadable =
+        reread && !gzip && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let raw = Arc::new(AtomicBool::new(false));
+    let block_size = block_size.max(1);
+    let (rx, recycle) = spawn_reader(opened.reader, block_size, Arc::clone(&raw));
     let mut reader = Reading {
         path,
         strict: opts.strict,
@@ -585,19 +617,107 @@ pub fn read_audit_with_block_size(
             return Ok(());
         };
         let mut eof = first.eof;
+        let mut aligned = first.aligned;
         let mut head = first.into_vec();
-        if head.starts_with(b"\xEF\xBB\xBF") {
+        let bom = head.starts_with(b"\xEF\xBB\xBF");
+        if bom {
             head.drain(..3);
         }
         // Decide the shape (JSON lines or one document) on the same bytes whatever the block
-        // size: grow the first block until it holds what `is_document` looks at.
-        while !eof && !shape_decidable(&head) {
+        // size: grow the first block until it holds what `is_document` looks at. A first line
+        // longer than that (a document on one line) is not held whole: the scan decides.
+        let mut long_first_line = false;
+        loop {
+            if eof || (aligned && shape_decidable(&head)) {
+                break;
+            }
+            if !aligned && rereadable && head.len() >= SNIFF_BYTES && first_line_open(&head) {
+                long_first_line = true;
+                break;
+            }
             let Some(b) = recv(&rx)? else { break };
             head.extend_from_slice(b.bytes());
             eof = b.eof;
+            aligned = b.aligned;
         }
-        let first = Block::new(head, eof);
-        if is_document(&first) {
+        let mut first = Block::new(head, eof);
+        first.aligned = aligned;
+        let shape = if long_first_line {
+            // What `is_document` says of a first line longer than what it looks at: JSON lines
+            // when it is a CRI or S3 export line, or when it is JSON by itself and more follows
+            // (the scan watches for that), else a document.
+            let line = first_line(first.bytes());
+            if decode::cri::split(line).is_some()
+                || decode::cloudwatch::split_export_line(line).is_some()
+            {
+                Shape::Lines
+            } else {
+                Shape::DocumentIfAlone
+            }
+        } else {
+            is_document(&first)
+        };
+        let document = shape != Shape::Lines;
+        if document && rereadable {
+            raw.store(true, Ordering::Relaxed);
+            let mut scanner = document::Scanner::new();
+            if shape == Shape::DocumentIfAlone {
+                scanner = scanner.watching_first_line();
+            }
+            let mut going = scanner.feed(first.bytes());
+            let mut eof = first.eof;
+            drop(first);
+            while going && !eof {
+                let Some(b) = recv(&rx)? else { break };
+                going = scanner.feed(b.bytes());
+                eof = b.eof;
+                progress.tick(0);
+                let _ = recycle.try_send(b.into_buffer());
+            }
+            drop(rx);
+            let scanned = if going {
+                scanner.finish()
+            } else {
+                document::Scanned::Lines
+            };
+            // The second pass is the one shown.
+            counter.store(0, Ordering::Relaxed);
+            let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
+            return match scanned {
+                document::Scanned::Document { pieces, len } => {
+                    reader.bytes = len;
+                    read_pieces(
+                        &mut reader,
+                        again.reader,
+                        pieces,
+                        bom,
+                        len,
+                        block_size,
+                        &mut progress,
+                        gzip,
+                        sink,
+                    )
+                }
+                // Not one JSON document after all: line by line from the start, as the
+                // whole-document reading falls back to.
+                document::Scanned::Lines => {
+                    let raw = Arc::new(AtomicBool::new(false));
+                    let (rx, recycle) = spawn_reader(again.reader, block_size, raw);
+                    let Some(first) = recv(&rx)? else {
+                        return Ok(());
+                    };
+                    let (eof, aligned) = (first.eof, first.aligned);
+                    let mut head = first.into_vec();
+                    if bom {
+                        head.drain(..3.min(head.len()));
+                    }
+                    let mut first = Block::new(head, eof);
+                    first.aligned = aligned;
+                    read_lines(&mut reader, first, rx, &recycle, &mut progress, gzip, sink)
+                }
+            };
+        }
+        if document {
             let mut all = first.into_vec();
             // Room for the whole file at once: growing by doubling copies it over and over
             // and holds two copies at the peak.
@@ -609,18 +729,12 @@ pub fn read_audit_with_block_size(
                 progress.tick(reader.accounting.events);
             }
             reader.bytes = all.len() as u64;
+            if shape == Shape::DocumentIfAlone && more_after_first_line(&all) {
+                return reader.lines_of(&all, sink);
+            }
             return reader.document(&all, sink);
         }
-        let parsed = spawn_parser(first, rx);
-        for block in parsed {
-            let block = block.map_err(|e| classify_read_error(path, gzip, e))?;
-            reader.bytes += block.borrow_owner().bytes().len() as u64;
-            reader.deliver_lines(&block.borrow_dependent().pieces, sink)?;
-            progress.tick(reader.accounting.events);
-            // The reader may have enough buffers already; then this one is simply freed.
-            let _ = recycle.try_send(block.into_owner().into_buffer());
-        }
-        reader.flush_parts(sink)
+        read_lines(&mut reader, first, rx, &recycle, &mut progress, gzip, sink)
     })();
     progress.finish();
     result?;
@@ -640,6 +754,78 @@ pub fn read_audit_with_block_size(
         },
         accounting,
     })
+}
+
+/// Reads JSON lines (from the first block on) and hands their events to the sink.
+fn read_lines(
+    reader: &mut Reading<'_>,
+    first: Block,
+    rx: Receiver<io::Result<Block>>,
+    recycle: &SyncSender<Vec<u8>>,
+    progress: &mut Progress,
+    gzip: bool,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<(), IngestError> {
+    let parsed = spawn_parser(first, rx);
+    for block in parsed {
+        let block = block.map_err(|e| classify_read_error(reader.path, gzip, e))?;
+        reader.bytes += block.borrow_owner().bytes().len() as u64;
+        reader.deliver_lines(&block.borrow_dependent().pieces, sink)?;
+        progress.tick(reader.accounting.events);
+        // The reader may have enough buffers already; then this one is simply freed.
+        let _ = recycle.try_send(block.into_owner().into_buffer());
+    }
+    reader.flush_parts(sink)
+}
+
+/// The second pass over a document ([`document`]): reads `pieces` from the input read again
+/// and hands their items to the sink, numbered 1, 2, … in document order.
+#[allow(clippy::too_many_arguments)]
+fn read_pieces(
+    reader: &mut Reading<'_>,
+    input: Box<dyn io::BufRead + Send>,
+    pieces: Vec<document::Piece>,
+    bom: bool,
+    len: u64,
+    block_size: usize,
+    progress: &mut Progress,
+    gzip: bool,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<(), IngestError> {
+    let plan = Arc::new(pieces);
+    let skip = if bom { 3 } else { 0 };
+    let (blocks, recycle) =
+        document::spawn_piece_reader(input, Arc::clone(&plan), skip, len, block_size);
+    let parsed = document::spawn_piece_parser(plan, blocks);
+    let mut number = 0u64;
+    for block in parsed {
+        let block = block.map_err(|e| classify_read_error(reader.path, gzip, e))?;
+        for item in block.borrow_dependent().chunks.iter().flatten() {
+            number += 1;
+            reader.deliver(item, number, sink)?;
+        }
+        progress.tick(reader.accounting.events);
+        let _ = recycle.try_send(block.into_owner().into_buffer());
+    }
+    Ok(())
+}
+
+/// The first non-blank line of `data` (to its end, or to the end of `data`).
+fn first_line(data: &[u8]) -> &[u8] {
+    data.split(|&b| b == b'\n')
+        .find(|l| !is_blank(l))
+        .unwrap_or(&[])
+}
+
+/// True when the first non-blank line of `data` does not end in it.
+fn first_line_open(data: &[u8]) -> bool {
+    let Some(start) = data
+        .iter()
+        .position(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    else {
+        return false;
+    };
+    memchr::memchr(b'\n', data.get(start..).unwrap_or(&[])).is_none()
 }
 
 /// Reads a JSON-lines audit log piece by piece as it grows (`--follow`): each piece is handed
@@ -747,6 +933,10 @@ struct Block {
     len: usize,
     /// True when this is the last block.
     eof: bool,
+    /// True when the block ends at a line boundary (or at the end of the input); false when a
+    /// line longer than the reader's limit was cut, or the reader cuts without looking at lines
+    /// (a document being scanned).
+    aligned: bool,
     /// Where the events its lines carry as strings are unescaped to (see [`Arena`]).
     arena: Arena,
 }
@@ -758,16 +948,18 @@ impl Block {
             len: data.len(),
             buffer: data,
             eof,
+            aligned: true,
             arena: Arena::new(),
         }
     }
 
     /// A block holding the first `len` bytes of `buffer`.
-    fn new_part(buffer: Vec<u8>, len: usize, eof: bool) -> Block {
+    fn new_part(buffer: Vec<u8>, len: usize, eof: bool, aligned: bool) -> Block {
         Block {
             buffer,
             len,
             eof,
+            aligned,
             arena: Arena::new(),
         }
     }
@@ -787,7 +979,19 @@ impl Block {
     fn into_buffer(self) -> Vec<u8> {
         self.buffer
     }
+
+    /// This block followed by `next`.
+    fn joined(self, next: &Block) -> Block {
+        let mut data = self.into_vec();
+        data.extend_from_slice(next.bytes());
+        let mut block = Block::new(data, next.eof);
+        block.aligned = next.aligned;
+        block
+    }
 }
+
+/// How many blocks long a line may grow before the reader sends it in parts.
+const LONG_LINE_BLOCKS: usize = 4;
 
 /// Reads into `buf` until it is full or the input ends; returns how many bytes were read.
 fn read_full(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -805,10 +1009,15 @@ fn read_full(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Starts the thread that reads (and decompresses) blocks ahead of the parser.
 /// Blocks the parser is done with come back through the second channel to be filled again.
+/// Blocks end at line boundaries, but for a line longer than [`LONG_LINE_BLOCKS`] blocks
+/// (sent in parts, `aligned` false) and once `raw` is set (a document is being scanned: lines
+/// do not matter, and a document on one line must not be held whole).
 fn spawn_reader(
     mut reader: Box<dyn io::BufRead + Send>,
     block: usize,
+    raw: Arc<AtomicBool>,
 ) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
+    let cap = block.saturating_mul(LONG_LINE_BLOCKS);
     // One block queued while one is filled: the parser never waits for the disk, and the
     // buffers in flight stay small next to the run being built.
     let (tx, rx) = sync_channel::<io::Result<Block>>(1);
@@ -845,15 +1054,19 @@ fn spawn_reader(
                         return;
                     }
                 }
+                if raw.load(Ordering::Relaxed) {
+                    break None;
+                }
                 if let Some(pos) = memchr::memrchr(b'\n', buffer.get(searched..len).unwrap_or(&[]))
                 {
                     break Some(searched + pos + 1);
                 }
                 searched = len;
-                if eof {
+                if eof || len >= cap {
                     break None;
                 }
             };
+            let aligned = eof || cut.is_some();
             carry.clear();
             if let Some(cut) = cut
                 && !eof
@@ -862,7 +1075,11 @@ fn spawn_reader(
                 len = cut;
             }
             let empty = len == 0;
-            if (!empty || eof) && tx.send(Ok(Block::new_part(buffer, len, eof))).is_err() {
+            if (!empty || eof)
+                && tx
+                    .send(Ok(Block::new_part(buffer, len, eof, aligned)))
+                    .is_err()
+            {
                 return;
             }
             if eof {
@@ -906,6 +1123,17 @@ fn spawn_parser(
         let mut next_line = 1u64;
         let mut block = first;
         loop {
+            // A line longer than the reader's limit comes in parts: joined here.
+            while !block.aligned && !block.eof {
+                match blocks.recv() {
+                    Ok(Ok(next)) => block = block.joined(&next),
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    Err(_) => break,
+                }
+            }
             let eof = block.eof;
             let parsed = ParsedBlock::new(block, |b| parse_lines(b.bytes(), &b.arena, next_line));
             next_line = parsed.borrow_dependent().next_line;
@@ -960,26 +1188,67 @@ fn parse_lines<'a>(data: &'a [u8], arena: &'a Arena, mut line_no: u64) -> Parsed
 }
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
-fn is_document(first: &Block) -> bool {
+fn is_document(first: &Block) -> Shape {
     let mut lines = sniff_view(first.bytes())
         .split(|&b| b == b'\n')
         .filter(|l| !is_blank(l));
     let Some(head) = lines.next() else {
-        return false;
+        return Shape::Lines;
     };
     if is_json(head) {
-        // A single line that is the whole input: number its items, not its line.
-        return first.eof && lines.next().is_none();
+        // A single line that is the whole input: number its items, not its line. Whether
+        // nothing follows it is known for sure only at the end of the input (it used to be
+        // decided on what the first block held, which depended on the block size).
+        return match lines.next() {
+            Some(_) => Shape::Lines,
+            None if first.eof && !more_after_first_line(first.bytes()) => Shape::Document,
+            None if first.eof => Shape::Lines,
+            None => Shape::DocumentIfAlone,
+        };
     }
     if decode::cri::split(head).is_some() || decode::cloudwatch::split_export_line(head).is_some() {
         // CRI log lines and CloudWatch S3 export lines: a timestamp before each event.
-        return false;
+        return Shape::Lines;
     }
     // A broken first line in a JSON-lines log: the following lines stand alone.
-    !lines
+    if lines
         .filter(|l| first_byte(l) == Some(b'{'))
         .take(SNIFF_LINES)
         .any(is_json)
+    {
+        Shape::Lines
+    } else {
+        Shape::Document
+    }
+}
+
+/// What an input is, as far as its start tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// JSON lines (or CRI, S3 export lines).
+    Lines,
+    /// One JSON document, or several values (JSON lines when it is not JSON after all).
+    Document,
+    /// A first line that is one JSON value by itself: a document when nothing but blanks
+    /// follows it, JSON lines otherwise.
+    DocumentIfAlone,
+}
+
+/// True when `data` holds anything but blanks after its first non-blank line.
+fn more_after_first_line(data: &[u8]) -> bool {
+    let Some(start) = data.iter().position(|b| !is_json_space(*b)) else {
+        return false;
+    };
+    let Some(end) = memchr::memchr(b'\n', data.get(start..).unwrap_or(&[])) else {
+        return false;
+    };
+    data.get(start + end..)
+        .is_some_and(|rest| rest.iter().any(|b| !is_json_space(*b)))
+}
+
+/// JSON whitespace (the bytes of blank lines, and their line ends).
+fn is_json_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// How many `{` lines after the first [`is_document`] tries.
@@ -1129,6 +1398,18 @@ impl Reading<'_> {
         Ok(())
     }
 
+    /// Reads `data`, the whole input, line by line.
+    fn lines_of(
+        &mut self,
+        data: &[u8],
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        let arena = Arena::new();
+        let parsed = parse_lines(data, &arena, 1);
+        self.deliver_lines(&parsed.pieces, sink)?;
+        self.flush_parts(sink)
+    }
+
     /// Reads a whole document (or several, one after the other); items are numbered in order.
     fn document(
         &mut self,
@@ -1150,10 +1431,7 @@ impl Reading<'_> {
         let Ok(values) = values else {
             // Not one JSON document after all: read it line by line, from the bytes as they
             // were (as the JSON-lines path would have), not the UTF-8-repaired copy.
-            let arena = Arena::new();
-            let parsed = parse_lines(original, &arena, 1);
-            self.deliver_lines(&parsed.pieces, sink)?;
-            return self.flush_parts(sink);
+            return self.lines_of(original, sink);
         };
         let arena = Arena::new();
         let items: Vec<Item<'_>> = match values.as_slice() {
@@ -1383,11 +1661,14 @@ mod tests {
     #[test]
     fn detects_documents() {
         let doc = |s: &str, eof| is_document(&Block::new(s.as_bytes().to_vec(), eof));
-        assert!(doc(" {\n \"kind\": \"Event\"\n }\n", true));
-        assert!(doc("{\"records\":[]}", true));
-        assert!(!doc("{\"a\":1}\n{\"b\":2}\n", true));
-        assert!(!doc("{\"a\":1}\n", false));
-        assert!(!doc("garbage\n{\"b\":2}\n", false));
-        assert!(doc("garbage\nmore\n", true));
+        assert_eq!(doc(" {\n \"kind\": \"Event\"\n }\n", true), Shape::Document);
+        assert_eq!(doc("{\"records\":[]}", true), Shape::Document);
+        assert_eq!(doc("{\"a\":1}\n{\"b\":2}\n", true), Shape::Lines);
+        assert_eq!(doc("{\"a\":1}\n", false), Shape::DocumentIfAlone);
+        assert_eq!(doc("garbage\n{\"b\":2}\n", false), Shape::Lines);
+        assert_eq!(doc("garbage\nmore\n", true), Shape::Document);
+        assert!(more_after_first_line(b" \n{\"a\":1}\n \r\n{"));
+        assert!(!more_after_first_line(b" \n{\"a\":1}\n \r\n\t"));
+        assert!(!more_after_first_line(b"{\"a\":1}"));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod decode;
+pub mod document;
 pub mod e2e;
 pub mod entries;
 pub mod ginkgo;

@@ -38,8 +38,17 @@ pub struct Interner {
     spans: Vec<Span>,
     /// [`hash_str`] of string `id`.
     hashes: Vec<u64>,
-    /// The ids, filed by hash.
-    index: HashTable<StrId>,
+    /// The ids, filed by hash, each with where its text is: a lookup reads the text straight
+    /// away instead of first finding its span in `spans` (one memory access less, at a
+    /// million lookups a run).
+    index: HashTable<Filed>,
+}
+
+/// A string's entry in the index.
+#[derive(Debug, Clone, Copy)]
+struct Filed {
+    id: StrId,
+    span: Span,
 }
 
 impl Default for Interner {
@@ -75,7 +84,7 @@ impl Interner {
             return 0;
         }
         let hash = hash_str(s);
-        if let Some(&id) = self.find(s, hash) {
+        if let Some(id) = self.find(s, hash) {
             return id;
         }
         let id = self.push(s, hash);
@@ -83,8 +92,22 @@ impl Interner {
         id
     }
 
-    fn find(&self, s: &str, hash: u64) -> Option<&StrId> {
-        self.index.find(hash, |&id| self.get(id) == s)
+    fn find(&self, s: &str, hash: u64) -> Option<StrId> {
+        self.index
+            .find(hash, |f| {
+                f.span.len as usize == s.len() && self.span_bytes(f.span) == Some(s.as_bytes())
+            })
+            .map(|f| f.id)
+    }
+
+    /// The bytes of the text at `span`.
+    #[inline]
+    fn span_bytes(&self, span: Span) -> Option<&[u8]> {
+        let start = span.start as usize;
+        self.pages
+            .get(span.page as usize)?
+            .as_bytes()
+            .get(start..start + span.len as usize)
     }
 
     /// Appends `s` as the next id, without filing it in the index.
@@ -123,14 +146,18 @@ impl Interner {
 
     /// Files string `id`, whose hash is `hash`, in the index.
     fn file(&mut self, id: StrId, hash: u64) {
+        let Some(&span) = self.spans.get(id as usize) else {
+            return;
+        };
         let hashes = &self.hashes;
-        self.index
-            .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
+        self.index.insert_unique(hash, Filed { id, span }, |f| {
+            hashes.get(f.id as usize).copied().unwrap_or(0)
+        });
     }
 
     /// The id of `s` if it is in the table.
     pub fn lookup(&self, s: &str) -> Option<StrId> {
-        self.find(s, hash_str(s)).copied()
+        self.find(s, hash_str(s))
     }
 
     /// The text of `id`; the empty string for an id out of range.

@@ -158,6 +158,53 @@ impl Run {
         AgentText::Whole(self.strings.intern(raw))
     }
 
+    /// [`Run::keep_agent_text`] for an agent made from `parsed` (the parse of `raw`) by
+    /// [`Agent::with_parts`] and the frames of its trace, in order: the same answer, found
+    /// faster. The pieces are rendered from `parsed`, whose texts are the agent's (interning
+    /// keeps text as it is) and lie in `raw` itself, so a piece is mostly found in place by
+    /// its address, without reading the string table or comparing bytes.
+    pub fn keep_parsed_agent_text(&mut self, parsed: &ParsedAgent<'_>, raw: &str) -> AgentText {
+        // What `with_parts` keeps as the spec text: an empty one is none (id 0).
+        let spec = parsed.spec.filter(|t| !t.is_empty());
+        if raw.len() >= PARTS_MIN_LEN && (spec.is_some() || parsed.trace.is_some()) {
+            for order in [PartOrder::SpecFirst, PartOrder::TraceFirst] {
+                let texts = PartTexts {
+                    base: [
+                        parsed.product,
+                        parsed.version,
+                        parsed.os,
+                        parsed.arch,
+                        parsed.commit,
+                        parsed.suffix,
+                    ],
+                    spec,
+                    trace: parsed.trace.as_ref().map(|t| {
+                        let frames = t.frames.iter().map(|f| Some((f.function, f.file, f.line)));
+                        (frames, t.truncated)
+                    }),
+                };
+                let mut rest = raw;
+                let all = render_pieces(texts, order, &mut |piece| {
+                    let in_place = rest.as_ptr() == piece.as_ptr() && rest.len() >= piece.len();
+                    match in_place.then(|| rest.get(piece.len()..)).flatten() {
+                        Some(r) => rest = r,
+                        None => match rest.strip_prefix(piece) {
+                            Some(r) => rest = r,
+                            None => return false,
+                        },
+                    }
+                    true
+                });
+                if !all || raw.len() - rest.len() < raw.len() / 2 {
+                    continue;
+                }
+                let tail = self.strings.intern(rest);
+                return AgentText::Parts { order, tail };
+            }
+        }
+        AgentText::Whole(self.strings.intern(raw))
+    }
+
     /// Hands the pieces of the agent's parts, rendered in `order`, to `emit` until it returns
     /// false; returns whether every piece was taken.
     fn agent_pieces(
@@ -167,42 +214,90 @@ impl Run {
         emit: &mut dyn FnMut(&str) -> bool,
     ) -> bool {
         let s = |id: StrId| self.strings.get(id);
-        let (base, n) = base_pieces(&self.strings, a);
-        if !base[..n].iter().all(|p| emit(p)) {
+        let texts = PartTexts {
+            base: [
+                s(a.product),
+                s(a.version),
+                s(a.os),
+                s(a.arch),
+                s(a.commit),
+                s(a.suffix),
+            ],
+            spec: (a.spec_text != 0).then(|| s(a.spec_text)),
+            trace: a.trace.and_then(|t| self.traces.get(t as usize)).map(|t| {
+                let frames = t.frames.iter().map(|&f| {
+                    self.frames
+                        .get(f as usize)
+                        .map(|f| (s(f.function), s(f.file), f.line))
+                });
+                (frames, t.truncated)
+            }),
+        };
+        render_pieces(texts, order, emit)
+    }
+}
+
+/// The texts an agent's text is rendered from.
+struct PartTexts<'s, I> {
+    /// Product, version, OS, architecture, commit and suffix.
+    base: [&'s str; 6],
+    /// The spec text, if any.
+    spec: Option<&'s str>,
+    /// The trace's frames (`None` for a frame that is not in the run: skipped) and whether
+    /// it was cut short; `None` for no trace.
+    trace: Option<(I, bool)>,
+}
+
+/// Hands the pieces of an agent's text rendered from `texts` in `order` to `emit` until it
+/// returns false; returns whether every piece was taken. The one definition of the rendering,
+/// for agents of a run and for agents being parsed alike.
+fn render_pieces<'s, I>(
+    texts: PartTexts<'s, I>,
+    order: PartOrder,
+    emit: &mut dyn FnMut(&str) -> bool,
+) -> bool
+where
+    I: Iterator<Item = Option<(&'s str, &'s str, u32)>>,
+{
+    let [product, version, os, arch, commit, suffix] = texts.base;
+    let (base, n) = base_from(product, version, os, arch, commit, suffix);
+    if !base[..n].iter().all(|p| emit(p)) {
+        return false;
+    }
+    let spec_text = texts.spec;
+    let spec = |emit: &mut dyn FnMut(&str) -> bool| match spec_text {
+        None => true,
+        Some(text) => emit(SPEC_SEPARATOR) && emit(text),
+    };
+    let mut trace_texts = texts.trace;
+    let mut trace = |emit: &mut dyn FnMut(&str) -> bool| {
+        let Some((frames, truncated)) = trace_texts.take() else {
+            return true;
+        };
+        if !emit(TRACE_MARKER) {
             return false;
         }
-        let spec = |emit: &mut dyn FnMut(&str) -> bool| {
-            a.spec_text == 0 || (emit(SPEC_SEPARATOR) && emit(s(a.spec_text)))
-        };
-        let trace = |emit: &mut dyn FnMut(&str) -> bool| {
-            let Some(t) = a.trace.and_then(|t| self.traces.get(t as usize)) else {
-                return true;
+        let mut line = itoa::Buffer::new();
+        for (i, f) in frames.enumerate() {
+            let Some((function, file, number)) = f else {
+                continue;
             };
-            if !emit(TRACE_MARKER) {
+            let sep_ok = i == 0 || emit(";");
+            if !(sep_ok
+                && emit(function)
+                && emit(":")
+                && emit(file)
+                && emit(":")
+                && emit(line.format(number)))
+            {
                 return false;
             }
-            let mut line = itoa::Buffer::new();
-            for (i, f) in t.frames.iter().enumerate() {
-                let Some(f) = self.frames.get(*f as usize) else {
-                    continue;
-                };
-                let sep_ok = i == 0 || emit(";");
-                if !(sep_ok
-                    && emit(s(f.function))
-                    && emit(":")
-                    && emit(s(f.file))
-                    && emit(":")
-                    && emit(line.format(f.line)))
-                {
-                    return false;
-                }
-            }
-            t.truncated || emit("]")
-        };
-        match order {
-            PartOrder::SpecFirst => spec(emit) && trace(emit),
-            PartOrder::TraceFirst => trace(emit) && spec(emit),
         }
+        truncated || emit("]")
+    };
+    match order {
+        PartOrder::SpecFirst => spec(emit) && trace(emit),
+        PartOrder::TraceFirst => trace(emit) && spec(emit),
     }
 }
 
@@ -210,14 +305,25 @@ impl Run {
 /// the array); just the product when the agent is not of that form.
 fn base_pieces<'s>(strings: &'s Interner, a: &Agent) -> ([&'s str; 11], usize) {
     let s = |id: StrId| strings.get(id);
-    let (product, version, os, arch, commit, suffix) = (
+    base_from(
         s(a.product),
         s(a.version),
         s(a.os),
         s(a.arch),
         s(a.commit),
         s(a.suffix),
-    );
+    )
+}
+
+/// [`base_pieces`] of the given texts.
+fn base_from<'s>(
+    product: &'s str,
+    version: &'s str,
+    os: &'s str,
+    arch: &'s str,
+    commit: &'s str,
+    suffix: &'s str,
+) -> ([&'s str; 11], usize) {
     let pieces = [
         product,
         "/",
@@ -268,7 +374,18 @@ mod tests {
             });
             agent.trace = Some(0);
         }
+        let strings_before = run.strings.len();
         agent.text = run.keep_agent_text(&agent, raw);
+        // Kept from the parse, the answer is the same, and so is the string table.
+        let mut again = run.clone();
+        again.strings = Interner::from_strings(run.strings.iter().take(strings_before));
+        let parsed = crate::ingest::useragent::parse(raw);
+        assert_eq!(
+            again.keep_parsed_agent_text(&parsed, raw),
+            agent.text,
+            "{raw}"
+        );
+        assert_eq!(again.strings, run.strings, "{raw}");
         (run, agent)
     }
 

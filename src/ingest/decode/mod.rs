@@ -275,7 +275,12 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unesca
                 return Some((Unescaped::InText, at + 2));
             }
             b'\\' => {
-                let (ch, len) = escape(b.get(at + 1..)?)?;
+                // The common escapes (`\"`, `\\`) without a call.
+                let (ch, len) = match b.get(at + 1) {
+                    Some(b'"') => ('"', 1),
+                    Some(b'\\') => ('\\', 1),
+                    _ => escape(b.get(at + 1..)?)?,
+                };
                 if let Some(t) = text.as_deref_mut() {
                     if !copied {
                         t.clear();
@@ -594,6 +599,24 @@ pub fn expand<'a>(bytes: &'a [u8], out: &mut Vec<Item<'a>>, depth: u32, sc: &mut
 pub fn expand_read<'a>(value: &'a RawValue, out: &mut Vec<Item<'a>>, sc: &mut Scratch<'a>) {
     let saved = std::mem::replace(&mut sc.nesting_ok, true);
     expand_str(value.get(), out, 0, sc);
+    sc.nesting_ok = saved;
+}
+
+/// Reads one piece of a document as [`expand_read`] reads it inside the whole document: a
+/// top-level value (`depth` 0), or an item of one of its lists, `depth` containers deep (see
+/// `ingest::document`). Invalid UTF-8 is replaced first, as the whole document's text was.
+pub fn expand_document_part<'a>(
+    bytes: &'a [u8],
+    depth: u32,
+    out: &mut Vec<Item<'a>>,
+    sc: &mut Scratch<'a>,
+) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => sc.keep(&String::from_utf8_lossy(bytes)),
+    };
+    let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    expand_str(text, out, depth, sc);
     sc.nesting_ok = saved;
 }
 

@@ -1,0 +1,1058 @@
+//! Reading a whole-document audit input (an Event Hubs batch, a CloudWatch `filter-log-events`
+//! response, an `EventList`, an OpenSearch search response, a JSON array, several values one
+//! after the other) as a stream, without holding the document in memory.
+//!
+//! # Two passes over the input
+//! Today's rule (kept exactly) is that an input taken for a document is read as one only when it
+//! *all* is JSON: a document cut short or with garbage anywhere is read line by line from its
+//! start instead. Whether that is so is known only at the end of the input, and an event handed
+//! to the sink cannot be taken back, so nothing is delivered before the end has been seen. Of
+//! the two ways to have the input again after that (keep it, or read it again) this module reads
+//! it again: memory stays a few blocks whatever the size of the document.
+//!
+//! 1. [`Scanner`] reads the input once, block by block as the reader thread hands them over: a
+//!    JSON validator that accepts exactly what serde_json's `StreamDeserializer<&RawValue>`
+//!    accepts (strings scanned eight bytes at a time), which also cuts each top-level value's
+//!    item lists (a top-level array, `records`, `events`, `items`, `hits.hits`: any list whose
+//!    enclosing containers are at most two objects) into items, recording only their offsets
+//!    ([`Piece`]). Whether the items of a list are what the whole-document reading would read
+//!    is decided on the value's *skeleton*: the value with each list's contents replaced by a
+//!    marker event, read by the very code that reads a whole document
+//!    ([`decode::expand_read`]). When that gives exactly the markers, in document order, the
+//!    value's items are its lists' items; otherwise the value is one piece, read whole.
+//! 2. [`spawn_piece_reader`] reads the input again, in blocks cut at piece ends, and
+//!    [`spawn_piece_parser`] parses the pieces of each block in parallel (rayon), as the
+//!    JSON-lines reader does with lines; the caller hands the items to the sink in order,
+//!    numbered 1, 2, … in document order.
+//!
+//! Inputs that cannot be read twice (stdin, gzip, which would be decompressed twice) are read
+//! whole as before (see `audit::read_audit`).
+
+use std::io::{self, BufRead, Read};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::ingest::decode::{self, Arena, Item};
+
+/// One part of a document to read by itself: an item of a list, or a whole top-level value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Offset of its first byte in the input (after a byte order mark).
+    pub start: u64,
+    /// Offset after its last byte.
+    pub end: u64,
+    /// How deep the whole-document reading reads it: the number of containers around it in
+    /// its top-level value (0 for a whole value).
+    pub depth: u8,
+}
+
+/// What reading the input once found.
+#[derive(Debug)]
+pub enum Scanned {
+    /// One JSON document (or several values): its pieces, in order, and its length.
+    Document { pieces: Vec<Piece>, len: u64 },
+    /// Not one JSON document after all: read it line by line.
+    Lines,
+}
+
+/// A top-level value whose lists may be read item by item.
+#[derive(Default)]
+struct Value {
+    /// Offset of its first byte.
+    start: u64,
+    /// Its text with each streamed list's contents replaced by [`MARKER`] (while it stays under
+    /// [`SKELETON_LIMIT`]).
+    skeleton: Vec<u8>,
+    /// False once the skeleton outgrew [`SKELETON_LIMIT`]: the value is read whole.
+    skeleton_kept: bool,
+    /// Whether the bytes being scanned are copied to the skeleton, and from which index of
+    /// the current block.
+    copying: bool,
+    copy_from: usize,
+    /// Its streamed lists, in document order.
+    lists: Vec<List>,
+}
+
+/// A streamed list of the value being scanned.
+struct List {
+    /// Where its marker's `auditID` value sits in the skeleton.
+    marker_id_at: usize,
+    /// How deep its items are read.
+    depth: u8,
+    /// Its items' offsets.
+    items: Vec<(u64, u64)>,
+}
+
+/// The marker event put in place of a list's contents in a skeleton; its `auditID` (`m`) is
+/// recognised by where it lies in the skeleton, so no input can imitate it.
+const MARKER: &[u8] = br#"{"kind":"Event","auditID":"m","stage":"ResponseComplete","requestReceivedTimestamp":"2000-01-01T00:00:00Z"}"#;
+/// Where the `m` of [`MARKER`] is.
+const MARKER_ID_AT: usize = 27;
+
+/// A skeleton longer than this is given up (its value is read whole): it is the value's text
+/// outside its lists, usually a few hundred bytes.
+const SKELETON_LIMIT: usize = 4 << 20;
+
+/// A list is streamed when at most this many objects enclose it (`{"hits":{"hits":[…]}}`).
+const STREAM_DEPTH: usize = 3;
+
+/// What the scanner is in the middle of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    /// Between tokens.
+    Between,
+    /// Inside a string (a key when `key`).
+    Str { key: bool },
+    /// After a backslash in a string.
+    Escape { key: bool },
+    /// Inside a `\u` escape, `left` hex digits to go.
+    Hex { key: bool, left: u8 },
+    /// Inside a number.
+    Num(Num),
+    /// Inside `true`, `false` or `null`: the bytes still to come.
+    Lit(&'static [u8]),
+}
+
+/// Where a number is, as serde_json reads one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl Num {
+    /// The state after `c`, `None` when `c` is not part of the number.
+    fn next(self, c: u8) -> Option<Num> {
+        Some(match (self, c) {
+            (Num::Minus, b'0') => Num::Zero,
+            (Num::Minus, b'1'..=b'9') => Num::Int,
+            (Num::Int, b'0'..=b'9') => Num::Int,
+            (Num::Zero | Num::Int, b'.') => Num::Dot,
+            (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::Exp,
+            (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+            (Num::Exp, b'+' | b'-') => Num::ExpSign,
+            (Num::Exp | Num::ExpSign | Num::ExpDigits, b'0'..=b'9') => Num::ExpDigits,
+            _ => return None,
+        })
+    }
+
+    /// True when the number may end here.
+    fn complete(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::ExpDigits)
+    }
+}
+
+/// What comes next between tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// A value (after `,` in a list, `:` in an object).
+    Value,
+    /// A value or `]` (after `[`).
+    ValueOrClose,
+    /// `,` or the container's end.
+    CommaOrClose,
+    /// A key (after `,` in an object).
+    Key,
+    /// A key or `}` (after `{`).
+    KeyOrClose,
+    /// `:`.
+    Colon,
+    /// At the top level: another value or the end of the input.
+    Top,
+    /// At the top level right after a number or literal: whitespace or a value that opens
+    /// with a bracket or quote (serde_json's "trailing characters" otherwise).
+    TopAfterScalar,
+}
+
+/// An open container.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    object: bool,
+    /// This list's items are cut out ([`Value::lists`]).
+    streamed: bool,
+}
+
+/// Where the first line stands, for an input whose first line is too long to look at whole
+/// (see [`Scanner::watching_first_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstLine {
+    /// Not watched.
+    Off,
+    /// Before the first value.
+    Before,
+    /// Inside the first value (`newline`: a line ended inside it).
+    Inside { newline: bool },
+    /// After the first value, on its line.
+    After,
+    /// The first line is one JSON value by itself.
+    Json,
+    /// It is not.
+    NotJson,
+}
+
+/// Pass one: validates the input as a sequence of JSON values and cuts it into [`Piece`]s.
+pub struct Scanner {
+    /// Offset of the current block's first byte.
+    base: u64,
+    lex: Lex,
+    expect: Expect,
+    stack: Vec<Frame>,
+    /// The top-level value being scanned.
+    value: Value,
+    /// Where the list item being scanned began.
+    item_start: Option<u64>,
+    pieces: Vec<Piece>,
+    first_line: FirstLine,
+    /// Set at the first error: the input is not a JSON document.
+    failed: bool,
+}
+
+impl Default for Scanner {
+    fn default() -> Scanner {
+        Scanner::new()
+    }
+}
+
+/// JSON whitespace.
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\t' | b'\r')
+}
+
+impl Scanner {
+    /// A scanner at the start of the input.
+    pub fn new() -> Scanner {
+        Scanner {
+            base: 0,
+            lex: Lex::Between,
+            expect: Expect::Top,
+            stack: Vec::new(),
+            value: Value::default(),
+            item_start: None,
+            pieces: Vec::new(),
+            first_line: FirstLine::Off,
+            failed: false,
+        }
+    }
+
+    /// Also tells whether the input's first line is one JSON value by itself with more
+    /// non-blank text after it: then the input is JSON lines, as `audit::is_document` says of
+    /// a first line it can see whole (a first line too long to hold is looked at here, as the
+    /// input streams by).
+    pub fn watching_first_line(mut self) -> Scanner {
+        self.first_line = FirstLine::Before;
+        self
+    }
+
+    /// Scans the next block. `false` once the input is known not to be one document (invalid
+    /// JSON, or JSON lines after a long first line): the rest need not be read.
+    pub fn feed(&mut self, block: &[u8]) -> bool {
+        if !self.failed && self.scan(block).is_none() {
+            self.failed = true;
+        }
+        self.base += block.len() as u64;
+        !self.failed
+    }
+
+    /// The end of the input: what it was.
+    pub fn finish(mut self) -> Scanned {
+        if !self.failed
+            && let Lex::Num(n) = self.lex
+            && n.complete()
+        {
+            // A number at the very end.
+            self.lex = Lex::Between;
+            if self.value_end(&[], 0, true).is_none() {
+                self.failed = true;
+            }
+        }
+        if self.failed || self.lex != Lex::Between || !self.stack.is_empty() {
+            return Scanned::Lines;
+        }
+        Scanned::Document {
+            pieces: self.pieces,
+            len: self.base,
+        }
+    }
+
+    /// Scans `b`; `None` at an error.
+    fn scan(&mut self, b: &[u8]) -> Option<()> {
+        let mut i = 0;
+        if self.value.copying {
+            self.value.copy_from = 0;
+        }
+        while i < b.len() {
+            match self.lex {
+                Lex::Str { key } => {
+                    // To the string's end, over its escapes, without leaving this loop for
+                    // the common escapes (an event carried as a string has one every few
+                    // bytes).
+                    let end = loop {
+                        // Eight bytes at a time, in this loop (not a call per escape).
+                        if let Some(word) =
+                            b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+                        {
+                            let flags = special_flags(u64::from_le_bytes(word));
+                            if flags == 0 {
+                                i += 8;
+                                continue;
+                            }
+                            // The lowest flag is always a true one.
+                            i += (flags.trailing_zeros() / 8) as usize;
+                        } else {
+                            let Some(p) = find_special(b.get(i..)?) else {
+                                i = b.len();
+                                break None;
+                            };
+                            i += p;
+                        }
+                        match *b.get(i)? {
+                            b'"' => break Some(i + 1),
+                            b'\\' => match b.get(i + 1) {
+                                // (a table, not a jump per escape character: they vary)
+                                Some(&c) if SIMPLE_ESCAPE[usize::from(c)] => i += 2,
+                                Some(b'u')
+                                    if b.get(i + 2..i + 6)
+                                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+                                {
+                                    i += 6;
+                                }
+                                // Cut by the block's end, or an error: byte by byte.
+                                _ => break None,
+                            },
+                            // A control character.
+                            _ => return None,
+                        }
+                    };
+                    match end {
+                        Some(after) => {
+                            i = after;
+                            self.lex = Lex::Between;
+                            if key {
+                                self.expect = Expect::Colon;
+                            } else {
+                                self.value_end(b, i, false)?;
+                            }
+                        }
+                        None if i >= b.len() => {}
+                        None => {
+                            // At a backslash whose escape the loop above did not take.
+                            i += 1;
+                            self.lex = Lex::Escape { key };
+                        }
+                    }
+                }
+                Lex::Escape { key } => {
+                    self.lex = match *b.get(i)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Lex::Str { key },
+                        b'u' => Lex::Hex { key, left: 4 },
+                        _ => return None,
+                    };
+                    i += 1;
+                }
+                Lex::Hex { key, left } => {
+                    if !b.get(i)?.is_ascii_hexdigit() {
+                        return None;
+                    }
+                    i += 1;
+                    self.lex = if left == 1 {
+                        Lex::Str { key }
+                    } else {
+                        Lex::Hex {
+                            key,
+                            left: left - 1,
+                        }
+                    };
+                }
+                Lex::Num(n) => match n.next(*b.get(i)?) {
+                    Some(next) => {
+                        self.lex = Lex::Num(next);
+                        i += 1;
+                    }
+                    None if n.complete() => {
+                        // The byte after the number is read as what follows it.
+                        self.lex = Lex::Between;
+                        self.value_end(b, i, true)?;
+                    }
+                    None => return None,
+                },
+                Lex::Lit(rest) => {
+                    let (&want, more) = rest.split_first()?;
+                    if *b.get(i)? != want {
+                        return None;
+                    }
+                    i += 1;
+                    self.lex = Lex::Lit(more);
+                    if more.is_empty() {
+                        self.lex = Lex::Between;
+                        self.value_end(b, i, true)?;
+                    }
+                }
+                Lex::Between => {
+                    let c = *b.get(i)?;
+                    if is_ws(c) {
+                        self.whitespace(c)?;
+                        i += 1;
+                        continue;
+                    }
+                    self.token(b, i, c)?;
+                    i += 1;
+                }
+            }
+        }
+        if self.value.copying {
+            self.keep(b, b.len());
+            self.value.copy_from = 0;
+        }
+        Some(())
+    }
+
+    /// Whitespace between tokens: only the first line's watch cares.
+    fn whitespace(&mut self, c: u8) -> Option<()> {
+        if c == b'\n' {
+            match self.first_line {
+                FirstLine::Inside { .. } => self.first_line = FirstLine::Inside { newline: true },
+                FirstLine::After => self.first_line = FirstLine::Json,
+                _ => {}
+            }
+        }
+        if self.expect == Expect::TopAfterScalar {
+            self.expect = Expect::Top;
+        }
+        Some(())
+    }
+
+    /// A byte that is not whitespace, between tokens, at index `i` of `b`.
+    fn token(&mut self, b: &[u8], i: usize, c: u8) -> Option<()> {
+        match self.expect {
+            Expect::Value | Expect::ValueOrClose | Expect::Top | Expect::TopAfterScalar => {
+                if c == b']' && self.expect == Expect::ValueOrClose {
+                    return self.close(b, i, false);
+                }
+                if self.expect == Expect::TopAfterScalar && !matches!(c, b'"' | b'[' | b'{') {
+                    return None;
+                }
+                self.value_start(i)?;
+                match c {
+                    b'"' => self.lex = Lex::Str { key: false },
+                    b'{' => {
+                        self.stack.push(Frame {
+                            object: true,
+                            streamed: false,
+                        });
+                        self.expect = Expect::KeyOrClose;
+                    }
+                    b'[' => self.open_list(b, i),
+                    b'-' => self.lex = Lex::Num(Num::Minus),
+                    b'0' => self.lex = Lex::Num(Num::Zero),
+                    b'1'..=b'9' => self.lex = Lex::Num(Num::Int),
+                    b't' => self.lex = Lex::Lit(b"rue"),
+                    b'f' => self.lex = Lex::Lit(b"alse"),
+                    b'n' => self.lex = Lex::Lit(b"ull"),
+                    _ => return None,
+                }
+                Some(())
+            }
+            Expect::CommaOrClose => {
+                let object = self.stack.last()?.object;
+                match (c, object) {
+                    (b',', true) => self.expect = Expect::Key,
+                    (b',', false) => self.expect = Expect::Value,
+                    (b'}', true) => return self.close(b, i, true),
+                    (b']', false) => return self.close(b, i, false),
+                    _ => return None,
+                }
+                Some(())
+            }
+            Expect::KeyOrClose | Expect::Key => match c {
+                b'"' => {
+                    self.lex = Lex::Str { key: true };
+                    Some(())
+                }
+                b'}' if self.expect == Expect::KeyOrClose => self.close(b, i, true),
+                _ => None,
+            },
+            Expect::Colon => {
+                if c != b':' {
+                    return None;
+                }
+                self.expect = Expect::Value;
+                Some(())
+            }
+        }
+    }
+
+    /// A value begins at index `i` of `b`.
+    fn value_start(&mut self, i: usize) -> Option<()> {
+        match self.first_line {
+            FirstLine::Before => self.first_line = FirstLine::Inside { newline: false },
+            FirstLine::After => self.first_line = FirstLine::NotJson,
+            // A first line that is JSON by itself, then more: JSON lines.
+            FirstLine::Json => return None,
+            _ => {}
+        }
+        match self.stack.last() {
+            None => {
+                self.value = Value {
+                    start: self.base + i as u64,
+                    skeleton: std::mem::take(&mut self.value.skeleton),
+                    skeleton_kept: true,
+                    copying: true,
+                    copy_from: i,
+                    lists: Vec::new(),
+                };
+                self.value.skeleton.clear();
+            }
+            Some(f) if f.streamed => self.item_start = Some(self.base + i as u64),
+            Some(_) => {}
+        }
+        Some(())
+    }
+
+    /// A `[` at index `i` of `b` (its value already started).
+    fn open_list(&mut self, b: &[u8], i: usize) {
+        let streamed =
+            self.stack.len() < STREAM_DEPTH && self.stack.iter().all(|f| f.object && !f.streamed);
+        self.stack.push(Frame {
+            object: false,
+            streamed,
+        });
+        self.expect = Expect::ValueOrClose;
+        if streamed {
+            // The skeleton takes the `[`, then a marker instead of the items.
+            self.keep(b, i + 1);
+            let at = self.value.skeleton.len();
+            if self.value.skeleton_kept {
+                self.value.skeleton.extend_from_slice(MARKER);
+            }
+            self.value.copying = false;
+            self.value.lists.push(List {
+                marker_id_at: at + MARKER_ID_AT,
+                depth: self.stack.len() as u8,
+                items: Vec::new(),
+            });
+        }
+    }
+
+    /// The `]` or `}` at index `i` of `b`.
+    fn close(&mut self, b: &[u8], i: usize, object: bool) -> Option<()> {
+        let frame = self.stack.pop()?;
+        if frame.object != object {
+            return None;
+        }
+        if frame.streamed {
+            // The skeleton goes on from the `]`.
+            self.value.copying = true;
+            self.value.copy_from = i;
+        }
+        self.value_end(b, i + 1, false)
+    }
+
+    /// Copies `b[copy_from..to]` to the skeleton.
+    fn keep(&mut self, b: &[u8], to: usize) {
+        let v = &mut self.value;
+        if !v.copying || !v.skeleton_kept {
+            return;
+        }
+        let part = b.get(v.copy_from..to).unwrap_or(&[]);
+        if v.skeleton.len() + part.len() > SKELETON_LIMIT {
+            v.skeleton_kept = false;
+            v.skeleton = Vec::new();
+            return;
+        }
+        v.skeleton.extend_from_slice(part);
+        v.copy_from = to;
+    }
+
+    /// A value ended before index `end` of `b` (`scalar`: a number or literal, which needs a
+    /// delimiter after it at the top level).
+    fn value_end(&mut self, b: &[u8], end: usize, scalar: bool) -> Option<()> {
+        let at = self.base + end as u64;
+        match self.stack.last() {
+            None => {
+                self.keep(b, end);
+                self.value.copying = false;
+                self.top_value_end(at);
+                if let FirstLine::Inside { newline } = self.first_line {
+                    self.first_line = if newline {
+                        FirstLine::NotJson
+                    } else {
+                        FirstLine::After
+                    };
+                }
+                self.expect = if scalar {
+                    Expect::TopAfterScalar
+                } else {
+                    Expect::Top
+                };
+            }
+            Some(f) => {
+                if f.streamed
+                    && let Some(start) = self.item_start.take()
+                    && let Some(list) = self.value.lists.last_mut()
+                {
+                    list.items.push((start, at));
+                }
+                self.expect = Expect::CommaOrClose;
+            }
+        }
+        Some(())
+    }
+
+    /// A top-level value ended at offset `end`: its pieces.
+    fn top_value_end(&mut self, end: u64) {
+        let value = std::mem::take(&mut self.value);
+        let whole = Piece {
+            start: value.start,
+            end,
+            depth: 0,
+        };
+        match streamed_order(&value) {
+            Some(order) => {
+                let mut lists: Vec<Option<List>> = value.lists.into_iter().map(Some).collect();
+                for k in order {
+                    if let Some(list) = lists.get_mut(k).and_then(Option::take) {
+                        self.pieces
+                            .extend(list.items.into_iter().map(|(start, end)| Piece {
+                                start,
+                                end,
+                                depth: list.depth,
+                            }));
+                    }
+                }
+            }
+            None => self.pieces.push(whole),
+        }
+        self.value.skeleton = value.skeleton;
+    }
+}
+
+/// The lists of `value` whose items the whole-document reading reads, in the order it reads
+/// them, when that is all it reads of the value and in document order; `None` when the value
+/// must be read whole.
+fn streamed_order(value: &Value) -> Option<Vec<usize>> {
+    if value.lists.is_empty() || !value.skeleton_kept {
+        return None;
+    }
+    let text = std::str::from_utf8(&value.skeleton).ok()?;
+    let raw = serde_json::from_str::<&RawValue>(text).ok()?;
+    let arena = Arena::new();
+    let mut out = Vec::new();
+    decode::expand_read(raw, &mut out, &mut arena.scratch());
+    let base = text.as_ptr() as usize;
+    let mut order: Vec<usize> = Vec::with_capacity(out.len());
+    for item in &out {
+        let Ok(ev) = item else { return None };
+        let std::borrow::Cow::Borrowed(id) = &ev.audit_id else {
+            return None;
+        };
+        let at = (id.as_ptr() as usize).wrapping_sub(base);
+        let k = value
+            .lists
+            .iter()
+            .position(|l| l.marker_id_at == at && id.len() == 1)?;
+        if order.last().is_some_and(|&last| last >= k) {
+            return None;
+        }
+        order.push(k);
+    }
+    Some(order)
+}
+
+/// The characters that may follow a backslash by themselves (`\\u` takes four hex digits).
+static SIMPLE_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let chars = *b"\"\\/bfnrt";
+    while k < chars.len() {
+        t[chars[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// The bytes of `v` (eight, little-endian) that are `"`, `\\` or a control character, as the
+/// high bit of each: the lowest flag is always a true one (false flags, from the borrow of
+/// the subtraction, can only sit above a true one).
+#[inline]
+fn special_flags(v: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(v ^ (ONES * u64::from(b'"')))
+        | zero(v ^ (ONES * u64::from(b'\\')))
+        | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+}
+
+/// Where the next `"`, `\\` or control character is, eight bytes at a time.
+fn find_special(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let flags = special_flags(u64::from_le_bytes(word));
+        if flags != 0 {
+            // The lowest flag is always a true one.
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&x| x == b'"' || x == b'\\' || x < 0x20)
+        .map(|p| at + p)
+}
+
+/// A block of the second pass: whole pieces, and the arena their items' unescaped text goes to.
+pub struct PieceBlock {
+    buffer: Vec<u8>,
+    len: usize,
+    /// Offset of the block's first byte.
+    start: u64,
+    /// The pieces inside it: `plan[first..first + count]`.
+    first: usize,
+    count: usize,
+    arena: Arena,
+}
+
+impl PieceBlock {
+    fn bytes(&self) -> &[u8] {
+        self.buffer.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The buffer, to be filled again.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buffer
+    }
+}
+
+/// The items of a block's pieces, in order, in chunks parsed in parallel.
+pub struct PieceItems<'a> {
+    /// Each chunk's items.
+    pub chunks: Vec<Vec<Item<'a>>>,
+}
+
+self_cell::self_cell!(
+    /// A block of pieces and the items read from them, which borrow from it.
+    pub struct ParsedPieces {
+        owner: PieceBlock,
+        #[covariant]
+        dependent: PieceItems,
+    }
+);
+
+/// How many pieces a parallel task reads at once.
+const CHUNK_PIECES: usize = 64;
+
+/// Reads the input again (`reader`, from its first byte: `skip` bytes of byte order mark are
+/// passed over) in blocks of about `block` bytes cut at the ends of `plan`'s pieces. Buffers
+/// the caller is done with come back through the returned sender.
+pub fn spawn_piece_reader(
+    mut reader: Box<dyn BufRead + Send>,
+    plan: Arc<Vec<Piece>>,
+    skip: u64,
+    len: u64,
+    block: usize,
+) -> (Receiver<io::Result<PieceBlock>>, SyncSender<Vec<u8>>) {
+    let (tx, rx) = sync_channel::<io::Result<PieceBlock>>(1);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(5);
+    std::thread::spawn(move || {
+        let changed = || io::Error::other("the file changed while it was read");
+        let mut skipped = [0u8; 3];
+        let n = usize::try_from(skip).unwrap_or(0).min(3);
+        if let Err(e) = reader.read_exact(&mut skipped[..n]) {
+            let _ = tx.send(Err(e));
+            return;
+        }
+        let mut reader = reader.take(len);
+        let mut carry: Vec<u8> = Vec::new();
+        let mut start = 0u64;
+        let mut next = 0usize;
+        while next < plan.len() {
+            let mut buffer = free_rx.try_recv().unwrap_or_default();
+            let carried = carry.len();
+            if buffer.len() < block + carried {
+                buffer.resize(block + carried + block / 4, 0);
+            }
+            buffer[..carried].copy_from_slice(&carry);
+            let mut filled = carried;
+            // Read until at least one piece ends inside the block.
+            let (cut, last) = loop {
+                let want = block.saturating_sub(filled).max(block / 2).max(1);
+                if buffer.len() < filled + want {
+                    buffer.resize(filled + want + block / 4, 0);
+                }
+                let n = match read_full(&mut reader, &mut buffer[filled..filled + want]) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                filled += n;
+                let end = start + filled as u64;
+                let mut last = next;
+                while plan.get(last).is_some_and(|p| p.end <= end) {
+                    last += 1;
+                }
+                if last > next {
+                    let cut = plan.get(last - 1).map_or(end, |p| p.end);
+                    break ((cut - start) as usize, last);
+                }
+                if n < want {
+                    // The input ended before the pieces the first pass found.
+                    let _ = tx.send(Err(changed()));
+                    return;
+                }
+            };
+            carry.clear();
+            carry.extend_from_slice(buffer.get(cut..filled).unwrap_or(&[]));
+            let piece_block = PieceBlock {
+                buffer,
+                len: cut,
+                start,
+                first: next,
+                count: last - next,
+                arena: Arena::new(),
+            };
+            if tx.send(Ok(piece_block)).is_err() {
+                return;
+            }
+            start += cut as u64;
+            next = last;
+        }
+    });
+    (rx, free_tx)
+}
+
+/// Has each block's pieces read (in parallel, on the rayon pool) while the caller hands the
+/// previous block's items to the sink.
+pub fn spawn_piece_parser(
+    plan: Arc<Vec<Piece>>,
+    blocks: Receiver<io::Result<PieceBlock>>,
+) -> Receiver<io::Result<ParsedPieces>> {
+    let (tx, rx) = sync_channel::<io::Result<ParsedPieces>>(1);
+    std::thread::spawn(move || {
+        for block in blocks {
+            let parsed = block.map(|block| {
+                ParsedPieces::new(block, |b| {
+                    let pieces = plan.get(b.first..b.first + b.count).unwrap_or(&[]);
+                    let data = b.bytes();
+                    let chunks = pieces
+                        .par_chunks(CHUNK_PIECES)
+                        .map(|chunk| {
+                            let mut sc = b.arena.scratch();
+                            let mut out = Vec::with_capacity(chunk.len());
+                            for p in chunk {
+                                let from = (p.start - b.start) as usize;
+                                let to = (p.end - b.start) as usize;
+                                let text = data.get(from..to).unwrap_or(&[]);
+                                decode::expand_document_part(
+                                    text,
+                                    u32::from(p.depth),
+                                    &mut out,
+                                    &mut sc,
+                                );
+                            }
+                            out
+                        })
+                        .collect();
+                    PieceItems { chunks }
+                })
+            });
+            let failed = parsed.is_err();
+            if tx.send(parsed).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads into `buf` until it is full or the input ends; returns how many bytes were read.
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Scans `data` whole in blocks of `block` bytes (tests, the fuzz target).
+#[doc(hidden)]
+pub fn scan_all(data: &[u8], block: usize, watch_first_line: bool) -> Scanned {
+    let mut scanner = Scanner::new();
+    if watch_first_line {
+        scanner = scanner.watching_first_line();
+    }
+    for part in data.chunks(block.max(1)) {
+        if !scanner.feed(part) {
+            break;
+        }
+    }
+    scanner.finish()
+}
+
+/// The items of a document read by pieces, as text (tests and the fuzz target compare them
+/// with the whole-document reading); `None` when the input is not one JSON document.
+#[doc(hidden)]
+pub fn read_by_pieces_as_text(data: &[u8], block: usize) -> Option<Vec<String>> {
+    let Scanned::Document { pieces, .. } = scan_all(data, block, false) else {
+        return None;
+    };
+    let arena = Arena::new();
+    let mut sc = arena.scratch();
+    let mut out = Vec::new();
+    for p in &pieces {
+        let text = data.get(p.start as usize..p.end as usize)?;
+        decode::expand_document_part(text, u32::from(p.depth), &mut out, &mut sc);
+    }
+    Some(out.iter().map(|i| format!("{i:?}")).collect())
+}
+
+/// The items of a document read whole, as `audit` did before this module: serde_json reads
+/// every value, then each is expanded. `None` when serde_json does not read it all.
+#[doc(hidden)]
+pub fn read_whole_as_text(data: &[u8]) -> Option<Vec<String>> {
+    let fixed = String::from_utf8_lossy(data);
+    let values: Vec<&RawValue> = serde_json::Deserializer::from_str(&fixed)
+        .into_iter::<&RawValue>()
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let arena = Arena::new();
+    let mut sc = arena.scratch();
+    let mut out = Vec::new();
+    for v in values {
+        decode::expand_read(v, &mut out, &mut sc);
+    }
+    Some(out.iter().map(|i| format!("{i:?}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading by pieces gives what reading whole gives, at every block size.
+    fn same(data: &[u8]) {
+        let whole = read_whole_as_text(data);
+        for block in [1, 2, 3, 7, 64, 1 << 20] {
+            assert_eq!(
+                read_by_pieces_as_text(data, block),
+                whole,
+                "block {block}: {}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
+
+    const EV: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u","groups":["g"]},"sourceIPs":["1.2.3.4"],"userAgent":"ua","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
+
+    #[test]
+    #[allow(clippy::useless_format)] // every case written the same way
+    fn pieces_read_as_the_whole_document() {
+        let ev = EV;
+        let q = serde_json::to_string(EV).unwrap();
+        let docs = [
+            format!(
+                r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
+            ),
+            format!(
+                r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
+            ),
+            format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
+            format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
+            r#"{"records":[]}"#.to_string(),
+            format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
+            format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
+            format!(
+                r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#
+            ),
+            format!(r#"{{"kind":"Event","items":[{ev}]}}"#),
+            format!(
+                r#"{{"hits":{{"total":2,"hits":[{{"_source":{{"Body.value":{q}}}}},{{"_source":{{"Body.value":{q}}}}}]}}}}"#
+            ),
+            format!("{ev}\n{ev}\n  {ev}"),
+            format!("[{ev}, {ev}] [{ev}] 1 2 \"x\" true"),
+            format!("[{ev}, 1, -2.5e3, null, [true, false], {{}}]"),
+            format!(
+                "{{\"items\": [{ev}]}} {{\"records\": [{{\"properties\": {{\"log\": {q}}}}}]}}"
+            ),
+            format!("{{\"log\":{q}}}"),
+            format!("[{ev}"),
+            format!("{{\"records\":[{ev}]}} x"),
+            format!("1x"),
+            format!("[01]"),
+            format!("[1.]"),
+            format!("[\"a\\x\"]"),
+            format!("[\"a\\u12G4\"]"),
+            "[\"\u{1}\"]".to_string(),
+            format!("{{\"a\" 1}}"),
+            format!("{{\"a\":1,}}"),
+            format!("[1,]"),
+            format!("truefalse"),
+            format!("1 -2"),
+            format!("1-2"),
+        ];
+        for doc in &docs {
+            same(doc.as_bytes());
+        }
+        let mut bad =
+            format!(r#"{{"records":[{{"properties":{{"log":{q}}}}},{{"x":""#).into_bytes();
+        bad.extend_from_slice(b"\xff\xfe\"}]}");
+        same(&bad);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in [
+            "aks-eventhub-kube-audit-records.json",
+            "audit-eventlist-v1.json",
+            "audit-opensearch-response.json",
+            "eks-cloudwatch-filter-log-events.json",
+            "gke-khi-entries.json",
+            "apisnoop-testdata-audit_event.json",
+            "audit-eventlist-lines.jsonl",
+            "audit-opensearch-hits.jsonl",
+        ] {
+            let data = std::fs::read(dir.join(name)).unwrap();
+            same(&data);
+            // Cut short anywhere.
+            for cut in (0..data.len()).step_by(97) {
+                same(&data[..cut]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_first_line_that_is_json_makes_json_lines() {
+        let ev = EV;
+        assert!(matches!(
+            scan_all(format!("{ev}\n{ev}\n").as_bytes(), 5, true),
+            Scanned::Lines
+        ));
+        assert!(matches!(
+            scan_all(format!("{ev} \r\n\n").as_bytes(), 5, true),
+            Scanned::Document { .. }
+        ));
+        assert!(matches!(
+            scan_all(format!("[{ev},\n{ev}]\n{ev}").as_bytes(), 5, true),
+            Scanned::Document { .. }
+        ));
+        assert!(matches!(
+            scan_all(format!("{ev} {ev}\n").as_bytes(), 5, true),
+            Scanned::Document { .. }
+        ));
+    }
+}
