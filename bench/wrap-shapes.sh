@@ -20,6 +20,7 @@ sed -e 's/^/2026-01-01T00:00:00.000Z /' "$in" >"$out/s3-export.log"
 # OUTDIR/opensearch.jsonl     {"_index":…,"_source":{"Body.value":"<event>"}} per line
 # OUTDIR/eventhubs.json       {"records":[{"properties":{"log":"<event>"}},…]} (one document)
 # OUTDIR/cloudwatch.json      {"events":[{"message":"<event>",…},…]} (filter-log-events, one document)
+# OUTDIR/cloudwatch-pretty.json  the same, indented as the aws CLI prints it (one item field a line)
 python3 - "$in" "$out" <<'PY'
 import json, sys
 src, out = sys.argv[1], sys.argv[2]
@@ -40,4 +41,8 @@ with open(f"{out}/cloudwatch.json", "w") as f:
     f.write('{"events":[')
     f.write(",".join('{"logStreamName":"kube-apiserver-audit-x","timestamp":1767225600000,"message":%s,"ingestionTime":1767225600000,"eventId":"%d"}' % (json.dumps(l), i) for i, l in enumerate(lines)))
     f.write('],"searchedLogStreams":[]}\n')
+with open(f"{out}/cloudwatch-pretty.json", "w") as f:
+    f.write('{\n    "events": [\n')
+    f.write(",\n".join('        {\n            "logStreamName": "kube-apiserver-audit-x",\n            "timestamp": 1767225600000,\n            "message": %s,\n            "ingestionTime": 1767225600000,\n            "eventId": "%d"\n        }' % (json.dumps(l), i) for i, l in enumerate(lines)))
+    f.write('\n    ],\n    "searchedLogStreams": []\n}\n')
 PY

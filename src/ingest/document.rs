@@ -296,17 +296,29 @@ impl Scanner {
                     // the common escapes (an event carried as a string has one every few
                     // bytes).
                     let end = loop {
-                        let Some(p) = find_special(b.get(i..)?) else {
-                            i = b.len();
-                            break None;
-                        };
-                        i += p;
+                        // Eight bytes at a time, in this loop (not a call per escape).
+                        if let Some(word) =
+                            b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+                        {
+                            let flags = special_flags(u64::from_le_bytes(word));
+                            if flags == 0 {
+                                i += 8;
+                                continue;
+                            }
+                            // The lowest flag is always a true one.
+                            i += (flags.trailing_zeros() / 8) as usize;
+                        } else {
+                            let Some(p) = find_special(b.get(i..)?) else {
+                                i = b.len();
+                                break None;
+                            };
+                            i += p;
+                        }
                         match *b.get(i)? {
                             b'"' => break Some(i + 1),
                             b'\\' => match b.get(i + 1) {
-                                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                                    i += 2;
-                                }
+                                // (a table, not a jump per escape character: they vary)
+                                Some(&c) if SIMPLE_ESCAPE[usize::from(c)] => i += 2,
                                 Some(b'u')
                                     if b.get(i + 2..i + 6)
                                         .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
@@ -655,20 +667,39 @@ fn streamed_order(value: &Value) -> Option<Vec<usize>> {
     Some(order)
 }
 
-/// Where the next `"`, `\\` or control character is, eight bytes at a time.
-fn find_special(b: &[u8]) -> Option<usize> {
+/// The characters that may follow a backslash by themselves (`\\u` takes four hex digits).
+static SIMPLE_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let chars = *b"\"\\/bfnrt";
+    while k < chars.len() {
+        t[chars[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// The bytes of `v` (eight, little-endian) that are `"`, `\\` or a control character, as the
+/// high bit of each: the lowest flag is always a true one (false flags, from the borrow of
+/// the subtraction, can only sit above a true one).
+#[inline]
+fn special_flags(v: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(v ^ (ONES * u64::from(b'"')))
+        | zero(v ^ (ONES * u64::from(b'\\')))
+        | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
+}
+
+/// Where the next `"`, `\\` or control character is, eight bytes at a time.
+fn find_special(b: &[u8]) -> Option<usize> {
     let mut chunks = b.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        let flags = zero(v ^ (ONES * u64::from(b'"')))
-            | zero(v ^ (ONES * u64::from(b'\\')))
-            | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
+        let flags = special_flags(u64::from_le_bytes(word));
         if flags != 0 {
             // The lowest flag is always a true one.
             return Some(at + (flags.trailing_zeros() / 8) as usize);
