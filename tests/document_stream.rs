@@ -176,6 +176,21 @@ fn damaged_documents_read_alike() {
     }
 }
 
+/// A gzip file is decompressed twice (scanned, then read by pieces): as held whole.
+#[test]
+fn gzip_documents_read_alike() {
+    use std::io::Write;
+    for name in DOCUMENTS {
+        let data = fixture(name);
+        for (what, bytes) in [("whole", &data[..]), ("cut short", &data[..data.len() / 2])] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(bytes).unwrap();
+            let gz = gz.finish().unwrap();
+            same(&format!("{name} {what}, gzip"), &gz, &[7, 1 << 20]);
+        }
+    }
+}
+
 #[test]
 fn concatenated_and_array_documents_read_alike() {
     for name in DOCUMENTS {

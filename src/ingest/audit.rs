@@ -519,9 +519,9 @@ fn read_audit_inner(
     let size_on_disk = opened.size_on_disk;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, Arc::clone(&counter));
     // A regular file can be read twice: a document is then scanned first and read after
-    // (`ingest::document`), instead of being held whole.
-    let rereadable =
-        reread && !gzip && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    // (`ingest::document`), instead of being held whole. A gzip file too: decompressing it
+    // twice costs less than holding the document (and faulting in its pages).
+    let rereadable = reread && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     let raw = Arc::new(AtomicBool::new(false));
     let block_size = block_size.max(1);
     let (rx, recycle) = spawn_reader(opened.reader, block_size, Arc::clone(&raw));
