@@ -1,6 +1,6 @@
 //! Documents read as a stream (`ingest::document`: scanned, then read again piece by piece)
-//! give exactly what reading them whole gives (`read_audit_held_whole`, the way stdin and gzip
-//! are still read): the same events with the same numbers, the same accounting and the same
+//! give exactly what reading them whole gives (`read_audit_held_whole`, the way stdin
+//! is still read): the same events with the same numbers, the same accounting and the same
 //! errors, on every document fixture and on documents cut short, with garbage inside, with
 //! invalid UTF-8, concatenated, in arrays, and on one long line; at every block size.
 
