@@ -102,6 +102,74 @@ const PARSE_TASKS: usize = 8;
 /// How many lines' events are collected together (see [`ParsedLines::pieces`]); about 64 KB.
 const PIECE_LINES: usize = 96;
 
+/// A list of strings of an event (a user's groups, the source IPs), used as a slice (it
+/// derefs to one, as a `Vec` does). The fast path keeps the list in the block's arena, so
+/// reading an event allocates nothing; serde (the general path) gives a `Vec`.
+#[derive(Clone)]
+pub enum Strings<'a> {
+    /// A list in the block's arena.
+    Borrowed(&'a [Cow<'a, str>]),
+    /// A list of its own.
+    Owned(Vec<Cow<'a, str>>),
+}
+
+impl Default for Strings<'_> {
+    fn default() -> Self {
+        Strings::Borrowed(&[])
+    }
+}
+
+impl<'a> From<Vec<Cow<'a, str>>> for Strings<'a> {
+    fn from(v: Vec<Cow<'a, str>>) -> Self {
+        Strings::Owned(v)
+    }
+}
+
+impl<'a> std::ops::Deref for Strings<'a> {
+    type Target = [Cow<'a, str>];
+    fn deref(&self) -> &[Cow<'a, str>] {
+        self.as_slice()
+    }
+}
+
+impl<'a> Strings<'a> {
+    /// The strings.
+    pub fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            Strings::Borrowed(s) => s,
+            Strings::Owned(v) => v,
+        }
+    }
+
+    /// Copies every borrowed string.
+    pub fn into_owned(self) -> Strings<'static> {
+        Strings::Owned(self.iter().cloned().map(own).collect())
+    }
+}
+
+/// Compares as the list of strings, as a `Vec` does.
+impl<'a, U, const N: usize> PartialEq<[U; N]> for Strings<'a>
+where
+    Cow<'a, str>: PartialEq<U>,
+{
+    fn eq(&self, other: &[U; N]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq for Strings<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+/// As the list of strings: which storage holds it does not show.
+impl fmt::Debug for Strings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_slice(), f)
+    }
+}
+
 /// A user as an audit event names it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuditUser<'a> {
@@ -110,7 +178,7 @@ pub struct AuditUser<'a> {
     pub username: Cow<'a, str>,
     /// `groups`.
     #[serde(borrow, default, deserialize_with = "cow_vec")]
-    pub groups: Vec<Cow<'a, str>>,
+    pub groups: Strings<'a>,
 }
 
 /// The object a request was about; each field empty when absent.
@@ -200,7 +268,7 @@ pub struct AuditEvent<'a> {
     pub impersonated_user: Option<AuditUser<'a>>,
     /// `sourceIPs`.
     #[serde(rename = "sourceIPs", borrow, default, deserialize_with = "cow_vec")]
-    pub source_ips: Vec<Cow<'a, str>>,
+    pub source_ips: Strings<'a>,
     /// `userAgent`.
     #[serde(borrow, default, deserialize_with = "cow_str")]
     pub user_agent: Cow<'a, str>,
@@ -326,7 +394,7 @@ impl AuditEvent<'_> {
             verb: own(self.verb),
             user: self.user.map(AuditUser::into_owned),
             impersonated_user: self.impersonated_user.map(AuditUser::into_owned),
-            source_ips: self.source_ips.into_iter().map(own).collect(),
+            source_ips: self.source_ips.into_owned(),
             user_agent: own(self.user_agent),
             object_ref: self.object_ref.map(|o| AuditObjectRef {
                 resource: own(o.resource),
@@ -374,6 +442,8 @@ impl AuditEvent<'_> {
             .and_then(parse_timestamp)
             .ok_or(reasons::BAD_TIMESTAMP)?;
         let stage_time = match first_non_empty(&self.stage_timestamp, &self.timestamp) {
+            // A RequestReceived event logs the same time twice: parsed once.
+            Some(s) if s == self.request_received_timestamp => received,
             Some(s) => parse_timestamp(s).ok_or(reasons::BAD_TIMESTAMP)?,
             None => received,
         };
@@ -388,7 +458,7 @@ impl AuditUser<'_> {
     pub fn into_owned(self) -> AuditUser<'static> {
         AuditUser {
             username: own(self.username),
-            groups: self.groups.into_iter().map(own).collect(),
+            groups: self.groups.into_owned(),
         }
     }
 }
@@ -439,10 +509,12 @@ pub(crate) fn cow_str<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Cow<'a,
 }
 
 /// A list of strings; `null` or absent reads as empty.
-fn cow_vec<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'a, str>>, D::Error> {
-    Ok(Option::<Vec<CowStr<'a>>>::deserialize(d)?
-        .map(|v| v.into_iter().map(|c| c.0).collect())
-        .unwrap_or_default())
+fn cow_vec<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Strings<'a>, D::Error> {
+    Ok(Strings::Owned(
+        Option::<Vec<CowStr<'a>>>::deserialize(d)?
+            .map(|v| v.into_iter().map(|c| c.0).collect())
+            .unwrap_or_default(),
+    ))
 }
 
 /// How to read an input.

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use super::{Item, Scratch, Unescaped, scan_string};
 use crate::ingest::audit::{
-    AuditAnnotations, AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser,
+    AuditAnnotations, AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser, Strings,
 };
 
 /// How deep skipped values may nest (serde_json's own limit is 128; deeper text is rare
@@ -70,8 +70,15 @@ pub(super) fn read_line<'a>(
     sc: &mut Scratch<'a>,
     ev: &mut AuditEvent<'a>,
 ) -> Option<Result<(), &'static str>> {
-    let text = std::str::from_utf8(line).ok()?;
-    read_whole(text, classify(line), sc, ev)
+    let (lowest, highest) = byte_range(line);
+    let text = if highest < 0x80 {
+        // SAFETY: every byte is below 0x80, so `line` is ASCII, and ASCII is valid UTF-8.
+        // (Checking it again with `from_utf8` cost 4% of reading a log of events.)
+        unsafe { std::str::from_utf8_unchecked(line) }
+    } else {
+        std::str::from_utf8(line).ok()?
+    };
+    read_whole(text, lowest >= 0x20, sc, ev)
 }
 
 /// [`read_whole`] of `s` into a new event: the item, or `None` when the general path must
@@ -89,18 +96,18 @@ pub(super) fn event_prefix<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Item
     Some((res.map(|()| ev), len))
 }
 
-/// True when `b` holds no control character (no byte below 0x20), in one pass written to be
-/// vectorized (no early exit). Strings of lines without control characters (all the API
-/// server writes) have their ends found by looking for `"` and `\\` only, not checking every
-/// byte for a control character.
+/// True when `b` holds no control character (no byte below 0x20). Strings of lines without
+/// control characters (all the API server writes) have their ends found by looking for `"`
+/// and `\\` only, not checking every byte for a control character.
 fn classify(b: &[u8]) -> bool {
-    let mut chunks = b.chunks_exact(32);
-    let mut min = 0xffu8;
-    for c in &mut chunks {
-        min = c.iter().fold(min, |m, &x| m.min(x));
-    }
-    min = chunks.remainder().iter().fold(min, |m, &x| m.min(x));
-    min >= 0x20
+    byte_range(b).0 >= 0x20
+}
+
+/// The lowest and the highest byte of `b` (`0xff, 0` when empty), in one pass that the
+/// compiler vectorizes (no early exit).
+fn byte_range(b: &[u8]) -> (u8, u8) {
+    b.iter()
+        .fold((0xff, 0), |(lo, hi), &x| (u8::min(lo, x), u8::max(hi, x)))
 }
 
 /// Where the first `"` or `\\` of `b` is. Most strings (keys, values) are short: their first
@@ -138,26 +145,77 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The top-level fields, one bit each, to see duplicates (serde_json rejects them).
-mod seen {
-    pub const API_VERSION: u32 = 1 << 0;
-    pub const KIND: u32 = 1 << 1;
-    pub const LEVEL: u32 = 1 << 2;
-    pub const AUDIT_ID: u32 = 1 << 3;
-    pub const STAGE: u32 = 1 << 4;
-    pub const REQUEST_URI: u32 = 1 << 5;
-    pub const VERB: u32 = 1 << 6;
-    pub const USER: u32 = 1 << 7;
-    pub const IMPERSONATED: u32 = 1 << 8;
-    pub const SOURCE_IPS: u32 = 1 << 9;
-    pub const USER_AGENT: u32 = 1 << 10;
-    pub const OBJECT_REF: u32 = 1 << 11;
-    pub const RESPONSE_STATUS: u32 = 1 << 12;
-    pub const RECEIVED: u32 = 1 << 13;
-    pub const STAGE_TIMESTAMP: u32 = 1 << 14;
-    pub const TIMESTAMP: u32 = 1 << 15;
-    pub const ANNOTATIONS: u32 = 1 << 16;
+/// The order of an event's keys as the API server writes them (Go's encoding/json writes a
+/// struct's fields in declaration order): `audit.k8s.io/v1`, with v1beta1's `metadata` and
+/// `timestamp` where v1beta1 has them. The kept ones are named in [`key`].
+const EVENT_ORDER: &[&str] = &[
+    "kind",
+    "apiVersion",
+    "metadata",
+    "level",
+    "timestamp",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "objectRef",
+    "responseStatus",
+    "requestObject",
+    "responseObject",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "annotations",
+];
+
+/// The places of the kept keys in [`EVENT_ORDER`] (a test checks them); `1 << place` marks a
+/// key as read, to see duplicates (serde_json rejects them).
+mod key {
+    pub const KIND: usize = 0;
+    pub const API_VERSION: usize = 1;
+    pub const LEVEL: usize = 3;
+    pub const TIMESTAMP: usize = 4;
+    pub const AUDIT_ID: usize = 5;
+    pub const STAGE: usize = 6;
+    pub const REQUEST_URI: usize = 7;
+    pub const VERB: usize = 8;
+    pub const USER: usize = 9;
+    pub const IMPERSONATED_USER: usize = 10;
+    pub const SOURCE_IPS: usize = 11;
+    pub const USER_AGENT: usize = 12;
+    pub const OBJECT_REF: usize = 13;
+    pub const RESPONSE_STATUS: usize = 14;
+    pub const RECEIVED: usize = 17;
+    pub const STAGE_TIMESTAMP: usize = 18;
+    pub const ANNOTATIONS: usize = 19;
 }
+
+/// The order of `user`'s keys: `username`, `uid`, `groups`, `extra`.
+const USER_ORDER: &[&str] = &["username", "uid", "groups", "extra"];
+
+/// The order of `objectRef`'s keys.
+const OBJECT_REF_ORDER: &[&str] = &[
+    "resource",
+    "namespace",
+    "name",
+    "uid",
+    "apiGroup",
+    "apiVersion",
+    "resourceVersion",
+    "subresource",
+];
+
+/// The order of `responseStatus`'s keys (a `metav1.Status`): `code` is the last.
+const STATUS_ORDER: &[&str] = &["metadata", "status", "message", "reason", "details", "code"];
+
+/// The two annotations kept, first in Go's order of map keys (sorted).
+const ANNOTATIONS_ORDER: &[&str] = &[
+    "authorization.k8s.io/decision",
+    "authorization.k8s.io/reason",
+];
 
 /// A position in the text being read.
 struct Reader<'a, 's> {
@@ -190,21 +248,45 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// Reads the members of the object at the cursor (at its `{`), calling `member` with each
-    /// key (the cursor then at its value, which `member` reads); ends after the `}`.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    /// key and its place in `order` (the cursor then at its value, which `member` reads); ends
+    /// after the `}`.
+    ///
+    /// `order` is the order the API server writes the object's keys in: the key expected next
+    /// is compared in place, and only a key that is not the expected one is scanned for its
+    /// end (an absent optional key costs one miss, and the order picks up after the key read).
+    fn object(
+        &mut self,
+        order: &[&'static str],
+        mut member: impl FnMut(&mut Self, &'a str, Option<usize>) -> Option<()>,
+    ) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
         if self.eat(b'}') {
             return Some(());
         }
+        let mut next = 0;
         loop {
-            let key = self.key()?;
+            let (key, at) = match order.get(next) {
+                Some(&k) if self.at_key(k) => {
+                    self.i += k.len() + 2;
+                    next += 1;
+                    (k, Some(next - 1))
+                }
+                _ => {
+                    let k = self.key()?;
+                    let at = order.iter().position(|&o| o == k);
+                    if let Some(p) = at {
+                        next = p + 1;
+                    }
+                    (k, at)
+                }
+            };
             self.ws();
             if !self.eat(b':') {
                 return None;
             }
-            member(self, key)?;
+            member(self, key, at)?;
             self.ws();
             if self.eat(b',') {
                 continue;
@@ -215,6 +297,17 @@ impl<'a> Reader<'a, '_> {
             }
             return None;
         }
+    }
+
+    /// True when the key at the cursor is exactly `k` (quoted, no escapes: `k` has none).
+    fn at_key(&self, k: &str) -> bool {
+        let from = self.i + 1;
+        self.peek() == Some(b'"')
+            && self.b.get(from + k.len()) == Some(&b'"')
+            && self
+                .b
+                .get(from..from + k.len())
+                .is_some_and(|at| same_bytes(at, k.as_bytes()))
     }
 
     /// A key without escapes (one with escapes is left to serde_json, which unescapes it
@@ -282,98 +375,111 @@ impl<'a> Reader<'a, '_> {
     }
 
     /// A list of strings: `null` reads as empty; an item may not be `null`.
-    fn strings(&mut self) -> Option<Vec<Cow<'a, str>>> {
-        let mut out = Vec::new();
+    fn strings(&mut self) -> Option<Strings<'a>> {
         if self.null() {
-            return Some(out);
+            return Some(Strings::default());
         }
         if !self.eat(b'[') {
             return None;
         }
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Some(out);
+            return Some(Strings::default());
         }
+        // Gathered in the scratch list, then copied to the arena in one piece.
+        let mut list = std::mem::take(&mut self.sc.list);
+        list.clear();
+        let read = self.string_items(&mut list);
+        let kept = read.map(|()| Strings::Borrowed(self.sc.keep_list(&list)));
+        list.clear();
+        self.sc.list = list;
+        kept
+    }
+
+    /// The items of a list of strings after its `[`, up to and past its `]`.
+    fn string_items(&mut self, list: &mut Vec<Cow<'a, str>>) -> Option<()> {
         loop {
             if self.peek() != Some(b'"') {
                 return None;
             }
-            out.push(self.string()?);
+            list.push(self.string()?);
             self.ws();
             if self.eat(b',') {
                 continue;
             }
             if self.peek() == Some(b']') {
                 self.i += 1;
-                return Some(out);
+                return Some(());
             }
             return None;
         }
     }
 
-    /// Sets a string field once: `None` for a duplicate.
-    fn field(&mut self, seen: &mut u32, bit: u32, slot: &mut Cow<'a, str>) -> Option<()> {
-        if *seen & bit != 0 {
-            return None;
-        }
-        *seen |= bit;
+    /// Sets a string field once (at `place`): `None` for a duplicate.
+    fn field(&mut self, seen: &mut u32, place: usize, slot: &mut Cow<'a, str>) -> Option<()> {
+        once(seen, place)?;
         *slot = self.opt_string()?;
         Some(())
     }
 
     /// The event object at the cursor.
     fn event(&mut self, ev: &mut AuditEvent<'a>) -> Option<()> {
-        use seen::*;
+        use key::*;
         let mut seen = 0u32;
-        self.object(|r, key| {
-            match key {
-                "apiVersion" => r.field(&mut seen, API_VERSION, &mut ev.api_version),
-                "kind" => r.field(&mut seen, KIND, &mut ev.kind),
-                "level" => r.field(&mut seen, LEVEL, &mut ev.level),
-                "auditID" => r.field(&mut seen, AUDIT_ID, &mut ev.audit_id),
-                "stage" => r.field(&mut seen, STAGE, &mut ev.stage),
-                "requestURI" => r.field(&mut seen, REQUEST_URI, &mut ev.request_uri),
-                "verb" => r.field(&mut seen, VERB, &mut ev.verb),
-                "userAgent" => r.field(&mut seen, USER_AGENT, &mut ev.user_agent),
-                "requestReceivedTimestamp" => {
-                    r.field(&mut seen, RECEIVED, &mut ev.request_received_timestamp)
-                }
-                "stageTimestamp" => r.field(&mut seen, STAGE_TIMESTAMP, &mut ev.stage_timestamp),
-                "timestamp" => r.field(&mut seen, TIMESTAMP, &mut ev.timestamp),
-                "user" => {
-                    once(&mut seen, USER)?;
+        self.object(EVENT_ORDER, |r, name, place| {
+            let Some(place) = place else {
+                return match name {
+                    // The keys of wrappers: not an event, most likely; the general path opens
+                    // it (and reading it whole first would be wasted).
+                    "items" | "records" | "properties" | "hits" | "_source" | "Body.value"
+                    | "events" | "logEvents" | "log" | "message" | "protoPayload" => None,
+                    _ => r.skip(1),
+                };
+            };
+            let s = &mut seen;
+            match place {
+                KIND => r.field(s, place, &mut ev.kind),
+                API_VERSION => r.field(s, place, &mut ev.api_version),
+                LEVEL => r.field(s, place, &mut ev.level),
+                TIMESTAMP => r.field(s, place, &mut ev.timestamp),
+                AUDIT_ID => r.field(s, place, &mut ev.audit_id),
+                STAGE => r.field(s, place, &mut ev.stage),
+                REQUEST_URI => r.field(s, place, &mut ev.request_uri),
+                VERB => r.field(s, place, &mut ev.verb),
+                USER_AGENT => r.field(s, place, &mut ev.user_agent),
+                RECEIVED => r.field(s, place, &mut ev.request_received_timestamp),
+                STAGE_TIMESTAMP => r.field(s, place, &mut ev.stage_timestamp),
+                USER => {
+                    once(s, place)?;
                     ev.user = r.user()?;
                     Some(())
                 }
-                "impersonatedUser" => {
-                    once(&mut seen, IMPERSONATED)?;
+                IMPERSONATED_USER => {
+                    once(s, place)?;
                     ev.impersonated_user = r.user()?;
                     Some(())
                 }
-                "sourceIPs" => {
-                    once(&mut seen, SOURCE_IPS)?;
+                SOURCE_IPS => {
+                    once(s, place)?;
                     ev.source_ips = r.strings()?;
                     Some(())
                 }
-                "objectRef" => {
-                    once(&mut seen, OBJECT_REF)?;
+                OBJECT_REF => {
+                    once(s, place)?;
                     ev.object_ref = r.object_ref()?;
                     Some(())
                 }
-                "responseStatus" => {
-                    once(&mut seen, RESPONSE_STATUS)?;
+                RESPONSE_STATUS => {
+                    once(s, place)?;
                     ev.response_status = r.response_status()?;
                     Some(())
                 }
-                "annotations" => {
-                    once(&mut seen, ANNOTATIONS)?;
+                ANNOTATIONS => {
+                    once(s, place)?;
                     ev.annotations = r.annotations()?;
                     Some(())
                 }
-                // The keys of wrappers: not an event, most likely; the general path opens it
-                // (and reading it whole first would be wasted).
-                "items" | "records" | "properties" | "hits" | "_source" | "Body.value"
-                | "events" | "logEvents" | "log" | "message" | "protoPayload" => None,
+                // `metadata`, `requestObject`, `responseObject`.
                 _ => r.skip(1),
             }
         })
@@ -387,10 +493,10 @@ impl<'a> Reader<'a, '_> {
         }
         let mut user = AuditUser::default();
         let mut seen = 0u32;
-        self.object(|r, key| match key {
-            "username" => r.field(&mut seen, 1, &mut user.username),
-            "groups" => {
-                once(&mut seen, 2)?;
+        self.object(USER_ORDER, |r, _, place| match place {
+            Some(p @ 0) => r.field(&mut seen, p, &mut user.username),
+            Some(p @ 2) => {
+                once(&mut seen, p)?;
                 user.groups = r.strings()?;
                 Some(())
             }
@@ -406,14 +512,17 @@ impl<'a> Reader<'a, '_> {
         }
         let mut o = AuditObjectRef::default();
         let mut seen = 0u32;
-        self.object(|r, key| match key {
-            "resource" => r.field(&mut seen, 1, &mut o.resource),
-            "subresource" => r.field(&mut seen, 2, &mut o.subresource),
-            "namespace" => r.field(&mut seen, 4, &mut o.namespace),
-            "name" => r.field(&mut seen, 8, &mut o.name),
-            "apiGroup" => r.field(&mut seen, 16, &mut o.api_group),
-            "apiVersion" => r.field(&mut seen, 32, &mut o.api_version),
-            _ => r.skip(2),
+        self.object(OBJECT_REF_ORDER, |r, _, place| {
+            let slot = match place {
+                Some(0) => &mut o.resource,
+                Some(1) => &mut o.namespace,
+                Some(2) => &mut o.name,
+                Some(4) => &mut o.api_group,
+                Some(5) => &mut o.api_version,
+                Some(7) => &mut o.subresource,
+                _ => return r.skip(2),
+            };
+            r.field(&mut seen, place?, slot)
         })?;
         Some(Some(o))
     }
@@ -425,9 +534,9 @@ impl<'a> Reader<'a, '_> {
         }
         let mut status = AuditResponseStatus::default();
         let mut seen = 0u32;
-        self.object(|r, key| match key {
-            "code" => {
-                once(&mut seen, 1)?;
+        self.object(STATUS_ORDER, |r, _, place| match place {
+            Some(p @ 5) => {
+                once(&mut seen, p)?;
                 status.code = if r.null() { None } else { Some(r.integer()?) };
                 Some(())
             }
@@ -443,9 +552,9 @@ impl<'a> Reader<'a, '_> {
         }
         let mut a = AuditAnnotations::default();
         let mut seen = 0u32;
-        self.object(|r, key| match key {
-            "authorization.k8s.io/decision" => r.field(&mut seen, 1, &mut a.decision),
-            "authorization.k8s.io/reason" => r.field(&mut seen, 2, &mut a.reason),
+        self.object(ANNOTATIONS_ORDER, |r, _, place| match place {
+            Some(p @ 0) => r.field(&mut seen, p, &mut a.decision),
+            Some(p @ 1) => r.field(&mut seen, p, &mut a.reason),
             _ => r.skip(2),
         })?;
         Some(Some(a))
@@ -608,8 +717,29 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
-/// Marks a field as read: `None` when it was already (a duplicate).
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
+/// `a == b` for short slices of the same length, eight bytes at a time without a call (a
+/// `memcmp` call for each key cost more than the comparison).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).map(u64::from_le_bytes).unwrap_or(0);
+    let mut wa = a.chunks_exact(8);
+    let mut wb = b.chunks_exact(8);
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    wa.remainder()
+        .iter()
+        .zip(wb.remainder())
+        .all(|(x, y)| x == y)
+}
+
+/// Marks the key at `place` as read: `None` when it was already (a duplicate).
+fn once(seen: &mut u32, place: usize) -> Option<()> {
+    let bit = 1u32.checked_shl(u32::try_from(place).ok()?)?;
     if *seen & bit != 0 {
         return None;
     }
@@ -744,6 +874,37 @@ mod tests {
         r#"{"\u0061":1}"#,
         r#"{"k\"":"v"}"#,
     ];
+
+    /// The kept keys' places name the right keys.
+    #[test]
+    fn key_places_match_the_order() {
+        use super::{EVENT_ORDER, key::*};
+        for (place, name) in [
+            (KIND, "kind"),
+            (API_VERSION, "apiVersion"),
+            (LEVEL, "level"),
+            (TIMESTAMP, "timestamp"),
+            (AUDIT_ID, "auditID"),
+            (STAGE, "stage"),
+            (REQUEST_URI, "requestURI"),
+            (VERB, "verb"),
+            (USER, "user"),
+            (IMPERSONATED_USER, "impersonatedUser"),
+            (SOURCE_IPS, "sourceIPs"),
+            (USER_AGENT, "userAgent"),
+            (OBJECT_REF, "objectRef"),
+            (RESPONSE_STATUS, "responseStatus"),
+            (RECEIVED, "requestReceivedTimestamp"),
+            (STAGE_TIMESTAMP, "stageTimestamp"),
+            (ANNOTATIONS, "annotations"),
+        ] {
+            assert_eq!(EVENT_ORDER[place], name);
+        }
+        assert_eq!(super::USER_ORDER[0], "username");
+        assert_eq!(super::USER_ORDER[2], "groups");
+        assert_eq!(super::OBJECT_REF_ORDER[7], "subresource");
+        assert_eq!(super::STATUS_ORDER[5], "code");
+    }
 
     /// Every member replaced by every value, removed, duplicated; the event's other edges.
     #[test]

@@ -134,12 +134,12 @@ pub fn decode(bytes: &[u8]) -> Item<'_> {
     if let Some(a) = p.authentication_info {
         ev.user = Some(AuditUser {
             username: a.principal_email,
-            groups: Vec::new(),
+            groups: Default::default(),
         });
     }
     if let Some(m) = p.request_metadata {
         if !m.caller_ip.is_empty() {
-            ev.source_ips = vec![m.caller_ip];
+            ev.source_ips = vec![m.caller_ip].into();
         }
         ev.user_agent = m.caller_supplied_user_agent;
     }

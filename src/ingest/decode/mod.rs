@@ -145,6 +145,7 @@ impl Arena {
             text: TextBuf::default(),
             nesting_ok: false,
             fast: true,
+            list: Vec::new(),
         }
     }
 }
@@ -160,6 +161,8 @@ pub struct Scratch<'a> {
     nesting_ok: bool,
     /// False to read by the general path only (to check the fast paths against it).
     fast: bool,
+    /// Where [`event`] gathers a list of strings before keeping it in the arena.
+    list: Vec<Cow<'a, str>>,
 }
 
 /// What a JSON string holds, for a wrapper carrying an event as a string.
@@ -187,6 +190,12 @@ impl<'a> Scratch<'a> {
     /// Keeps a copy of `s` in the arena.
     fn keep(&self, s: &str) -> &'a str {
         self.member.alloc_str(s)
+    }
+
+    /// Keeps a copy of the list `l` in the arena. Its strings must borrow (from the input or
+    /// the arena): the arena never drops what it holds, so an owned string would leak.
+    fn keep_list(&self, l: &[Cow<'a, str>]) -> &'a [Cow<'a, str>] {
+        self.member.alloc_slice_clone(l)
     }
 
     /// The text of the last string read with escapes, kept when it can be an event.
