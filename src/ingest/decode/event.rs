@@ -89,17 +89,24 @@ pub(super) fn event<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<Item<'a>> {
     Some(res.map(|()| ev))
 }
 
-/// [`read_prefix`] into a new event: the item and the index after the object.
-pub(super) fn event_prefix<'a>(s: &'a str, sc: &mut Scratch<'a>) -> Option<(Item<'a>, usize)> {
+/// [`read_prefix`] into a new event: the item and the index after the object. `clean` is
+/// [`classify`] of `s` (or of text holding it), which the caller works out once for a whole
+/// list: working it out here, over the rest of the list for each item, made reading a list
+/// quadratic in its length.
+pub(super) fn event_prefix<'a>(
+    s: &'a str,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+) -> Option<(Item<'a>, usize)> {
     let mut ev = AuditEvent::default();
-    let (res, len) = read_prefix(s, classify(s.as_bytes()), sc, &mut ev)?;
+    let (res, len) = read_prefix(s, clean, sc, &mut ev)?;
     Some((res.map(|()| ev), len))
 }
 
 /// True when `b` holds no control character (no byte below 0x20). Strings of lines without
 /// control characters (all the API server writes) have their ends found by looking for `"`
 /// and `\\` only, not checking every byte for a control character.
-fn classify(b: &[u8]) -> bool {
+pub(super) fn classify(b: &[u8]) -> bool {
     byte_range(b).0 >= 0x20
 }
 

@@ -348,6 +348,8 @@ fn list_items<'a>(
     if b.get(i) == Some(&b']') {
         return Some(i + 1);
     }
+    // Once for the whole list (and what follows it), not once per item.
+    let clean = super::event::classify(b);
     loop {
         let rest = s.get(i..)?;
         if b.get(i) != Some(&b'{') {
@@ -361,7 +363,7 @@ fn list_items<'a>(
         {
             open(w, out, depth + 1, sc);
             i += len;
-        } else if let Some((item, len)) = super::event::event_prefix(rest, sc) {
+        } else if let Some((item, len)) = super::event::event_prefix(rest, clean, sc) {
             out.push(item);
             i += len;
         } else {
