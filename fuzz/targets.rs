@@ -367,7 +367,7 @@ pub fn filter_query(data: &[u8]) {
 /// A document read as a stream (`ingest::document`: scanned, then read piece by piece) and read
 /// whole (serde_json reading every value, as before): the same items, or neither reads it as a
 /// document; at 1-, 7- and 4096-byte blocks. Then through the public reader: a file read twice
-/// (scanned, then read by pieces) and held whole (as stdin and gzip are), at 7-byte blocks and
+/// (scanned, then read by pieces) and held whole (as stdin is), at 7-byte blocks and
 /// the default: the same events, numbers, accounting and errors.
 pub fn document_stream(data: &[u8]) {
     use auditscope::ingest::document::{read_by_pieces_as_text, read_whole_as_text};

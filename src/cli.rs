@@ -403,11 +403,7 @@ fn run(cli: Cli) -> Result<()> {
             follow: false,
             ..
         } => {
-            let mut run = correlate_inputs(&source)?;
-            run.notes.splice(0..0, note);
-            let mut clock = correlate::StageClock::from_env();
-            format::write_run(&run, &output)?;
-            clock.lap("write RUN.json");
+            let run = correlate_and_write(&source, note, &output)?;
             let s = report::summary::summary(&run);
             let attr = |k: &str| s.attribution.get(k).copied().unwrap_or(0);
             eprintln!(
@@ -701,6 +697,20 @@ pub fn correlate_inputs(source: &SourceArgs) -> Result<Run> {
         ..options
     };
     Ok(correlate::correlate(&inputs, &options)?)
+}
+
+/// [`correlate_inputs`] and writing the run to `output` at once (see
+/// [`correlate::correlate_and_write`]), with `notes` first among the run's notes.
+fn correlate_and_write(source: &SourceArgs, notes: Vec<String>, output: &Path) -> Result<Run> {
+    let (inputs, options) = raw_inputs(source)?;
+    let options = Options {
+        progress: true,
+        show_walk: true,
+        ..options
+    };
+    Ok(correlate::correlate_and_write(
+        &inputs, &options, notes, output,
+    )?)
 }
 
 /// Loads the run a command works on: a single RUN.json, or the raw inputs correlated now.

@@ -83,6 +83,8 @@ pub enum CorrelateError {
         "{path}: is {what}, whole only at its end: it cannot be followed (--follow reads JSON lines); read it without --follow"
     )]
     Unfollowable { path: String, what: &'static str },
+    #[error(transparent)]
+    Write(#[from] crate::run::format::FormatError),
 }
 
 /// The path of the marks a test harness can send to open a window for a spec.
@@ -210,6 +212,36 @@ pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError>
     correlate_resolved_with(&resolved, opts, None, &mut e2e::read_e2e, &mut |_, _| {})
 }
 
+/// [`correlate`] and [`crate::run::format::write_run`] at once, for `correlate -o`: the
+/// requests are matched to operations while the file is written up to their endpoint column
+/// (matching and writing are most of the time after reading, and each leaves a core idle part
+/// of the time). `notes` go first among the run's notes. Gives the run as written.
+pub fn correlate_and_write(
+    inputs: &Inputs,
+    opts: &Options,
+    notes: Vec<String>,
+    path: &std::path::Path,
+) -> Result<Run, CorrelateError> {
+    let resolved = resolve(inputs, opts)?;
+    let mut clock = StageClock::from_env();
+    let run = read_audit_logs(&resolved, opts, None, &mut |_, _| {}, &mut clock)?;
+    let (mut run, table) =
+        complete_to_release(run, &resolved, opts, &mut clock, &mut e2e::read_e2e)?;
+    run.notes.splice(0..0, notes);
+    run.operations = table.operations().to_vec();
+    let endpoints = {
+        let (table, written) = (&table, &run);
+        crate::run::format::write_run_matching(written, path, move || {
+            match_requests(table, written)
+        })?
+    };
+    for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
+        req.endpoint = endpoint;
+    }
+    clock.lap("match endpoints + write RUN.json");
+    Ok(run)
+}
+
 /// [`correlate`] of resolved inputs. Bytes read are added to `bytes_read`; e2e inputs are
 /// read with `read_e2e`; `watch` is called every few thousand events with the builder so
 /// far and the input being read (progressive loading takes snapshots there).
@@ -221,6 +253,19 @@ pub(crate) fn correlate_resolved_with(
     watch: &mut dyn FnMut(&Builder, usize),
 ) -> Result<Run, CorrelateError> {
     let mut clock = StageClock::from_env();
+    let run = read_audit_logs(resolved, opts, bytes_read, watch, &mut clock)?;
+    complete(run, resolved, opts, &mut clock, read_e2e)
+}
+
+/// Reads the audit logs into requests sorted by receive time (see
+/// [`correlate_resolved_with`]).
+fn read_audit_logs(
+    resolved: &Resolved,
+    opts: &Options,
+    bytes_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    watch: &mut dyn FnMut(&Builder, usize),
+    clock: &mut StageClock,
+) -> Result<Run, CorrelateError> {
     let mut builder = Builder::default();
     builder.reserve(expected_requests(&resolved.audit));
     for (index, path) in resolved.audit.iter().enumerate() {
@@ -244,7 +289,7 @@ pub(crate) fn correlate_resolved_with(
     clock.lap("read audit");
     let run = builder.finish();
     clock.lap("sort requests");
-    complete(run, resolved, opts, &mut clock, read_e2e)
+    Ok(run)
 }
 
 /// Reads one e2e input ([`e2e::read_e2e`], or a cache of it while following).
@@ -257,12 +302,40 @@ const WATCH_EVERY: u32 = 4096;
 /// Everything after the audit log is read: the e2e inputs, their windows, attribution, the
 /// release and matching to operations. `run` holds the requests, sorted by receive time.
 pub(crate) fn complete(
-    mut run: Run,
+    run: Run,
     resolved: &Resolved,
     opts: &Options,
     clock: &mut StageClock,
     read_e2e: &mut ReadE2e<'_>,
 ) -> Result<Run, CorrelateError> {
+    let (mut run, table) = complete_to_release(run, resolved, opts, clock, read_e2e)?;
+    let endpoints = match_requests(&table, &run);
+    for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
+        req.endpoint = endpoint;
+    }
+    run.operations = table.into_operations();
+    clock.lap("match endpoints");
+    Ok(run)
+}
+
+/// The operation each request of `run` matches in `table`, in request order.
+fn match_requests(table: &EndpointTable, run: &Run) -> Vec<Option<crate::run::OpId>> {
+    CachedMatcher::match_ids(
+        table,
+        &run.strings,
+        run.requests.iter().map(|r| (r.verb, r.uri)),
+    )
+}
+
+/// [`complete`] up to matching: the run with its release chosen, and the endpoint table of
+/// that release its requests are to be matched against.
+fn complete_to_release(
+    mut run: Run,
+    resolved: &Resolved,
+    opts: &Options,
+    clock: &mut StageClock,
+    read_e2e: &mut ReadE2e<'_>,
+) -> Result<(Run, EndpointTable), CorrelateError> {
     run.notes.extend(resolved.walked.iter().cloned());
     let year_hint = run
         .requests
@@ -333,17 +406,7 @@ pub(crate) fn complete(
         table.merge(extra.clone());
     }
     run.release = Some(release);
-    let endpoints = CachedMatcher::match_ids(
-        &table,
-        &run.strings,
-        run.requests.iter().map(|r| (r.verb, r.uri)),
-    );
-    for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
-        req.endpoint = endpoint;
-    }
-    run.operations = table.into_operations();
-    clock.lap("match endpoints");
-    Ok(run)
+    Ok((run, table))
 }
 
 /// Matches a run's requests again, against the embedded table of `release` (a RUN.json

@@ -443,3 +443,39 @@ fn report_tests_with_request_filters_lists_only_the_specs_that_hit() {
     assert!(json(&["--code", "403"]).is_empty(), "no 403 in the replay");
     assert_eq!(json(&["--spec", "."]).len(), 8);
 }
+
+/// `correlate -o` matches requests to operations while it writes (the endpoint column last):
+/// the file is the one the library's correlation writes, byte for byte, notes included.
+#[test]
+fn correlate_o_writes_what_correlation_then_writing_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = auditscope::synth::SynthOptions {
+        events: 4_000,
+        specs: 10,
+        ..auditscope::synth::SynthOptions::default()
+    };
+    let s = auditscope::synth::generate(&opts, dir.path()).unwrap();
+    let inputs = [&s.audit_path, &s.e2e_log_path, &s.junit_path].map(|p| p.display().to_string());
+    let out = dir.path().join("RUN.json");
+    bin()
+        .arg("correlate")
+        .args(&inputs)
+        .args(["--note", "first", "--note", "second", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut run = correlate(
+        &Inputs {
+            auto: inputs.to_vec(),
+            ..Inputs::default()
+        },
+        &Options::default(),
+    )
+    .unwrap();
+    run.notes
+        .splice(0..0, ["first".to_string(), "second".to_string()]);
+    assert!(run.requests.iter().filter(|r| r.endpoint.is_some()).count() > 1_000);
+    let mut expected = Vec::new();
+    auditscope::run::format::write_run_to(&run, &mut expected).unwrap();
+    assert!(std::fs::read(&out).unwrap() == expected);
+}

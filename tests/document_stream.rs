@@ -1,6 +1,6 @@
 //! Documents read as a stream (`ingest::document`: scanned, then read again piece by piece)
-//! give exactly what reading them whole gives (`read_audit_held_whole`, the way stdin and gzip
-//! are still read): the same events with the same numbers, the same accounting and the same
+//! give exactly what reading them whole gives (`read_audit_held_whole`, the way stdin
+//! is still read): the same events with the same numbers, the same accounting and the same
 //! errors, on every document fixture and on documents cut short, with garbage inside, with
 //! invalid UTF-8, concatenated, in arrays, and on one long line; at every block size.
 
@@ -173,6 +173,21 @@ fn damaged_documents_read_alike() {
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(&data);
         same(&format!("{name} after a BOM"), &bom, &[7, 1 << 20]);
+    }
+}
+
+/// A gzip file is decompressed twice (scanned, then read by pieces): as held whole.
+#[test]
+fn gzip_documents_read_alike() {
+    use std::io::Write;
+    for name in DOCUMENTS {
+        let data = fixture(name);
+        for (what, bytes) in [("whole", &data[..]), ("cut short", &data[..data.len() / 2])] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(bytes).unwrap();
+            let gz = gz.finish().unwrap();
+            same(&format!("{name} {what}, gzip"), &gz, &[7, 1 << 20]);
+        }
     }
 }
 

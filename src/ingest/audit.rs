@@ -24,7 +24,7 @@
 //! # Speed
 //! JSON lines are never held in memory whole, and neither is a document read from a file: it
 //! is scanned once and read again piece by piece ([`crate::ingest::document`]); a document from
-//! stdin or gzip is held whole. Three stages run at once, each a block ahead of the
+//! stdin is held whole. Three stages run at once, each a block ahead of the
 //! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
 //! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
 //! into [`AuditEvent`]s that borrow from the block and name only the kept fields: a plain event
@@ -564,7 +564,7 @@ pub fn read_audit_with_block_size(
     read_audit_inner(path, opts, block_size, true, sink)
 }
 
-/// [`read_audit_with_block_size`] holding a document whole in memory, as stdin and gzip are
+/// [`read_audit_with_block_size`] holding a document whole in memory, as stdin is
 /// read, instead of reading a file twice ([`document`]): tests and the fuzz target check that
 /// both read every input alike.
 #[doc(hidden)]
@@ -593,9 +593,9 @@ fn read_audit_inner(
     let size_on_disk = opened.size_on_disk;
     let mut progress = Progress::new(opts.progress, opened.size_on_disk, Arc::clone(&counter));
     // A regular file can be read twice: a document is then scanned first and read after
-    // (`ingest::document`), instead of being held whole.
-    let rereadable =
-        reread && !gzip && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    // (`ingest::document`), instead of being held whole. A gzip file too: decompressing it
+    // twice costs less than holding the document (and faulting in its pages).
+    let rereadable = reread && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     let raw = Arc::new(AtomicBool::new(false));
     let block_size = block_size.max(1);
     let (rx, recycle) = spawn_reader(opened.reader, block_size, Arc::clone(&raw));

@@ -27,7 +27,7 @@ pub use read::{
     read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_from_vec,
     read_run_one_pass, read_run_reusing,
 };
-pub use write::{write_run, write_run_to};
+pub use write::{write_run, write_run_matching, write_run_to};
 
 /// The value of the `format` key, so a RUN.json is recognised as one.
 pub const FORMAT_NAME: &str = "auditscope-run";
@@ -499,7 +499,7 @@ pub fn validate(run: &Run) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::read::{parse_run_file, parse_tables};
-    use super::write::{CHUNK_ITEMS, RunRef, write_run_chunked};
+    use super::write::{CHUNK_ITEMS, Pending, RunRef, write_run_chunked};
     use super::*;
 
     /// A small generated run, correlated.
@@ -580,8 +580,31 @@ mod tests {
         serde_json::to_writer(&mut sequential, &RunRef(&run)).unwrap();
         for chunk in [1, 2, 7, 1000, CHUNK_ITEMS] {
             let mut parallel = Vec::new();
-            write_run_chunked(&run, &mut parallel, chunk).unwrap();
+            write_run_chunked(&run, &mut parallel, chunk, None).unwrap();
             assert!(parallel == sequential, "chunk {chunk}");
+        }
+        // Endpoints that come late, waited for before the column is made: the bytes of the
+        // run with them set.
+        let mut matched = run.clone();
+        for (i, r) in matched.requests.iter_mut().enumerate() {
+            r.endpoint = (i % 3 != 0).then_some(crate::run::OpId((i % 7) as u32));
+        }
+        let mut expected = Vec::new();
+        serde_json::to_writer(&mut expected, &RunRef(&matched)).unwrap();
+        for chunk in [1, 7, CHUNK_ITEMS] {
+            let pending = Pending {
+                values: std::sync::OnceLock::new(),
+            };
+            let endpoints: Vec<_> = matched.requests.iter().map(|r| r.endpoint).collect();
+            let mut waited = 0;
+            let mut wait = || {
+                waited += 1;
+                let _ = pending.values.set(endpoints.clone());
+            };
+            let mut late = Vec::new();
+            write_run_chunked(&run, &mut late, chunk, Some((&pending, &mut wait))).unwrap();
+            assert!(late == expected, "chunk {chunk}");
+            assert_eq!(waited, 1);
         }
         // An empty run too (empty lists).
         let empty = Run::default();

@@ -11,6 +11,59 @@ use super::*;
 /// Writes `run` to `path` atomically: a temporary file beside it, renamed into place, so a
 /// failure never leaves a partial RUN.json behind.
 pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
+    write_run_file(run, path, None)
+}
+
+/// [`write_run`] for a run whose requests are still being matched to operations: `endpoints`
+/// gives each request's operation (it runs on a thread of its own while the file is written
+/// up to the `endpoint` column, which takes its values instead of the requests'). Gives those
+/// endpoints back, for the caller to set. `run.operations` must already hold the table they
+/// point into.
+pub fn write_run_matching<F>(
+    run: &Run,
+    path: &Path,
+    endpoints: F,
+) -> Result<Vec<Option<OpId>>, FormatError>
+where
+    F: FnOnce() -> Vec<Option<OpId>> + Send,
+{
+    let pending = Pending {
+        values: std::sync::OnceLock::new(),
+    };
+    std::thread::scope(|scope| {
+        let matcher = scope.spawn(endpoints);
+        let mut matcher = Some(matcher);
+        // Called by the writer before the first piece that needs the endpoints is made.
+        let mut wait = || {
+            if let Some(handle) = matcher.take() {
+                let values = match handle.join() {
+                    Ok(values) => values,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                let _ = pending.values.set(values);
+            }
+        };
+        write_run_file(run, path, Some((&pending, &mut wait)))?;
+        wait();
+        Ok(())
+    })?;
+    Ok(pending.values.into_inner().unwrap_or_default())
+}
+
+/// The key of the request column [`write_run_matching`] fills in late.
+const ENDPOINT_KEY: &str = "endpoint";
+
+/// The endpoint column's values, which come late (see [`write_run_matching`]).
+pub(super) struct Pending {
+    /// One per request, once they are known.
+    pub(super) values: std::sync::OnceLock<Vec<Option<OpId>>>,
+}
+
+/// A pending column and what makes its values known.
+pub(super) type Late<'p> = (&'p Pending, &'p mut dyn FnMut());
+
+/// [`write_run`], with a column whose values come late.
+fn write_run_file(run: &Run, path: &Path, late: Option<Late<'_>>) -> Result<(), FormatError> {
     let shown = path.display().to_string();
     let io_err = |source| FormatError::Io {
         path: shown.clone(),
@@ -30,7 +83,7 @@ pub fn write_run(run: &Run, path: &Path) -> Result<(), FormatError> {
         // Small next to the chunks, which then go to the file as they are, not copied
         // into the buffer first; only the short texts between them are gathered.
         let mut w = BufWriter::with_capacity(1 << 16, file);
-        write_run_to(run, &mut w).map_err(|source| FormatError::Json {
+        write_run_chunked(run, &mut w, CHUNK_ITEMS, late).map_err(|source| FormatError::Json {
             path: shown.clone(),
             source,
         })?;
@@ -120,7 +173,7 @@ impl Write for EarlyWriteback {
 /// in order, a group at a time so only a few megabytes are held. The bytes are the same as one
 /// serde_json serializer writing the whole run in one go (a test holds the two side by side).
 pub fn write_run_to(run: &Run, w: &mut dyn Write) -> Result<(), serde_json::Error> {
-    write_run_chunked(run, w, CHUNK_ITEMS)
+    write_run_chunked(run, w, CHUNK_ITEMS, None)
 }
 
 /// Items per chunk of a number column serialized on one thread (some tens of kilobytes); the
@@ -130,23 +183,41 @@ pub(super) const CHUNK_ITEMS: usize = 1 << 14;
 /// the memory held is two groups' buffers, a few megabytes.
 const GROUP_PIECES: usize = 4;
 
-/// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders).
+/// [`write_run_to`] with `chunk` items per chunk (small in tests, to cross chunk borders), and
+/// a column whose values come late: they are waited for before the first group that needs
+/// them is made.
 pub(super) fn write_run_chunked(
     run: &Run,
     w: &mut dyn Write,
     chunk: usize,
+    late: Option<Late<'_>>,
 ) -> Result<(), serde_json::Error> {
-    let pieces = run_pieces(run, chunk.max(1))?;
+    let (pending, mut wait) = match late {
+        Some((pending, wait)) => (Some(pending), Some(wait)),
+        None => (None, None),
+    };
+    let pieces = run_pieces(run, chunk.max(1), pending)?;
     let groups: Vec<&[Piece<'_>]> = pieces.chunks(GROUP_PIECES).collect();
+    let mut ready_for = |group: &[Piece<'_>]| {
+        if group.iter().any(|p| matches!(p, Piece::LateJob(_)))
+            && let Some(wait) = wait.take()
+        {
+            wait();
+        }
+    };
     // Buffers kept from group to group: fresh memory for every chunk would cost more in page
     // faults than the serializing itself. `ready` holds the group being written, `next` the
     // one being serialized meanwhile.
     let mut ready: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
     let mut next: Vec<Vec<u8>> = vec![Vec::new(); GROUP_PIECES];
     if let Some(first) = groups.first() {
+        ready_for(first);
         serialize_group(first, &mut ready)?;
     }
     for (k, group) in groups.iter().enumerate() {
+        if let Some(following) = groups.get(k + 1) {
+            ready_for(following);
+        }
         // Writing is the kernel copying into the page cache, on this thread alone: rayon's
         // threads serialize the following group meanwhile.
         let mut made = Ok(());
@@ -175,7 +246,7 @@ fn serialize_group(group: &[Piece<'_>], bufs: &mut [Vec<u8>]) -> Result<(), serd
             buf.clear();
             match piece {
                 Piece::Text(_) => Ok(()),
-                Piece::Job(job) => job(buf),
+                Piece::Job(job) | Piece::LateJob(job) => job(buf),
             }
         })
 }
@@ -189,7 +260,7 @@ fn write_group(
     for (piece, buf) in group.iter().zip(bufs) {
         let bytes = match piece {
             Piece::Text(text) => text.as_slice(),
-            Piece::Job(_) => buf.as_slice(),
+            Piece::Job(_) | Piece::LateJob(_) => buf.as_slice(),
         };
         w.write_all(bytes).map_err(serde_json::Error::io)?;
     }
@@ -205,6 +276,8 @@ enum Piece<'a> {
     Text(Vec<u8>),
     /// Bytes made on a worker thread.
     Job(Job<'a>),
+    /// Bytes made on a worker thread from values that come late ([`Pending`]).
+    LateJob(Job<'a>),
 }
 
 /// A RUN.json as a list of pieces, in the compact form serde_json writes: `{"key":value,…}`.
@@ -213,6 +286,8 @@ struct Pieces<'a> {
     chunk: usize,
     /// Fields written so far in the innermost open object, for the commas.
     fields: Vec<usize>,
+    /// Lists are made of [`Piece::LateJob`]s.
+    late: bool,
 }
 
 impl<'a> Pieces<'a> {
@@ -279,8 +354,12 @@ impl<'a> Pieces<'a> {
         while start < n {
             let end = n.min(start + self.chunk);
             let write = std::sync::Arc::clone(&write);
-            self.list
-                .push(Piece::Job(Box::new(move |buf| write(start..end, buf))));
+            let job: Job<'a> = Box::new(move |buf| write(start..end, buf));
+            self.list.push(if self.late {
+                Piece::LateJob(job)
+            } else {
+                Piece::Job(job)
+            });
             start = end;
         }
         self.text(b"]");
@@ -406,11 +485,17 @@ impl JsonScalar for &str {
 }
 
 /// The pieces of `run`'s RUN.json, in the shape of [`RunFile`].
-fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Error> {
+/// With `pending`, the endpoint column takes its values (pieces made late).
+fn run_pieces<'a>(
+    run: &'a Run,
+    chunk: usize,
+    pending: Option<&'a Pending>,
+) -> Result<Vec<Piece<'a>>, serde_json::Error> {
     let mut p = Pieces {
         list: Vec::new(),
         chunk,
         fields: Vec::new(),
+        late: false,
     };
     p.open();
     p.field("format", FORMAT_NAME)?;
@@ -450,6 +535,29 @@ fn run_pieces(run: &Run, chunk: usize) -> Result<Vec<Piece<'_>>, serde_json::Err
     for field in REQUEST_FIELDS {
         let key = field.key;
         match field.stored {
+            Stored::Uint { get, .. } if key == ENDPOINT_KEY && pending.is_some() => {
+                p.chunk = chunk;
+                p.late = true;
+                p.list(key, rs.len(), move |range, buf| {
+                    let values = pending.and_then(|p| p.values.get()).ok_or_else(|| {
+                        serde_json::Error::io(std::io::Error::other(
+                            "the requests' endpoints were not matched",
+                        ))
+                    })?;
+                    // The column's own getter, on a request holding the value: the stored
+                    // form is defined once, in `REQUEST_FIELDS`.
+                    let mut row = Request::default();
+                    for i in range {
+                        if i > 0 {
+                            buf.push(b',');
+                        }
+                        row.endpoint = values.get(i).copied().flatten();
+                        write_uint(get(&row), buf);
+                    }
+                    Ok(())
+                });
+                p.late = false;
+            }
             Stored::Text { get, .. } => {
                 p.chunk = (chunk / 4).max(1);
                 p.scalars(key, rs.len(), move |i| get(&rs[i]));
