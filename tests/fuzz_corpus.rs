@@ -34,6 +34,11 @@ fn audit_line_corpus() {
 }
 
 #[test]
+fn audit_event_corpus() {
+    assert!(replay("audit_event", targets::audit_event) >= 8);
+}
+
+#[test]
 fn useragent_corpus() {
     assert!(replay("useragent", targets::useragent) >= 7);
 }

@@ -27,8 +27,10 @@
 //! stdin is held whole. Three stages run at once, each a block ahead of the
 //! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
 //! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
-//! into [`AuditEvent`]s that borrow from the block and name only the kept fields, so serde skips
-//! request and response bodies without building them; and the calling thread hands the events
+//! into [`AuditEvent`]s that borrow from the block and name only the kept fields: a plain event
+//! is read by a one-pass scanner (`decode::event`) that skips request and response bodies
+//! without building them, straight into its place in the block's outcomes (the event is large:
+//! moving it cost more than reading it), serde_json reads the rest; and the calling thread hands the events
 //! to the sink, in input order. A block and its events travel together ([`ParsedBlock`]), and
 //! its buffer goes back to the reader once the sink is done with it.
 //!

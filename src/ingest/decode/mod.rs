@@ -12,13 +12,15 @@
 //! | [`gke`] | a Cloud Logging `LogEntry` with a `protoPayload` `AuditLog` | GKE's Cloud Audit Logs |
 //! | [`cri`] | `<time> <stream> <P\|F> <content>` lines, `P` parts joined up to the `F` line | a node's CRI container log of an API server logging to stdout |
 //!
-//! A value is read by the fast paths of `walk` first: a wrapper object key by key in one
-//! pass (an event is recognised at its first keys and left to serde_json), the string carrying
-//! an event unescaped while its end is found, into the block's [`Arena`] the event then
-//! borrows from, and a list item by item. Whatever they do not handle takes the general path:
-//! the value is read as an event by serde_json; when it is not one, its known keys are
-//! captured in one pass ([`Envelope`]) and each wrapper module says which of them hold events.
-//! Both paths give the same items (checked by tests and the `audit_line` fuzz target).
+//! A value is read by the fast paths first: a plain event by `event` (its keys in one pass,
+//! the kept fields borrowed, every other value skipped and checked; a line's event straight
+//! into its place among the block's outcomes), a wrapper object by `walk` key by key in one
+//! pass, the string carrying an event unescaped while its end is found, into the block's
+//! [`Arena`] the event then borrows from, and a list item by item. Whatever they do not handle
+//! takes the general path: the value is read as an event by serde_json; when it is not one,
+//! its known keys are captured in one pass ([`Envelope`]) and each wrapper module says which
+//! of them hold events. Both paths give the same items (checked by tests and the `audit_line`,
+//! `audit_event` and `log_wrapper` fuzz targets).
 //! Wrappers nest (a CloudWatch item inside a CloudWatch response inside an array …) up to
 //! [`MAX_DEPTH`]. Lines that are not JSON but start with a timestamp go to [`cri`] and
 //! [`cloudwatch`] (S3 export lines).
