@@ -36,7 +36,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use crate::ingest::decode::{self, Arena, Item};
+use crate::ingest::decode::{self, Arena, Item, find_special, special_flags};
 
 /// One part of a document to read by itself: an item of a list, or a whole top-level value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -679,40 +679,6 @@ static SIMPLE_ESCAPE: [bool; 256] = {
     }
     t
 };
-
-/// The bytes of `v` (eight, little-endian) that are `"`, `\\` or a control character, as the
-/// high bit of each: the lowest flag is always a true one (false flags, from the borrow of
-/// the subtraction, can only sit above a true one).
-#[inline]
-fn special_flags(v: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    zero(v ^ (ONES * u64::from(b'"')))
-        | zero(v ^ (ONES * u64::from(b'\\')))
-        | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
-}
-
-/// Where the next `"`, `\\` or control character is, eight bytes at a time.
-fn find_special(b: &[u8]) -> Option<usize> {
-    let mut chunks = b.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let flags = special_flags(u64::from_le_bytes(word));
-        if flags != 0 {
-            // The lowest flag is always a true one.
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&x| x == b'"' || x == b'\\' || x < 0x20)
-        .map(|p| at + p)
-}
 
 /// A block of the second pass: whole pieces, and the arena their items' unescaped text goes to.
 pub struct PieceBlock {

@@ -426,7 +426,8 @@ fn is_special(x: u8) -> bool {
 /// The bytes of `v` (eight, little-endian) that are [`is_special`], as the high bit of each:
 /// the lowest flag is always a true one (the classic "has a zero byte" and "has a byte less
 /// than n" tricks, whose false flags can only sit above a true one).
-fn special_flags(v: u64) -> u64 {
+#[inline]
+pub(crate) fn special_flags(v: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
@@ -436,7 +437,7 @@ fn special_flags(v: u64) -> u64 {
 }
 
 /// Where the next [`is_special`] byte is, eight bytes at a time.
-fn find_special(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_special(b: &[u8]) -> Option<usize> {
     let mut chunks = b.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
