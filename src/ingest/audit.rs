@@ -996,7 +996,7 @@ impl Block {
 const LONG_LINE_BLOCKS: usize = 4;
 
 /// Reads into `buf` until it is full or the input ends; returns how many bytes were read.
-fn read_full(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(buf.get_mut(filled..).unwrap_or(&mut [])) {

@@ -36,6 +36,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
+use crate::ingest::audit::read_full;
 use crate::ingest::decode::{self, Arena, Item, find_special, special_flags};
 
 /// One part of a document to read by itself: an item of a list, or a whole top-level value.
@@ -846,20 +847,6 @@ pub fn spawn_piece_parser(
     rx
 }
 
-/// Reads into `buf` until it is full or the input ends; returns how many bytes were read.
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
 /// Scans `data` whole in blocks of `block` bytes (tests, the fuzz target).
 #[doc(hidden)]
 pub fn scan_all(data: &[u8], block: usize, watch_first_line: bool) -> Scanned {
@@ -934,21 +921,8 @@ mod tests {
     fn pieces_read_as_the_whole_document() {
         let ev = EV;
         let q = serde_json::to_string(EV).unwrap();
-        let docs = [
-            format!(
-                r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
-            ),
-            format!(
-                r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
-            ),
-            format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
-            format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
-            r#"{"records":[]}"#.to_string(),
-            format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
-            format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
-            format!(
-                r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#
-            ),
+        let mut docs = decode::wrapper_documents(EV);
+        docs.extend([
             format!(r#"{{"kind":"Event","items":[{ev}]}}"#),
             format!(
                 r#"{{"hits":{{"total":2,"hits":[{{"_source":{{"Body.value":{q}}}}},{{"_source":{{"Body.value":{q}}}}}]}}}}"#
@@ -974,7 +948,7 @@ mod tests {
             format!("truefalse"),
             format!("1 -2"),
             format!("1-2"),
-        ];
+        ]);
         for doc in &docs {
             same(doc.as_bytes());
         }

@@ -758,19 +758,7 @@ fn once(seen: &mut u32, place: usize) -> Option<()> {
 mod tests {
     use std::io::Read;
 
-    /// What a line gave, as text to compare: by the fast paths or the general path alone.
-    fn read(line: &[u8], fast: bool) -> String {
-        super::super::parse_line_as_text(line, fast)
-    }
-
-    fn same(line: &[u8]) {
-        assert_eq!(
-            read(line, true),
-            read(line, false),
-            "{}",
-            String::from_utf8_lossy(line)
-        );
-    }
+    use super::super::assert_paths_agree as same;
 
     /// True when the scanner itself read `line` (it did not leave it to the general path).
     fn scanned(line: &str) -> bool {

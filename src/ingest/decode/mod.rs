@@ -456,6 +456,39 @@ pub(crate) fn find_special(b: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
+/// Documents of nested wrappers around the event `ev` (also carried as a string), for the
+/// tests of [`walk`] and of streamed documents.
+#[cfg(test)]
+pub(crate) fn wrapper_documents(ev: &str) -> Vec<String> {
+    let q = serde_json::to_string(ev).unwrap_or_default();
+    vec![
+        format!(
+            r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
+        ),
+        format!(
+            r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
+        ),
+        format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
+        format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
+        r#"{"records":[]}"#.to_string(),
+        format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
+        format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
+        format!(r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#),
+    ]
+}
+
+/// Asserts that the fast paths and the general path read `line` alike (the tests of
+/// [`walk`] and the event scanner).
+#[cfg(test)]
+pub(crate) fn assert_paths_agree(line: &[u8]) {
+    assert_eq!(
+        parse_line_as_text(line, true),
+        parse_line_as_text(line, false),
+        "{}",
+        String::from_utf8_lossy(line)
+    );
+}
+
 /// What [`parse_line`] gives for `line`, as text to compare: by the fast paths (`fast`) or by
 /// the general path alone ([`Scratch::general_only`]). Tests and fuzz targets check that both
 /// read every line alike.

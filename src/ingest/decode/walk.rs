@@ -426,19 +426,7 @@ fn nesting_ok(b: &[u8]) -> bool {
 mod tests {
     use super::super::Arena;
 
-    /// What a line gave, as text to compare.
-    fn read(line: &[u8], fast: bool) -> String {
-        super::super::parse_line_as_text(line, fast)
-    }
-
-    fn same(line: &[u8]) {
-        assert_eq!(
-            read(line, true),
-            read(line, false),
-            "{}",
-            String::from_utf8_lossy(line)
-        );
-    }
+    use super::super::assert_paths_agree as same;
 
     const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=1","verb":"list","user":{"username":"u"},"sourceIPs":["1.2.3.4"],"userAgent":"ua \"x\" é","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
 
@@ -566,23 +554,7 @@ mod tests {
     #[test]
     fn documents_read_as_the_general_path() {
         let ev = EVENT;
-        let q = quoted(EVENT);
-        let docs = [
-            format!(
-                r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{q}}}}},{{"properties":{{"log":{q}}}}}]}}"#
-            ),
-            format!(
-                r#"{{"events":[{{"timestamp":1,"message":{q}}},{{"message":"plain"}}],"searchedLogStreams":[]}}"#
-            ),
-            format!(r#"{{"records":[{ev},{{"log":{q}}},"str"],"events":[{ev}]}}"#),
-            format!(r#"{{"events":[{ev}],"records":[{{"items":[{ev},{ev}]}}]}}"#),
-            r#"{"records":[]}"#.to_string(),
-            format!(r#"{{"records":[{ev}],"records":[{ev}]}}"#),
-            format!(r#"[{{"records":[{{"properties":{{"log":{q}}}}}]}},{ev}]"#),
-            format!(
-                r#"{{"kind":"EventList","items":[{ev},{{"kind":"EventList","items":[{ev}]}}]}}"#
-            ),
-        ];
+        let docs = super::super::wrapper_documents(EVENT);
         for doc in &docs {
             same_document(doc);
         }
