@@ -109,18 +109,9 @@ impl Run {
     pub fn agent_text_is(&self, a: &Agent, text: &str) -> bool {
         match a.text {
             AgentText::Whole(id) => self.str(id) == text,
-            AgentText::Parts { order, tail } => {
-                let mut rest = text;
-                let all =
-                    self.agent_pieces(a, order, &mut |piece| match rest.strip_prefix(piece) {
-                        Some(r) => {
-                            rest = r;
-                            true
-                        }
-                        None => false,
-                    });
-                all && rest == self.str(tail)
-            }
+            AgentText::Parts { order, tail } => self
+                .rest_after_pieces(a, order, text)
+                .is_some_and(|rest| rest == self.str(tail)),
         }
     }
 
@@ -138,17 +129,11 @@ impl Run {
             for order in [PartOrder::SpecFirst, PartOrder::TraceFirst] {
                 // The pieces are compared with the text as they come, not rendered first: a
                 // new agent is a few kilobytes, and tens of thousands of them are kept.
-                let mut rest = raw;
-                let all =
-                    self.agent_pieces(a, order, &mut |piece| match rest.strip_prefix(piece) {
-                        Some(r) => {
-                            rest = r;
-                            true
-                        }
-                        None => false,
-                    });
+                let Some(rest) = self.rest_after_pieces(a, order, raw) else {
+                    continue;
+                };
                 // Only when the parts give back most of the text: else there is little to save.
-                if !all || raw.len() - rest.len() < raw.len() / 2 {
+                if raw.len() - rest.len() < raw.len() / 2 {
                     continue;
                 }
                 let tail = self.strings.intern(rest);
@@ -207,6 +192,20 @@ impl Run {
 
     /// Hands the pieces of the agent's parts, rendered in `order`, to `emit` until it returns
     /// false; returns whether every piece was taken.
+    /// What is left of `text` once the agent's pieces in `order` have each started it in
+    /// turn; `None` when one does not.
+    fn rest_after_pieces<'t>(&self, a: &Agent, order: PartOrder, text: &'t str) -> Option<&'t str> {
+        let mut rest = text;
+        let all = self.agent_pieces(a, order, &mut |piece| match rest.strip_prefix(piece) {
+            Some(r) => {
+                rest = r;
+                true
+            }
+            None => false,
+        });
+        all.then_some(rest)
+    }
+
     fn agent_pieces(
         &self,
         a: &Agent,
