@@ -114,14 +114,20 @@ pub fn decode(bytes: &[u8]) -> Item<'_> {
         return Err(reasons::OTHER_SERVICE);
     }
     let mapped = map_method(&p.method_name, &p.resource_name);
+    let audit_id = match entry.operation {
+        Some(op) if !op.id.is_empty() => op.id,
+        _ => entry.insert_id,
+    };
+    // An entry that names no method (so no verb) or has no ID to merge its request by is not
+    // a request we can count: skipped, as a plain event without `auditID` is.
+    if mapped.verb.is_empty() || audit_id.is_empty() {
+        return Err(reasons::NOT_AN_EVENT);
+    }
     let mut ev = AuditEvent::default();
     ev.kind = Cow::Borrowed("Event");
     ev.level = Cow::Borrowed("Metadata");
     ev.stage = Cow::Borrowed("ResponseComplete");
-    ev.audit_id = match entry.operation {
-        Some(op) if !op.id.is_empty() => op.id,
-        _ => entry.insert_id,
-    };
+    ev.audit_id = audit_id;
     let code = http_code(p.status.and_then(|s| s.code).unwrap_or(0), &mapped.verb);
     if code != 0 {
         ev.response_status = Some(AuditResponseStatus {
@@ -260,6 +266,33 @@ pub fn http_code(grpc: i64, verb: &str) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Kubernetes entry without `methodName` (found by the `gke_entry` fuzz target: it gave
+    /// an event with an empty verb) or without any ID is skipped as not an audit event.
+    #[test]
+    fn entries_without_a_method_or_an_id_are_skipped() {
+        let entry = |method: &str, insert: &str| {
+            format!(
+                r#"{{"insertId":"{insert}","protoPayload":{{"serviceName":"k8s.io","methodName":"{method}","resourceName":"core/v1/namespaces/a/pods/b"}},"timestamp":"2024-01-01T01:00:00Z"}}"#
+            )
+        };
+        let ok = entry("io.k8s.core.v1.pods.get", "id-1");
+        assert_eq!(
+            decode(ok.as_bytes()).map(|e| e.verb.into_owned()),
+            Ok("get".to_string())
+        );
+        for bad in [entry("", "id-1"), entry("io.k8s.core.v1.pods.get", "")] {
+            assert_eq!(
+                decode(bad.as_bytes()).err(),
+                Some(reasons::NOT_AN_EVENT),
+                "{bad}"
+            );
+        }
+        let found = include_bytes!(
+            "../../../fuzz/artifacts/gke_entry/crash-980e98eacce6b84ee3360b9b32a36b2ddd190a46"
+        );
+        assert_eq!(decode(found).err(), Some(reasons::NOT_AN_EVENT));
+    }
 
     #[test]
     fn maps_methods_to_paths() {
