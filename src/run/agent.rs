@@ -214,14 +214,7 @@ impl Run {
     ) -> bool {
         let s = |id: StrId| self.strings.get(id);
         let texts = PartTexts {
-            base: [
-                s(a.product),
-                s(a.version),
-                s(a.os),
-                s(a.arch),
-                s(a.commit),
-                s(a.suffix),
-            ],
+            base: base_texts(&self.strings, a),
             spec: (a.spec_text != 0).then(|| s(a.spec_text)),
             trace: a.trace.and_then(|t| self.traces.get(t as usize)).map(|t| {
                 let frames = t.frames.iter().map(|&f| {
@@ -303,15 +296,21 @@ where
 /// The base `name/version (os/arch) kubernetes/commit[/suffix]` as pieces (the first `n` of
 /// the array); just the product when the agent is not of that form.
 fn base_pieces<'s>(strings: &'s Interner, a: &Agent) -> ([&'s str; 11], usize) {
+    let [product, version, os, arch, commit, suffix] = base_texts(strings, a);
+    base_from(product, version, os, arch, commit, suffix)
+}
+
+/// The agent's product, version, OS, architecture, commit and suffix, from the string table.
+fn base_texts<'s>(strings: &'s Interner, a: &Agent) -> [&'s str; 6] {
     let s = |id: StrId| strings.get(id);
-    base_from(
+    [
         s(a.product),
         s(a.version),
         s(a.os),
         s(a.arch),
         s(a.commit),
         s(a.suffix),
-    )
+    ]
 }
 
 /// [`base_pieces`] of the given texts.
