@@ -148,6 +148,7 @@ impl Arena {
             nesting_ok: false,
             fast: true,
             list: Vec::new(),
+            walked: WalkedText::None,
         }
     }
 }
@@ -165,6 +166,23 @@ pub struct Scratch<'a> {
     fast: bool,
     /// Where [`event`] gathers a list of strings before keeping it in the arena.
     list: Vec<Cow<'a, str>>,
+    /// Whether the text [`walk`] reads holds no control character (see [`WalkedText`]).
+    walked: WalkedText<'a>,
+}
+
+/// The text [`walk::wrapper`] or [`walk::list`] was given, and whether it holds no control
+/// character ([`event::classify`]), worked out when a list first needs it: once for the whole
+/// text, since every list read on the way is a part of it. (Worked out over the rest of the
+/// text at each list, reading many lists was quadratic in the text's length.)
+#[derive(Clone, Copy, Default)]
+enum WalkedText<'a> {
+    /// No walk under way: each list looks at itself and what follows it.
+    #[default]
+    None,
+    /// The text, not looked at yet.
+    Unknown(&'a str),
+    /// Whether it holds no control character.
+    Known(bool),
 }
 
 /// What a JSON string holds, for a wrapper carrying an event as a string.

@@ -9,7 +9,7 @@
 
 use serde_json::value::RawValue;
 
-use super::{Carried, Item, MAX_DEPTH, Scratch, Unescaped, scan_string};
+use super::{Carried, Item, MAX_DEPTH, Scratch, Unescaped, WalkedText, scan_string};
 use crate::ingest::audit::{AuditEvent, reasons};
 
 /// A wrapper key's value, as [`walk_object`] captured it.
@@ -245,6 +245,14 @@ pub(super) fn wrapper<'a>(
     depth: u32,
     sc: &mut Scratch<'a>,
 ) -> bool {
+    let saved = std::mem::replace(&mut sc.walked, WalkedText::Unknown(s));
+    let done = wrapper_of(s, out, depth, sc);
+    sc.walked = saved;
+    done
+}
+
+/// [`wrapper`] of the text [`Scratch::walked`] holds.
+fn wrapper_of<'a>(s: &'a str, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch<'a>) -> bool {
     if depth >= MAX_DEPTH {
         return false;
     }
@@ -318,6 +326,7 @@ pub(super) fn list<'a>(
     }
     let before = out.len();
     let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    let saved_text = std::mem::replace(&mut sc.walked, WalkedText::Unknown(s));
     let b = s.as_bytes();
     let start = skip_ws(b, 0);
     let done = s
@@ -325,6 +334,7 @@ pub(super) fn list<'a>(
         .and_then(|rest| list_items(rest, out, depth, sc))
         .is_some_and(|len| skip_ws(b, start + len) == b.len());
     sc.nesting_ok = saved;
+    sc.walked = saved_text;
     if !done {
         out.truncate(before);
     }
@@ -348,8 +358,16 @@ fn list_items<'a>(
     if b.get(i) == Some(&b']') {
         return Some(i + 1);
     }
-    // Once for the whole list (and what follows it), not once per item.
-    let clean = super::event::classify(b);
+    // Once for the whole text walked, not once per list or per item.
+    let clean = match sc.walked {
+        WalkedText::Known(clean) => clean,
+        WalkedText::Unknown(text) => {
+            let clean = super::event::classify(text.as_bytes());
+            sc.walked = WalkedText::Known(clean);
+            clean
+        }
+        WalkedText::None => super::event::classify(b),
+    };
     loop {
         let rest = s.get(i..)?;
         if b.get(i) != Some(&b'{') {
@@ -427,6 +445,22 @@ mod tests {
     use super::super::Arena;
 
     use super::super::assert_paths_agree as same;
+
+    /// The text walked is looked at once for control characters: a control character in
+    /// any list of it, before or after another list, is still seen by every list.
+    #[test]
+    fn a_control_character_anywhere_is_seen_by_every_list() {
+        let ev = EVENT;
+        let bad = EVENT.replace("\"u\"", "\"u\u{1}\"");
+        for line in [
+            format!(r#"{{"records":[{ev}],"events":[{bad}]}}"#),
+            format!(r#"{{"records":[{bad}],"events":[{ev}]}}"#),
+            format!(r#"[{{"records":[{ev}]}},{{"records":[{bad}]}}]"#),
+            format!(r#"[{{"records":[{bad}]}},{{"records":[{ev}]}}]"#),
+        ] {
+            same(line.as_bytes());
+        }
+    }
 
     const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=1","verb":"list","user":{"username":"u"},"sourceIPs":["1.2.3.4"],"userAgent":"ua \"x\" é","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
 
