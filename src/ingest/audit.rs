@@ -1141,6 +1141,8 @@ fn spawn_block_reader(
     if !gzip
         && path != "-"
         && let Some(file) = crate::ingest::mapped::map_path(path)
+        // Opened again: it must still be the plain file the gzip sniff saw.
+        && !file.bytes().starts_with(&crate::ingest::source::GZIP_MAGIC)
     {
         // The bytes the opening read to look for gzip's magic are counted again as blocks.
         counter.store(0, Ordering::Relaxed);
