@@ -13,7 +13,7 @@ use crate::tui::context::Ctx;
 use crate::tui::filter::{Query, TextMatch};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 /// Which of a set of ids were matched, and which of those match: one bit each.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +94,9 @@ struct Job(Option<Running>);
 #[derive(Debug)]
 struct Running {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<Option<TextMatches>>,
+    /// The thread's answer, sent as soon as it has it (waiting for the thread to end would
+    /// also wait for it to free its memory).
+    answer: Receiver<TextMatches>,
 }
 
 impl Clone for Job {
@@ -166,13 +168,14 @@ impl TextMatches {
         let (text, query) = (text.to_string(), query.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
-        let handle = std::thread::spawn(move || {
+        let (send, answer) = channel();
+        std::thread::spawn(move || {
             // While the text is being typed each key stops the last thread: this one starts
             // matching only once typing pauses, so keys are not slowed by work thrown away.
             let waited = std::time::Instant::now();
             while waited.elapsed() < START_AFTER {
                 if stopped.load(Ordering::Relaxed) {
-                    return None;
+                    return;
                 }
                 std::thread::sleep(START_AFTER / 8);
             }
@@ -188,36 +191,49 @@ impl TextMatches {
                 std::mem::take(&mut matches.groups),
                 std::mem::take(&mut matches.uris),
             );
-            let all: Vec<u32> = (0..run.requests.len() as u32).collect();
+            let n = run.requests.len() as u32;
             let mut kept = Vec::new();
-            for piece in all.chunks(CANCEL_EVERY) {
+            let mut piece = Vec::with_capacity(CANCEL_EVERY);
+            for start in (0..n).step_by(CANCEL_EVERY) {
                 if stopped.load(Ordering::Relaxed) {
-                    return None;
+                    return;
                 }
-                kept.extend(matches.part(&source, &query, &mut groups, &mut uris, piece));
+                piece.clear();
+                piece.extend(start..n.min(start.saturating_add(CANCEL_EVERY as u32)));
+                kept.extend(TextMatches::part(
+                    matches.none_ok,
+                    &source,
+                    &query,
+                    &mut groups,
+                    &mut uris,
+                    &piece,
+                ));
             }
             (matches.groups, matches.uris) = (groups, uris);
             matches.whole = Some(kept);
-            Some(matches)
+            // The pane may be gone (the run replaced, the explorer closed): nobody to tell.
+            let _ = send.send(matches);
         });
-        self.job = Job(Some(Running { stop, handle }));
+        self.job = Job(Some(Running { stop, answer }));
     }
 
     /// Takes in what the thread matched: at once when it is done, or waiting for it when
     /// `wait` (the whole run is wanted now: the thread is further along than a new start).
     fn take_job(&mut self, wait: bool) {
-        let done = self
-            .job
-            .0
-            .as_ref()
-            .is_some_and(|running| running.handle.is_finished());
-        if !(done || wait) {
-            return;
-        }
-        let Some(running) = self.job.0.take() else {
+        let Some(running) = &self.job.0 else {
             return;
         };
-        if let Ok(Some(matched)) = running.handle.join()
+        let matched = if wait {
+            running.answer.recv().ok()
+        } else {
+            match running.answer.try_recv() {
+                Ok(matched) => Some(matched),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        self.job = Job(None);
+        if let Some(matched) = matched
             && matched.text == self.text
         {
             self.groups.merge(&matched.groups);
@@ -247,7 +263,7 @@ impl TextMatches {
                 std::mem::take(&mut self.groups),
                 std::mem::take(&mut self.uris),
             );
-            let out = self.part(&source, query, &mut groups, &mut uris, reqs);
+            let out = TextMatches::part(self.none_ok, &source, query, &mut groups, &mut uris, reqs);
             (self.groups, self.uris) = (groups, uris);
             out
         } else {
@@ -264,12 +280,12 @@ impl TextMatches {
     fn parallel(&mut self, source: &Source<'_>, query: &Query, reqs: &[u32]) -> Vec<u32> {
         use rayon::prelude::*;
         let parts = rayon::current_num_threads().max(1);
-        let this = &*self;
+        let (known_groups, known_uris, none_ok) = (&self.groups, &self.uris, self.none_ok);
         let results: Vec<(Vec<u32>, Seen, Seen)> = reqs
             .par_chunks(reqs.len().div_ceil(parts).max(1))
             .map(|chunk| {
-                let (mut groups, mut uris) = (this.groups.clone(), this.uris.clone());
-                let out = this.part(source, query, &mut groups, &mut uris, chunk);
+                let (mut groups, mut uris) = (known_groups.clone(), known_uris.clone());
+                let out = TextMatches::part(none_ok, source, query, &mut groups, &mut uris, chunk);
                 (out, groups, uris)
             })
             .collect();
@@ -284,7 +300,7 @@ impl TextMatches {
 
     /// The passing requests of `reqs`, learning into `groups` and `uris`.
     fn part(
-        &self,
+        none_ok: bool,
         source: &Source<'_>,
         query: &Query,
         groups: &mut Seen,
@@ -299,7 +315,7 @@ impl TextMatches {
                 let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
                 let group_ok = groups
                     .check(g, || matches(source.label(g)))
-                    .unwrap_or(self.none_ok);
+                    .unwrap_or(none_ok);
                 if group_ok {
                     return true;
                 }
