@@ -554,7 +554,10 @@ pub fn carried_forms(text: &str) -> Vec<String> {
     vec![
         format!(r#"{{"log":{}}}"#, quoted(text)),
         format!(r#"{{"log":{escaped},"stream":"stdout"}}"#),
-        format!(r#"{{"_id":"x","_source":{{"Body.value":{}}}}}"#, quoted(text)),
+        format!(
+            r#"{{"_id":"x","_source":{{"Body.value":{}}}}}"#,
+            quoted(text)
+        ),
     ]
 }
 
