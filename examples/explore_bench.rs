@@ -1,5 +1,6 @@
-//! Headless explorer benchmark (used by `bench/run.sh`): loads a RUN.json, draws the first
-//! frame on a ratatui `TestBackend`, then times keystrokes (each one applied and drawn):
+//! Headless explorer benchmark (used by `bench/run.sh`): loads a RUN.json, puts it in place as
+//! `explore RUN.json` does (what the views derive from it built off the event loop), draws the
+//! first frame on a ratatui `TestBackend`, then times keystrokes (each one applied and drawn):
 //! moves, search characters and jumps. Prints one line per measure and the peak RSS.
 //!
 //! `cargo run --release --example explore_bench -- RUN.json [WIDTH HEIGHT]`
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use auditscope::run::format::read_run;
-use auditscope::tui::{first_frame, press};
+use auditscope::tui::{first_frame, live::Feed, press, render};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(c: char) -> KeyEvent {
@@ -73,12 +74,22 @@ fn main() -> anyhow::Result<()> {
     let loaded = start.elapsed();
     let requests = run.requests.len();
     sizes(&run);
-    let (mut app, mut term) = first_frame(run, false, width, height);
+    // What `explore RUN.json` does once the run is read: the index, the latencies, the
+    // timeline and the Endpoints view are built off the event loop (the feed's thread), and
+    // put in place at once ([`App::reload_derived`]).
+    let mut feed = Feed::reading("RUN.json".into(), 0, move || Ok(run));
+    let (mut app, mut term) = first_frame(auditscope::run::Run::default(), false, width, height);
+    while !feed.ended {
+        feed.apply(&mut app);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    render(&mut app, &mut term);
     let first = start.elapsed();
     println!(
-        "RUN.json loaded in {:.3} s; first frame at {:.3} s ({requests} requests, {width}x{height})",
+        "RUN.json loaded in {:.3} s; first frame of the run at {:.3} s ({requests} requests, {} endpoint groups, {width}x{height})",
         loaded.as_secs_f64(),
-        first.as_secs_f64()
+        first.as_secs_f64(),
+        app.ctx.index.groups.len()
     );
 
     keys(&mut app, &mut term);
@@ -91,7 +102,7 @@ fn main() -> anyhow::Result<()> {
 /// `--live DIR`: keys while the run loads.
 fn live(args: &[String]) -> anyhow::Result<()> {
     use auditscope::correlate::{self, Inputs, Options, live};
-    use auditscope::tui::{App, live::Feed, render};
+    use auditscope::tui::App;
     use ratatui::{Terminal, backend::TestBackend};
     let Some(dir) = args.first().map(std::path::Path::new) else {
         anyhow::bail!("usage: explore_bench --live DIR [WIDTH HEIGHT]");
@@ -118,7 +129,9 @@ fn live(args: &[String]) -> anyhow::Result<()> {
         release: None,
         show_walk: false,
     };
+    // As the auditscope binary (src/main.rs).
     auditscope::allocator::keep_freed_memory();
+    auditscope::allocator::small_pages();
     let start = Instant::now();
     let mut feed = if dir.is_file() {
         // A RUN.json, read on a thread as `explore RUN.json` does.

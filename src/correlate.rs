@@ -771,6 +771,42 @@ pub(crate) struct Builder {
     /// `run.traces`, so a trace's frames are stored once, in the run.
     traces: hashbrown::HashTable<TraceId>,
     conflicts: u64,
+    /// The id each field of a new request was interned to last time ([`Field`]): consecutive
+    /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
+    /// a string equal to the last one needs neither a hash nor a probe of the string index.
+    last_interned: [StrId; Field::COUNT],
+    /// The user the last request had: most requests come from the same few users in runs,
+    /// and comparing with it spares hashing the name and groups.
+    last_user: Option<UserId>,
+    /// The raw user agents of the last few new requests, with their hash and agent: an agent
+    /// seen a moment ago is recognised by one comparison of its text instead of comparing the
+    /// text with the agent's parts piece by piece ([`Run::agent_text_is`]). A client sends
+    /// many requests in a row, and a spec's agent (with its spec text and backtrace, a few
+    /// kilobytes) recurs over its requests.
+    recent_agents: Vec<(u64, crate::run::AgentId, String)>,
+    /// Where in `recent_agents` the next agent goes (the oldest one).
+    next_recent_agent: usize,
+}
+
+/// How many raw user agents [`Builder::agent_for`] remembers.
+const RECENT_AGENTS: usize = 8;
+
+/// The fields of a request whose last interned string [`Builder::intern_field`] remembers.
+#[derive(Clone, Copy)]
+enum Field {
+    Verb,
+    Resource,
+    Subresource,
+    Namespace,
+    Name,
+    ApiGroup,
+    ApiVersion,
+    SourceIps,
+}
+
+impl Field {
+    /// How many fields there are.
+    const COUNT: usize = 8;
 }
 
 impl Builder {
@@ -783,6 +819,42 @@ impl Builder {
                 .get(i as usize)
                 .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
         });
+    }
+
+    /// Interns `s`, the value of `field` in a new request: when it is the string that field
+    /// held last time, its id is known without looking it up. Ids are given in the same order
+    /// as [`crate::model::strings::Interner::intern`] alone gives them (a remembered string
+    /// is already in the table).
+    fn intern_field(&mut self, field: Field, s: &str) -> StrId {
+        let slot = field as usize;
+        let last = self.last_interned.get(slot).copied().unwrap_or(0);
+        if last != 0 && self.run.strings.get(last) == s {
+            return last;
+        }
+        let id = self.run.strings.intern(s);
+        if let Some(kept) = self.last_interned.get_mut(slot) {
+            *kept = id;
+        }
+        id
+    }
+
+    /// The user named `name` in `groups`, added when new; the last request's user is tried
+    /// first.
+    fn user_cached(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
+        if let Some(id) = self.last_user
+            && let Some(u) = self.run.users.get(id as usize)
+            && self.run.str(u.name) == name
+            && u.groups.len() == groups.len()
+            && u.groups
+                .iter()
+                .zip(groups)
+                .all(|(&a, b)| self.run.str(a) == b)
+        {
+            return id;
+        }
+        let id = self.user(name, groups);
+        self.last_user = Some(id);
+        id
     }
 
     fn user(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
@@ -823,6 +895,30 @@ impl Builder {
 
     /// The agent for a raw user agent whose [`crate::ingest::audit::hash_str`] is `hash`.
     fn agent_for(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
+        if let Some(&(_, id, _)) = self
+            .recent_agents
+            .iter()
+            .find(|(h, _, text)| *h == hash && text == raw)
+        {
+            return id;
+        }
+        let id = self.agent_by_hash(raw, hash);
+        // The same text always gives the same agent (the first one with it), so remembering
+        // the answer changes none.
+        if self.recent_agents.len() < RECENT_AGENTS {
+            self.recent_agents.push((hash, id, raw.to_string()));
+        } else if let Some(slot) = self.recent_agents.get_mut(self.next_recent_agent) {
+            slot.0 = hash;
+            slot.1 = id;
+            slot.2.clear();
+            slot.2.push_str(raw);
+        }
+        self.next_recent_agent = (self.next_recent_agent + 1) % RECENT_AGENTS;
+        id
+    }
+
+    /// [`Builder::agent_for`] without the recent agents: by the hash index, else new.
+    fn agent_by_hash(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
         let run = &self.run;
         let same = |a: &Agent| run.agent_text_is(a, raw);
         if let Some(&id) = self.agents.get(&hash) {
@@ -971,35 +1067,36 @@ impl Builder {
             return;
         }
         let user = match &ev.user {
-            Some(u) => self.user(&u.username, &u.groups),
-            None => self.user("", &[]),
+            Some(u) => self.user_cached(&u.username, &u.groups),
+            None => self.user_cached("", &[]),
         };
         let impersonated = ev
             .impersonated_user
             .as_ref()
             .map(|u| self.user(&u.username, &u.groups));
         let agent = self.agent_for(&ev.user_agent, ev.user_agent_hash());
-        let s = &mut self.run.strings;
-        let object = ev
-            .object_ref
-            .as_ref()
-            .map(|o| ObjectRef {
-                resource: s.intern(&o.resource),
-                subresource: s.intern(&o.subresource),
-                namespace: s.intern(&o.namespace),
-                name: s.intern(&o.name),
-                api_group: s.intern(&o.api_group),
-                api_version: s.intern(&o.api_version),
-            })
-            .unwrap_or_default();
+        // Interned in the order they always were, so string ids do not move.
+        let object = match &ev.object_ref {
+            Some(o) => ObjectRef {
+                resource: self.intern_field(Field::Resource, &o.resource),
+                subresource: self.intern_field(Field::Subresource, &o.subresource),
+                namespace: self.intern_field(Field::Namespace, &o.namespace),
+                name: self.intern_field(Field::Name, &o.name),
+                api_group: self.intern_field(Field::ApiGroup, &o.api_group),
+                api_version: self.intern_field(Field::ApiVersion, &o.api_version),
+            },
+            None => ObjectRef::default(),
+        };
         let source_ips = match ev.source_ips.as_slice() {
             [] => 0,
-            [one] => s.intern(one),
-            many => s.intern(&many.join(",")),
+            [one] => self.intern_field(Field::SourceIps, one),
+            many => self.run.strings.intern(&many.join(",")),
         };
+        let verb = self.intern_field(Field::Verb, &ev.verb);
+        let s = &mut self.run.strings;
         let request = Request {
             audit_id: (*ev.audit_id).into(),
-            verb: s.intern(&ev.verb),
+            verb,
             uri: s.intern(&ev.request_uri),
             user,
             impersonated,

@@ -291,3 +291,44 @@ fn long_single_line_documents_read_alike() {
         &blocks,
     );
 }
+
+/// A pretty-printed CloudWatch document broken after thousands of good items, far past the
+/// first blocks (a bad escape, a control byte, an unescaped quote, a cut inside a string):
+/// nothing is read from it as a document (the events it gives are those of its lines, as held
+/// whole), whatever the block size.
+#[test]
+fn a_document_broken_after_many_good_items_reads_alike() {
+    let event = String::from_utf8(fixture("apisnoop-testdata-audit_event.json")).unwrap();
+    let event: serde_json::Value = serde_json::from_str(&event).unwrap();
+    let quoted = serde_json::to_string(&serde_json::to_string(&event).unwrap()).unwrap();
+    let item = format!(
+        "    {{\n      \"logStreamName\": \"kube-apiserver-audit-x\",\n      \"timestamp\": 1767225600000,\n      \"message\": {quoted},\n      \"eventId\": \"1\"\n    }}"
+    );
+    let n = 3000;
+    let doc = format!(
+        "{{\n  \"events\": [\n{}\n  ]\n}}\n",
+        vec![item; n].join(",\n")
+    );
+    let blocks = [4096, 1 << 20];
+    let (count, summary) = same("many good items", doc.as_bytes(), &blocks);
+    assert_eq!(count, n, "{summary}");
+    // The last item's message, just past its first escaped quote.
+    let at = doc.rfind("\\\"").unwrap() + 2;
+    for (what, broken) in [
+        ("a bad escape", format!("{}\\q{}", &doc[..at], &doc[at..])),
+        (
+            "a control byte",
+            format!("{}\u{1}{}", &doc[..at], &doc[at..]),
+        ),
+        ("a bare quote", format!("{}\"{}", &doc[..at], &doc[at..])),
+        (
+            "a \\u without hex",
+            format!("{}\\u12x4{}", &doc[..at], &doc[at..]),
+        ),
+        ("a cut", doc[..at].to_string()),
+    ] {
+        let (events, summary) = same(&format!("broken by {what}"), broken.as_bytes(), &blocks);
+        // Read as lines: an item's `"message": …` line is not an event by itself.
+        assert!(events < n, "{what}: {events} {summary}");
+    }
+}

@@ -257,7 +257,7 @@ fn loading_ends_with_the_run_correlate_makes() {
         feed.status.line()
     );
     // The same run, and the same screen as `explore RUN.json`.
-    let mut loaded = App::for_test(app.ctx.run.clone(), false);
+    let mut loaded = App::for_test((*app.ctx.run).clone(), false);
     let mut reference = App::for_test(whole.clone(), false);
     assert_eq!(app.ctx.run.requests, whole.requests);
     assert_eq!(app.ctx.run.specs, whole.specs);

@@ -14,6 +14,7 @@ use super::views::{Jump, ViewKind};
 use crate::analysis::{FrameHit, RunIndex, search_frames};
 use crate::run::Run;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
 
 pub use super::component::ListState;
 pub use super::context::{Ctx, TestEntry};
@@ -117,7 +118,7 @@ pub struct App {
 /// costs a key no more than a few milliseconds, however large the run.
 pub struct Derived {
     /// The run's index.
-    pub index: RunIndex,
+    pub index: Arc<RunIndex>,
     /// Every request's latency ([`super::context::latencies`]).
     pub latency: Vec<crate::run::Micros>,
     /// The Tests view's timeline strip.
@@ -138,8 +139,8 @@ impl Derived {
         let latency = super::context::latencies(&run);
         // The views are built from a context; this one lives only while they are.
         let ctx = Ctx {
-            run,
-            index,
+            run: Arc::new(run),
+            index: Arc::new(index),
             keymap: Keymap::default_keymap(),
             theme: Theme::color(),
             clipboard: Clipboard {
@@ -167,7 +168,8 @@ impl Derived {
             timeline,
             endpoints,
         };
-        (ctx.run, derived)
+        // Only this context holds the run: it is handed back without a copy.
+        (Arc::unwrap_or_clone(ctx.run), derived)
     }
 }
 
@@ -177,8 +179,8 @@ impl App {
         let index = RunIndex::build(&run);
         let latency = super::context::latencies(&run);
         let ctx = Ctx {
-            run,
-            index,
+            run: Arc::new(run),
+            index: Arc::new(index),
             keymap,
             theme: Theme::from_env(),
             clipboard,
@@ -230,7 +232,7 @@ impl App {
         &mut self,
         run: Run,
         derived: Derived,
-    ) -> (Run, RunIndex, Vec<crate::run::Micros>) {
+    ) -> (Arc<Run>, Arc<RunIndex>, Vec<crate::run::Micros>) {
         let Derived {
             index,
             latency,
@@ -253,7 +255,7 @@ impl App {
             .collect();
         self.panes.focus = focus;
         let old = (
-            std::mem::replace(&mut self.ctx.run, run),
+            std::mem::replace(&mut self.ctx.run, Arc::new(run)),
             std::mem::replace(&mut self.ctx.index, index),
             std::mem::replace(&mut self.ctx.latency, latency),
         );

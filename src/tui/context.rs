@@ -9,6 +9,7 @@ use crate::analysis::tree::{KEY_FOLDED, KEY_TRUNCATED};
 use crate::diff::Diff;
 use crate::report::latency::{Latency, latency_of};
 use crate::run::{Micros, Run, SpecId};
+use std::sync::Arc;
 
 /// In [`Ctx::latency`]: a watch or stream, whose duration is not a response time.
 pub const LAT_LONG_RUNNING: Micros = -1;
@@ -61,10 +62,11 @@ pub enum TestEntry {
 
 /// The run and what is shared by every view.
 pub struct Ctx {
-    /// The run being explored.
-    pub run: Run,
-    /// Indexes derived from the run once.
-    pub index: RunIndex,
+    /// The run being explored (shared with work done off the event loop's thread, such as
+    /// a filter's matches over the whole run).
+    pub run: Arc<Run>,
+    /// Indexes derived from the run once (shared as the run is).
+    pub index: Arc<RunIndex>,
     /// The bindings in effect.
     pub keymap: Keymap,
     /// Styles (monochrome with `NO_COLOR`).

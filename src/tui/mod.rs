@@ -417,7 +417,10 @@ pub fn explore_live(
     if let Some(feed) = &mut feed
         && let Some(path) = feed.output.clone()
     {
-        let run = feed.finish().unwrap_or(app.ctx.run);
+        let run = match feed.finish() {
+            Some(run) => run,
+            None => std::sync::Arc::unwrap_or_clone(app.ctx.run),
+        };
         crate::run::format::write_run(&run, &path)?;
         eprintln!(
             "auditscope: wrote {}: {} requests",

@@ -20,7 +20,7 @@ use crate::ingest::audit::{
 
 /// How deep skipped values may nest (serde_json's own limit is 128; deeper text is rare
 /// enough to leave to it).
-const MAX_NESTING: u32 = 64;
+pub(super) const MAX_NESTING: u32 = 64;
 
 /// Reads the event object `s` starts with (at its `{`) into `ev` (a default event): the
 /// skip reason or `Ok`, and the index after the object; `None` when the general path must

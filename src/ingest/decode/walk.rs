@@ -41,8 +41,6 @@ struct Walked<'a> {
     log_events: Option<Held<'a>>,
     log: Option<Held<'a>>,
     message: Option<Held<'a>>,
-    /// A member is an object or a list.
-    nests: bool,
 }
 
 /// JSON whitespace.
@@ -65,20 +63,41 @@ fn raw_value(s: &str) -> Option<(&RawValue, usize)> {
     Some((raw, stream.byte_offset()))
 }
 
+/// How many containers may hold a value the walk reaches inside one text: each level of
+/// `depth` (below [`MAX_DEPTH`]) opens at most one (an object, or a list, whose items are
+/// read a level deeper), and the text's own outermost one; doubled for a margin.
+const ENCLOSING: usize = 2 * (MAX_DEPTH as usize + 1);
+
+/// serde_json's recursion limit: a text nesting this many containers is not read.
+const SERDE_LIMIT: usize = 128;
+
+/// How deep a value the walk skips or leaves to serde_json may nest in itself, when the
+/// nesting of the text around it is not known: below this, the whole text nests within
+/// [`SERDE_LIMIT`] wherever the value sits.
+const VALUE_LIMIT: usize = SERDE_LIMIT - ENCLOSING;
+
+// An event read by the event scanner nests at most `MAX_NESTING + 1` containers (its own
+// object and its skipped values), so it needs no look at its nesting either.
+const _: () = assert!(super::event::MAX_NESTING as usize + 1 + ENCLOSING < SERDE_LIMIT);
+
 /// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
 /// object))`, or `None` when it may be an event or holds anything unusual.
+///
+/// When the nesting of the text is not known ([`Scratch::nesting_ok`] false), each member
+/// that is an object or a list is checked on its own (see [`VALUE_LIMIT`]), not the whole
+/// object: a member that is a list of events (an `EventList`'s `items`) is read item by item
+/// without looking at its brackets twice.
 fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
-    let b = s.as_bytes();
-    let (w, end) = walk_members(s, sc, depth)?;
-    // The object nests deeper than one level only through members that are objects or
-    // lists; an object of strings (a shipper's record) needs no look at its nesting.
-    if w.nests && !(sc.nesting_ok || nesting_ok(b.get(..end)?)) {
-        return None;
-    }
-    Some((w, end))
+    walk_members(s, sc, depth)
 }
 
-/// [`walk_object`] before the check of its nesting, for an object to be opened at `depth`.
+/// True when the value `v` (a member's or an item's text) may be left to serde_json or
+/// skipped: its nesting is known, it is no container, or it nests below [`VALUE_LIMIT`].
+fn value_nesting_ok(v: &[u8], sc: &Scratch<'_>) -> bool {
+    sc.nesting_ok || !matches!(v.first(), Some(b'{' | b'[')) || nesting_below(v, VALUE_LIMIT)
+}
+
+/// [`walk_object`], for an object to be opened at `depth`.
 fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Walked<'a>, usize)> {
     let b = s.as_bytes();
     if b.first() != Some(&b'{') {
@@ -141,8 +160,11 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
                 continue;
             }
             _ => {
-                w.nests |= matches!(b.get(i), Some(b'{' | b'['));
-                i = skip_ws(b, i + skip_value(rest)?);
+                let len = skip_value(rest)?;
+                if !value_nesting_ok(b.get(i..i + len)?, sc) {
+                    return None;
+                }
+                i = skip_ws(b, i + len);
                 if !next_member(b, &mut i)? {
                     break;
                 }
@@ -166,18 +188,16 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
                 Unescaped::InText => sc.keep_text()?,
             };
             (Held::Text(carried), len)
-        } else if let Some((items, len)) =
-            (b.get(i) == Some(&b'[') && sc.nesting_ok && depth + 1 < MAX_DEPTH)
-                .then(|| {
-                    // A list (`records`, `events`) inside a document: its items read on the
-                    // way, not cut out first and read again.
-                    let mut items = Vec::new();
-                    let len = list_items(rest, &mut items, depth + 1, sc)?;
-                    Some((items, len))
-                })
-                .flatten()
+        } else if let Some((items, len)) = (b.get(i) == Some(&b'[') && depth + 1 < MAX_DEPTH)
+            .then(|| {
+                // A list (`items`, `records`, `events`): its items read on the way, not
+                // cut out first and read again.
+                let mut items = Vec::new();
+                let len = list_items(rest, &mut items, depth + 1, sc)?;
+                Some((items, len))
+            })
+            .flatten()
         {
-            w.nests = true;
             (Held::Items(items), len)
         } else if let Some((inner, len)) = (b.get(i) == Some(&b'{') && depth + 1 < MAX_DEPTH)
             .then(|| walk_members(rest, sc, depth + 1))
@@ -185,11 +205,12 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
         {
             // A wrapper in a wrapper (`_source`, `properties`): read on the way, not cut out
             // first and read again.
-            w.nests |= inner.nests;
             (Held::Object(Box::new(inner), rest.get(..len)?), len)
         } else {
-            w.nests |= matches!(b.get(i), Some(b'{' | b'['));
             let (raw, len) = raw_value(rest)?;
+            if !value_nesting_ok(raw.get().as_bytes(), sc) {
+                return None;
+            }
             (Held::Raw(raw), len)
         };
         *slot = Some(held);
@@ -394,11 +415,14 @@ fn list_items<'a>(
         } else {
             let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<AuditEvent<'a>>();
             let mut ev = stream.next()?.ok()?;
-            if !(ev.looks_like_event() || ev.kind == "Event") {
+            let len = stream.byte_offset();
+            if !(ev.looks_like_event() || ev.kind == "Event")
+                || !value_nesting_ok(rest.as_bytes().get(..len)?, sc)
+            {
                 return None;
             }
             out.push(ev.validate().map(|()| ev));
-            i += stream.byte_offset();
+            i += len;
         }
         i = skip_ws(b, i);
         match b.get(i)? {
@@ -426,11 +450,15 @@ fn walked_clean(sc: &mut Scratch<'_>, b: &[u8]) -> bool {
 
 /// True when the JSON text `b` nests fewer containers than serde_json's recursion limit (128),
 /// so that reading its parts one by one accepts what reading it whole would (deeper input is
-/// left to the general path, whose whole read fails). Most text has too few brackets to need
-/// looking at their nesting.
+/// left to the general path, whose whole read fails).
 fn nesting_ok(b: &[u8]) -> bool {
-    const LIMIT: usize = 128;
-    if memchr::memchr2_iter(b'{', b'[', b).take(LIMIT).count() < LIMIT {
+    nesting_below(b, SERDE_LIMIT)
+}
+
+/// True when the JSON text `b` nests fewer than `limit` containers. Most text has too few
+/// brackets to need looking at their nesting.
+fn nesting_below(b: &[u8], limit: usize) -> bool {
+    if memchr::memchr2_iter(b'{', b'[', b).take(limit).count() < limit {
         return true;
     }
     let mut depth = 0;
@@ -451,7 +479,7 @@ fn nesting_ok(b: &[u8]) -> bool {
             },
             b'{' | b'[' => {
                 depth += 1;
-                if depth >= LIMIT {
+                if depth >= limit {
                     return false;
                 }
             }
@@ -620,6 +648,31 @@ mod tests {
         for cut in 0..body.len() {
             if let Some(part) = body.get(..cut) {
                 same(format!(r#"{{"log":"{part}"}}"#).as_bytes());
+            }
+        }
+        // Lists read item by item in text whose nesting is not known: a deep value beside the
+        // list, in an item, or in an event's skipped field, on both sides of every limit.
+        for n in [
+            60, 62, 63, 64, 65, 66, 100, 112, 113, 114, 115, 116, 120, 124, 125, 126, 127,
+        ] {
+            let deep = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+            let deep_obj = format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
+            let deep_ev = EVENT.replace(
+                r#""verb":"list""#,
+                &format!(r#""verb":"list","requestObject":{deep}"#),
+            );
+            for line in [
+                format!(r#"{{"kind":"EventList","items":[{ev},{ev}],"metadata":{deep}}}"#),
+                format!(r#"{{"kind":"EventList","metadata":{deep_obj},"items":[{ev}]}}"#),
+                format!(r#"{{"items":[{ev},{deep_ev}]}}"#),
+                format!(r#"{{"items":[{deep_ev},{ev}],"kind":"EventList"}}"#),
+                format!(r#"{{"records":[{{"properties":{{"log":{q}}},"x":{deep}}}]}}"#),
+                format!(r#"{{"records":[{{"properties":{deep_obj}}}]}}"#),
+                format!(r#"{{"_source":{{"items":[{ev}],"x":{deep}}}}}"#),
+                format!(r#"{{"items":[{{"items":[{deep_ev}]}}]}}"#),
+                format!(r#"[{{"items":[{ev}],"x":{deep}}}]"#),
+            ] {
+                same(line.as_bytes());
             }
         }
         // Invalid UTF-8 in a carried event, and in the wrapper.

@@ -6,6 +6,7 @@ pub mod requests_pane;
 pub mod scope;
 pub mod steps;
 pub mod tests_pane;
+pub mod text_matches;
 pub mod timeline;
 
 use super::Jump;

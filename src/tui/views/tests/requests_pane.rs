@@ -1,6 +1,7 @@
 //! The Requests pane: the selected test's requests grouped by endpoint.
 
-use crate::analysis::NONE;
+use super::text_matches::TextMatches;
+use crate::analysis::{NONE, RunIndex};
 use crate::fasthash::FxMap;
 use crate::run::Attribution;
 use crate::run::Micros;
@@ -116,59 +117,78 @@ pub struct RequestsPane {
     pub window_counts: Vec<u32>,
     /// The parsed filter, or why it does not parse.
     pub query: Option<Result<Query, QueryError>>,
+    /// What the filter's text matched so far (kept while the filter text stays).
+    text_matches: TextMatches,
 }
 
-/// The requests of `reqs` whose endpoint label or URI matches `query`'s text, in order.
-///
-/// Each endpoint label is matched once, each distinct URI once per part, remembered in
-/// bit sets that stay in cache; the URIs come from the index's 4-byte column, not the
-/// 128-byte request structs. At millions of requests (every request of a large run)
-/// the list is cut in one part per core: a run of 5M requests has about 600k distinct
-/// URIs, and matching them is most of the time.
-fn text_passing(ctx: &Ctx, query: &Query, reqs: &[u32]) -> Vec<u32> {
-    use rayon::prelude::*;
-    let index = &ctx.index;
-    let run = &ctx.run;
-    let matches = |text: &str| query.match_text(text, false) == TextMatch::Exact;
-    let group_ok: Vec<bool> = index.groups.iter().map(|g| matches(&g.label)).collect();
-    // A request of no group shows as `?` ([`Ctx::group_label`]).
-    let none_ok = matches(ctx.group_label(NONE));
-    let n_strings = run.strings.len();
-    let part = |reqs: &[u32]| -> Vec<u32> {
-        let words = n_strings.div_ceil(64);
-        let (mut known, mut ok) = (vec![0u64; words], vec![0u64; words]);
-        reqs.iter()
-            .copied()
-            .filter(|&r| {
-                let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
-                if group_ok.get(g as usize).copied().unwrap_or(none_ok) {
-                    return true;
-                }
-                let Some(&uri) = index.req_uri.get(r as usize) else {
-                    return false;
-                };
-                let (w, bit) = (uri as usize / 64, 1u64 << (uri % 64));
-                let (Some(k), Some(o)) = (known.get_mut(w), ok.get_mut(w)) else {
-                    return matches(run.str(uri));
-                };
-                if *k & bit == 0 {
-                    *k |= bit;
-                    if matches(run.str(uri)) {
-                        *o |= bit;
-                    }
-                }
-                *o & bit != 0
-            })
-            .collect()
-    };
-    let parts = rayon::current_num_threads().max(1);
-    if reqs.len() < 1 << 18 || parts == 1 {
-        return part(reqs);
+/// The requests of `reqs` grouped by endpoint, groups in id order, each group's requests in
+/// the order of `reqs` (requests of no group left out): a counting sort, O(requests + groups)
+/// with two allocations however many groups.
+fn group_many(index: &RunIndex, reqs: &[u32]) -> (Vec<GroupSlice>, Vec<u32>) {
+    let n_groups = index.groups.len();
+    let mut sizes = vec![0u32; n_groups];
+    for &r in reqs {
+        if let Some(c) = index
+            .req_group
+            .get(r as usize)
+            .and_then(|&g| sizes.get_mut(g as usize))
+        {
+            *c += 1;
+        }
     }
-    reqs.par_chunks(reqs.len().div_ceil(parts))
-        .map(part)
-        .collect::<Vec<Vec<u32>>>()
-        .concat()
+    let mut groups: Vec<GroupSlice> = Vec::new();
+    let mut start = vec![NONE; n_groups];
+    let mut at = 0u32;
+    for (g, &n) in sizes.iter().enumerate() {
+        if n > 0 {
+            start[g] = at;
+            groups.push(GroupSlice {
+                group: g as u32,
+                start: at,
+                len: n,
+            });
+            at += n;
+        }
+    }
+    let mut flat = vec![0u32; at as usize];
+    for &r in reqs {
+        let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
+        if let Some(pos) = start.get_mut(g as usize)
+            && let Some(slot) = flat.get_mut(*pos as usize)
+        {
+            *slot = r;
+            *pos += 1;
+        }
+    }
+    (groups, flat)
+}
+
+/// [`group_many`] for a list much shorter than the run's groups (a test's few thousand
+/// requests among hundreds of thousands of `verb path` groups of a large run): a stable sort
+/// of the list by group, O(requests log requests), where the counting sort would clear two
+/// arrays of every group at each selection.
+fn group_few(index: &RunIndex, reqs: &[u32]) -> (Vec<GroupSlice>, Vec<u32>) {
+    let n_groups = index.groups.len() as u32;
+    let mut pairs: Vec<(u32, u32)> = reqs
+        .iter()
+        .filter_map(|&r| {
+            let g = index.req_group.get(r as usize).copied()?;
+            (g < n_groups).then_some((g, r))
+        })
+        .collect();
+    pairs.sort_by_key(|&(g, _)| g);
+    let mut groups: Vec<GroupSlice> = Vec::new();
+    for (at, &(g, _)) in pairs.iter().enumerate() {
+        match groups.last_mut() {
+            Some(last) if last.group == g => last.len += 1,
+            _ => groups.push(GroupSlice {
+                group: g,
+                start: at as u32,
+                len: 1,
+            }),
+        }
+    }
+    (groups, pairs.into_iter().map(|(_, r)| r).collect())
 }
 
 /// `1 request`, `2 requests`.
@@ -245,7 +265,7 @@ impl RequestsPane {
             self.all.as_slice().into()
         };
         let out = if query.has_text() {
-            text_passing(ctx, &query, &kept)
+            self.text_matches.passing(ctx, &self.filter, &query, &kept)
         } else {
             kept.into_owned()
         };
@@ -271,43 +291,11 @@ impl RequestsPane {
 
     fn group(&mut self, ctx: &Ctx, reqs: &[u32]) {
         let index = &ctx.index;
-        // Dense counting by group id: O(requests of the test), no hashing.
-        let n_groups = index.groups.len();
-        let mut sizes = vec![0u32; n_groups];
-        for &r in reqs {
-            if let Some(c) = index
-                .req_group
-                .get(r as usize)
-                .and_then(|&g| sizes.get_mut(g as usize))
-            {
-                *c += 1;
-            }
-        }
-        // Counting sort into one flat array: two allocations however many groups.
-        let mut groups: Vec<GroupSlice> = Vec::new();
-        let mut start = vec![NONE; n_groups];
-        let mut at = 0u32;
-        for (g, &n) in sizes.iter().enumerate() {
-            if n > 0 {
-                start[g] = at;
-                groups.push(GroupSlice {
-                    group: g as u32,
-                    start: at,
-                    len: n,
-                });
-                at += n;
-            }
-        }
-        let mut flat = vec![0u32; at as usize];
-        for &r in reqs {
-            let g = index.req_group.get(r as usize).copied().unwrap_or(NONE);
-            if let Some(pos) = start.get_mut(g as usize)
-                && let Some(slot) = flat.get_mut(*pos as usize)
-            {
-                *slot = r;
-                *pos += 1;
-            }
-        }
+        let (mut groups, flat) = if reqs.len() < index.groups.len() / 8 {
+            group_few(index, reqs)
+        } else {
+            group_many(index, reqs)
+        };
         // Most requests first; ties by label, except for huge lists (every request of a
         // large run) where group order keeps the sort to integers.
         if groups.len() <= 5000 {
@@ -327,7 +315,8 @@ impl RequestsPane {
             groups.sort_unstable_by_key(|gs| (std::cmp::Reverse(gs.len), gs.group));
         }
         // Every request of the run (the whole-run entry): the index counted them already.
-        let whole = reqs.len() == ctx.run.requests.len() && index.group_window.len() == n_groups;
+        let whole =
+            reqs.len() == ctx.run.requests.len() && index.group_window.len() == index.groups.len();
         self.window_counts = groups
             .iter()
             .map(|gs| {
@@ -667,6 +656,12 @@ impl ListPane for RequestsPane {
     fn set_filter(&mut self, ctx: &Ctx, text: String) {
         self.filter = text;
         self.regroup(ctx);
+        // On a large run the whole run is matched on a thread meanwhile, for `a`.
+        if let Some(Ok(query)) = &self.query
+            && query.has_text()
+        {
+            self.text_matches.ahead(ctx, &self.filter, query);
+        }
     }
     fn row_matches(&self, ctx: &Ctx, pos: usize) -> bool {
         let Some(Ok(q)) = &self.query else {
@@ -684,39 +679,32 @@ mod tests {
     use crate::tui::App;
     use crate::tui::testing::{big_run, sample_run};
 
-    /// The text filter keeps what matching each request's label or URI keeps, on the
-    /// explorer's sample run and on a run large enough to be cut in parts.
+    /// Grouping by sort (a short list) and by counting (a long one) give the same groups, in
+    /// the same order, with each group's requests in the list's order.
     #[test]
-    fn text_passing_is_each_request_matched() {
-        for run in [sample_run(), big_run(300_000, 20)] {
+    fn grouping_few_and_many_agree() {
+        for run in [sample_run(), big_run(50_000, 20)] {
             let app = App::for_test(run, true);
-            let ctx = &app.ctx;
-            let all: Vec<u32> = (0..ctx.run.requests.len() as u32).collect();
-            for text in [
-                "pods",
-                "/api/v1",
-                "-pods",
-                "nomatch",
-                "LIST",
-                "re:^/apis/",
-                "obj12",
-                "things7",
-                "-obj1",
-                "op3corev1",
-            ] {
-                let query = Query::parse(text).expect("query parses");
-                let each: Vec<u32> = all
+            let index = &app.ctx.index;
+            let n = app.ctx.run.requests.len() as u32;
+            let lists: Vec<Vec<u32>> = vec![
+                (0..n).collect(),
+                (0..n).step_by(13).collect(),
+                (0..n).rev().step_by(7).collect(),
+                index
+                    .spec_requests
                     .iter()
+                    .flatten()
                     .copied()
-                    .filter(|&r| {
-                        let g = ctx.index.req_group[r as usize];
-                        let uri = ctx.run.requests[r as usize].uri;
-                        query.match_text(ctx.group_label(g), false) == TextMatch::Exact
-                            || query.match_text(ctx.run.str(uri), false) == TextMatch::Exact
-                    })
-                    .collect();
-                let got = text_passing(ctx, &query, &all);
-                assert_eq!(got, each, "{text:?}");
+                    .take(300)
+                    .collect(),
+                Vec::new(),
+            ];
+            for list in lists {
+                let few = group_few(index, &list);
+                assert_eq!(few, group_many(index, &list), "{} requests", list.len());
+                let grouped: usize = few.0.iter().map(|g| g.len as usize).sum();
+                assert_eq!(grouped, few.1.len());
             }
         }
     }
