@@ -15,8 +15,10 @@
 //! A value is read by the fast paths first: a plain event by `event` (its keys in one pass,
 //! the kept fields borrowed, every other value skipped and checked; a line's event straight
 //! into its place among the block's outcomes), a wrapper object by `walk` key by key in one
-//! pass, the string carrying an event unescaped while its end is found, into the block's
-//! [`Arena`] the event then borrows from, and a list item by item. Whatever they do not handle
+//! pass, the string carrying an event read by `event` as it stands, escaped, in the same pass
+//! that finds its end (its kept strings borrowed, or unescaped into the block's [`Arena`]; a
+//! string it does not handle unescaped whole into the arena and read then), and a list item
+//! by item. Whatever they do not handle
 //! takes the general path: the value is read as an event by serde_json; when it is not one,
 //! its known keys are captured in one pass ([`Envelope`]) and each wrapper module says which
 //! of them hold events. Both paths give the same items (checked by tests and the `audit_line`,

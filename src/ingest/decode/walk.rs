@@ -1,6 +1,7 @@
 //! The fast path through wrappers: a wrapper object read key by key in one pass, an event it
-//! carries as a string unescaped while its end is found, and a list read item by item (an
-//! event parsed straight from the list, not first cut out of it).
+//! carries as a string read as it stands, escaped, by the event scanner (or, when the scanner
+//! leaves it, unescaped while its end is found and read then), and a list read item by item
+//! (an event parsed straight from the list, not first cut out of it).
 //!
 //! Every function here either gives exactly what the general path of [`super::expand`] would
 //! give, or `None` (nothing pushed) when the input is anything it does not handle itself —
