@@ -387,18 +387,30 @@ impl Scanner {
                         }
                     };
                 }
-                Lex::Num(n) => match n.next(*b.get(i)?) {
-                    Some(next) => {
-                        self.lex = Lex::Num(next);
-                        i += 1;
+                Lex::Num(n) => {
+                    if matches!(n, Num::Int | Num::Frac | Num::ExpDigits) {
+                        // The digits of a long number (a CloudWatch item's timestamps in
+                        // milliseconds) in this loop, not one state step each.
+                        while b.get(i).is_some_and(u8::is_ascii_digit) {
+                            i += 1;
+                        }
+                        if i >= b.len() {
+                            continue;
+                        }
                     }
-                    None if n.complete() => {
-                        // The byte after the number is read as what follows it.
-                        self.lex = Lex::Between;
-                        self.value_end(b, i, true)?;
+                    match n.next(*b.get(i)?) {
+                        Some(next) => {
+                            self.lex = Lex::Num(next);
+                            i += 1;
+                        }
+                        None if n.complete() => {
+                            // The byte after the number is read as what follows it.
+                            self.lex = Lex::Between;
+                            self.value_end(b, i, true)?;
+                        }
+                        None => return None,
                     }
-                    None => return None,
-                },
+                }
                 Lex::Lit(rest) => {
                     let (&want, more) = rest.split_first()?;
                     if *b.get(i)? != want {
@@ -416,6 +428,11 @@ impl Scanner {
                     if is_ws(c) {
                         self.whitespace(c)?;
                         i += 1;
+                        // The rest of an indent in this loop (a newline goes by itself: the
+                        // watch of the first line counts them).
+                        while b.get(i).is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\r')) {
+                            i += 1;
+                        }
                         continue;
                     }
                     self.token(b, i, c)?;
