@@ -26,7 +26,8 @@
 //! is scanned once and read again piece by piece ([`crate::ingest::document`]); a document from
 //! stdin is held whole. Three stages run at once, each a block ahead of the
 //! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
-//! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
+//! line makes a longer block) — a plain regular file is mapped instead and its blocks are ranges
+//! of the mapping, not copies (`ingest::mapped`); a parser thread has each block's lines parsed in parallel (rayon)
 //! into [`AuditEvent`]s that borrow from the block and name only the kept fields: a plain event
 //! is read by a one-pass scanner (`decode::event`) that skips request and response bodies
 //! without building them, straight into its place in the block's outcomes (the event is large:
@@ -1141,6 +1142,8 @@ fn spawn_block_reader(
     if !gzip
         && path != "-"
         && let Some(file) = crate::ingest::mapped::map_path(path)
+        // Opened again: it must still be the plain file the gzip sniff saw.
+        && !file.bytes().starts_with(&crate::ingest::source::GZIP_MAGIC)
     {
         // The bytes the opening read to look for gzip's magic are counted again as blocks.
         counter.store(0, Ordering::Relaxed);

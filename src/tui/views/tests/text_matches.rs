@@ -183,33 +183,47 @@ impl TextMatches {
                 index: &index,
                 run: &run,
             };
-            // One thread, not rayon's pool: the event loop's own parallel work must not
-            // queue behind this, and the other core stays the event loop's. Not at a lower
-            // priority: on a busy machine it would then not be done when `a` comes.
+            // Threads of its own, not rayon's pool: the event loop's own parallel work must
+            // not queue behind this. Two halves on two threads: on a busy machine the
+            // scheduler shares the cores per thread, and `a` may come soon. Not at a lower
+            // priority: it would then not be done when `a` comes.
             let mut matches = TextMatches::new(&source, &text, &query);
-            let (mut groups, mut uris) = (
-                std::mem::take(&mut matches.groups),
-                std::mem::take(&mut matches.uris),
-            );
             let n = run.requests.len() as u32;
-            let mut kept = Vec::new();
-            let mut piece = Vec::with_capacity(CANCEL_EVERY);
-            for start in (0..n).step_by(CANCEL_EVERY) {
-                if stopped.load(Ordering::Relaxed) {
-                    return;
+            let none_ok = matches.none_ok;
+            let half = |range: std::ops::Range<u32>| -> Option<(Vec<u32>, Seen, Seen)> {
+                let (mut groups, mut uris) = (matches.groups.clone(), matches.uris.clone());
+                let mut kept = Vec::new();
+                let mut piece = Vec::with_capacity(CANCEL_EVERY);
+                for start in range.clone().step_by(CANCEL_EVERY) {
+                    if stopped.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    piece.clear();
+                    piece.extend(start..range.end.min(start.saturating_add(CANCEL_EVERY as u32)));
+                    kept.extend(TextMatches::part(
+                        none_ok,
+                        &source,
+                        &query,
+                        &mut groups,
+                        &mut uris,
+                        &piece,
+                    ));
                 }
-                piece.clear();
-                piece.extend(start..n.min(start.saturating_add(CANCEL_EVERY as u32)));
-                kept.extend(TextMatches::part(
-                    matches.none_ok,
-                    &source,
-                    &query,
-                    &mut groups,
-                    &mut uris,
-                    &piece,
-                ));
+                Some((kept, groups, uris))
+            };
+            let (first, second) = std::thread::scope(|scope| {
+                let second = scope.spawn(|| half(n / 2..n));
+                (half(0..n / 2), second.join().ok().flatten())
+            });
+            let (Some(first), Some(second)) = (first, second) else {
+                return;
+            };
+            let ((mut kept, groups_a, uris_a), (rest, groups_b, uris_b)) = (first, second);
+            kept.extend_from_slice(&rest);
+            for (groups, uris) in [(&groups_a, &uris_a), (&groups_b, &uris_b)] {
+                matches.groups.merge(groups);
+                matches.uris.merge(uris);
             }
-            (matches.groups, matches.uris) = (groups, uris);
             matches.whole = Some(kept);
             // The pane may be gone (the run replaced, the explorer closed): nobody to tell.
             let _ = send.send(matches);
