@@ -15,8 +15,10 @@
 //! A value is read by the fast paths first: a plain event by `event` (its keys in one pass,
 //! the kept fields borrowed, every other value skipped and checked; a line's event straight
 //! into its place among the block's outcomes), a wrapper object by `walk` key by key in one
-//! pass, the string carrying an event unescaped while its end is found, into the block's
-//! [`Arena`] the event then borrows from, and a list item by item. Whatever they do not handle
+//! pass, the string carrying an event read by `event` as it stands, escaped, in the same pass
+//! that finds its end (its kept strings borrowed, or unescaped into the block's [`Arena`]; a
+//! string it does not handle unescaped whole into the arena and read then), and a list item
+//! by item. Whatever they do not handle
 //! takes the general path: the value is read as an event by serde_json; when it is not one,
 //! its known keys are captured in one pass ([`Envelope`]) and each wrapper module says which
 //! of them hold events. Both paths give the same items (checked by tests and the `audit_line`,
@@ -530,6 +532,37 @@ pub fn parse_line_as_text(line: &[u8], fast: bool) -> String {
     }
 }
 
+/// Records carrying `text` as a JSON string, escaped the ways shippers escape it: as
+/// serde_json writes it (`{"log":…}`), with every non-ASCII character and every `/` as an
+/// escape (`\u00e9`, `\/`; Python's `json.dumps`, some Go writers) and a trailing newline
+/// (docker), and inside an OpenSearch `_source`. Tests and fuzz targets read each both ways
+/// (the one-pass reader of carried events against unescaping first).
+#[doc(hidden)]
+pub fn carried_forms(text: &str) -> Vec<String> {
+    let quoted = |t: &str| serde_json::to_string(t).unwrap_or_default();
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for ch in quoted(&format!("{text}\n")).chars() {
+        match ch {
+            '/' => escaped.push_str("\\/"),
+            c if c.is_ascii() => escaped.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    escaped.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    vec![
+        format!(r#"{{"log":{}}}"#, quoted(text)),
+        format!(r#"{{"log":{escaped},"stream":"stdout"}}"#),
+        format!(
+            r#"{{"_id":"x","_source":{{"Body.value":{}}}}}"#,
+            quoted(text)
+        ),
+    ]
+}
+
 /// Parses one line of a JSON-lines input (numbered `n`) onto the end of `out`. A plain event
 /// (most lines) is read straight into its place in `out`: the event is large, and moving it
 /// from function to function cost more than reading it.
@@ -540,11 +573,16 @@ pub fn parse_line_into<'a>(
     out: &mut Vec<(LineOutcome<'a>, u64)>,
 ) {
     if sc.fast && first_byte(line) == Some(b'{') {
+        let Some((text, clean)) = event::line_text(line) else {
+            // Invalid UTF-8: the general path's byte reading.
+            out.push((parse_json_line(line, None, false, sc), n));
+            return;
+        };
         out.push((LineOutcome::One(Ok(AuditEvent::default())), n));
         if let Some((outcome, _)) = out.last_mut()
             && let LineOutcome::One(Ok(ev)) = outcome
         {
-            match event::read_line(line, sc, ev) {
+            match event::read_whole(text, clean, sc, ev) {
                 Some(Ok(())) => return,
                 Some(Err(reason)) => {
                     *outcome = LineOutcome::One(Err(reason));
@@ -554,8 +592,9 @@ pub fn parse_line_into<'a>(
             }
         }
         out.pop();
-        let text = std::str::from_utf8(line).ok();
-        out.push((parse_json_line(line, text, false, sc), n));
+        sc.walked = WalkedText::Known(clean);
+        out.push((parse_json_line(line, Some(text), false, sc), n));
+        sc.walked = WalkedText::None;
         return;
     }
     out.push((parse_line(line, sc), n));

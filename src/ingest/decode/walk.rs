@@ -1,6 +1,7 @@
 //! The fast path through wrappers: a wrapper object read key by key in one pass, an event it
-//! carries as a string unescaped while its end is found, and a list read item by item (an
-//! event parsed straight from the list, not first cut out of it).
+//! carries as a string read as it stands, escaped, by the event scanner (or, when the scanner
+//! leaves it, unescaped while its end is found and read then), and a list read item by item
+//! (an event parsed straight from the list, not first cut out of it).
 //!
 //! Every function here either gives exactly what the general path of [`super::expand`] would
 //! give, or `None` (nothing pushed) when the input is anything it does not handle itself —
@@ -18,6 +19,11 @@ enum Held<'a> {
     Raw(&'a RawValue),
     /// A string: its text, already unescaped.
     Text(Carried<'a>),
+    /// A string carrying an event, read as it stands ([`super::event::carried_event`]): what
+    /// reading its text would give. Boxed, and read in its box: an event is large, and
+    /// [`Walked`] holds ten values (moving them unboxed cost a fifth of reading a `{"log"}`
+    /// line).
+    Event(Result<Box<AuditEvent<'a>>, &'static str>),
     /// An object read as a wrapper on the way (what [`walk_object`] gives for its text).
     Object(Box<Walked<'a>>, &'a str),
     /// A list read on the way, inside a value whose nesting is known: its items.
@@ -171,7 +177,17 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
             // A duplicate: serde_json's error, on the general path.
             return None;
         }
-        let (held, len) = if b.get(i) == Some(&b'"') {
+        let carried_event = if b.get(i + 1) == Some(&b'{') && depth + 1 < MAX_DEPTH {
+            let mut ev = Box::<AuditEvent<'a>>::default();
+            let clean = walked_clean(sc, b);
+            super::event::carried_event(rest, clean, sc, &mut ev)
+                .map(|(res, len)| (res.map(|()| ev), len))
+        } else {
+            None
+        };
+        let (held, len) = if let Some((item, len)) = carried_event {
+            (Held::Event(item), len)
+        } else if b.get(i) == Some(&b'"') {
             let (unescaped, len) = scan_string(rest, Some(&mut sc.text))?;
             let carried = match unescaped {
                 Unescaped::Verbatim(t) if super::opens_json(t) => Carried::Json(t),
@@ -266,7 +282,13 @@ pub(super) fn wrapper<'a>(
     depth: u32,
     sc: &mut Scratch<'a>,
 ) -> bool {
-    let saved = std::mem::replace(&mut sc.walked, WalkedText::Unknown(s));
+    // The line `parse_line_into` reads (the only text it marks as known, at depth 0, for as
+    // long as it reads the line) keeps what was found of its control characters.
+    let walked = match sc.walked {
+        WalkedText::Known(clean) if depth == 0 => WalkedText::Known(clean),
+        _ => WalkedText::Unknown(s),
+    };
+    let saved = std::mem::replace(&mut sc.walked, walked);
     let done = wrapper_of(s, out, depth, sc);
     sc.walked = saved;
     done
@@ -320,6 +342,7 @@ fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch
                 super::expand_fresh(t, out, depth + 2, sc);
             }
             Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
+            Held::Event(item) => out.push(item.map(|ev| *ev)),
             // What `expand` does with the object's text at `depth + 1` (its nesting is known
             // here: `open` runs inside a checked value).
             Held::Object(inner, _) if depth + 1 < MAX_DEPTH => open(*inner, out, depth + 1, sc),
@@ -379,16 +402,7 @@ fn list_items<'a>(
     if b.get(i) == Some(&b']') {
         return Some(i + 1);
     }
-    // Once for the whole text walked, not once per list or per item.
-    let clean = match sc.walked {
-        WalkedText::Known(clean) => clean,
-        WalkedText::Unknown(text) => {
-            let clean = super::event::classify(text.as_bytes());
-            sc.walked = WalkedText::Known(clean);
-            clean
-        }
-        WalkedText::None => super::event::classify(b),
-    };
+    let clean = walked_clean(sc, b);
     loop {
         let rest = s.get(i..)?;
         if b.get(i) != Some(&b'{') {
@@ -423,6 +437,21 @@ fn list_items<'a>(
             b']' => return Some(i + 1),
             _ => return None,
         }
+    }
+}
+
+/// True when the text walked holds no control character ([`super::event::classify`]); `b` is
+/// the part of it being read, looked at alone when no walk is under way. Worked out once for
+/// the whole text walked, not once per list, item or carried string.
+fn walked_clean(sc: &mut Scratch<'_>, b: &[u8]) -> bool {
+    match sc.walked {
+        WalkedText::Known(clean) => clean,
+        WalkedText::Unknown(text) => {
+            let clean = super::event::classify(text.as_bytes());
+            sc.walked = WalkedText::Known(clean);
+            clean
+        }
+        WalkedText::None => super::event::classify(b),
     }
 }
 
@@ -585,6 +614,48 @@ mod tests {
         }
         for line in &lines {
             same(line.as_bytes());
+        }
+        // An event carried as a string, read as it stands: the carried string's own escapes
+        // where the event has its structure, in its strings and between its tokens; control
+        // characters raw and escaped; the string cut short anywhere.
+        let body = &q[1..q.len() - 1];
+        let user = r#"\"u\""#;
+        for carried in [
+            body.replacen(r#"\""#, r#"\u0022"#, 1),
+            body.replacen(user, r#"\u0022u\""#, 1),
+            body.replacen(user, r#"\"u\u0022"#, 1),
+            body.replacen(user, r#"\"\u0075\""#, 1),
+            body.replacen(user, r#"\"\\u0075\""#, 1),
+            body.replacen(user, r#"\"\\\u0075\""#, 1),
+            body.replacen(user, r#"\"\\u00\u0035\""#, 1),
+            body.replacen(user, r#"\"\\ud83d\\ude00\""#, 1),
+            body.replacen(user, r#"\"\\ud83d\""#, 1),
+            body.replacen(user, r#"\"\\ude00\""#, 1),
+            body.replacen(user, r#"\"\ud83d\ude00\""#, 1),
+            body.replacen(user, r#"\"\\/\/\\\/\""#, 1),
+            body.replacen(user, r#"\"\\\\\\\"\\n\\t\\b\\f\\r\""#, 1),
+            body.replacen(user, r#"\"\\x\""#, 1),
+            body.replacen(user, r#"\"\\\x\""#, 1),
+            body.replacen(user, r#"\"u\n\""#, 1),
+            body.replacen(user, "\\\"u\t\\\"", 1),
+            body.replacen(user, "\\\"\u{1}\\\"", 1),
+            body.replacen(',', "\t,", 1),
+            body.replacen(',', r#"\n,\r\t "#, 3),
+            body.replacen(',', r#"\u0020,"#, 1),
+            body.replacen(',', r#"\/,"#, 1),
+            body.replacen(r#"\"level\""#, r#"\"l\\u0065vel\""#, 1),
+            body.replacen(r#"\"level\""#, r#"\"l\u0065vel\""#, 1),
+            format!(r#" {body}"#),
+            format!(r#"{body}\n\n "#),
+            format!(r#"{body}x"#),
+            format!(r#"{body}\"#),
+        ] {
+            same(format!(r#"{{"log":"{carried}","stream":"stdout"}}"#).as_bytes());
+        }
+        for cut in 0..body.len() {
+            if let Some(part) = body.get(..cut) {
+                same(format!(r#"{{"log":"{part}"}}"#).as_bytes());
+            }
         }
         // Lists read item by item in text whose nesting is not known: a deep value beside the
         // list, in an item, or in an event's skipped field, on both sides of every limit.
