@@ -99,8 +99,9 @@ pub(super) fn event_prefix<'a>(
 }
 
 /// Reads the event carried as the JSON string `s` starts with (at its opening quote) in one
-/// pass over the string as it stands, escaped: the item [`event`] would give for the string's
-/// text, and the index after its closing quote. The event's quote is `\"` there, and the
+/// pass over the string as it stands, escaped, into `ev` (a default event, read in its place:
+/// an event is large, and moving it cost more than reading it): what [`event`] would give for
+/// the string's text (`Ok` or the skip reason), and the index after its closing quote. The event's quote is `\"` there, and the
 /// escapes of its strings are escaped again (`\\\"`, `\\n`, `\\u00e9`); its kept strings
 /// are unescaped both ways into the arena, or borrowed when they hold no escape. `clean` says
 /// that `s` holds no control character (a raw one is not JSON, left to the general path).
@@ -112,12 +113,12 @@ pub(super) fn carried_event<'a>(
     s: &'a str,
     clean: bool,
     sc: &mut Scratch<'a>,
-) -> Option<(Item<'a>, usize)> {
+    ev: &mut AuditEvent<'a>,
+) -> Option<(Result<(), &'static str>, usize)> {
     let b = s.as_bytes();
     if !clean || b.get(..2)? != b"\"{" {
         return None;
     }
-    let mut ev = AuditEvent::default();
     let mut r = Reader::<true> {
         s,
         b,
@@ -125,7 +126,7 @@ pub(super) fn carried_event<'a>(
         clean,
         sc,
     };
-    r.event(&mut ev)?;
+    r.event(ev)?;
     if !(ev.looks_like_event() || ev.kind == "Event") {
         return None;
     }
@@ -133,7 +134,7 @@ pub(super) fn carried_event<'a>(
     if b.get(r.i) != Some(&b'"') {
         return None;
     }
-    Some((ev.validate().map(|()| ev), r.i + 1))
+    Some((ev.validate(), r.i + 1))
 }
 
 /// The index of the first byte at or after `i` of carried text that is not JSON whitespace of
@@ -1028,7 +1029,8 @@ mod tests {
         let mut sc = arena.scratch();
         records.iter().all(|record| {
             let quoted = &record[record.find(":\"{").unwrap_or(0) + 1..];
-            super::carried_event(quoted, true, &mut sc).is_some()
+            let mut ev = crate::ingest::audit::AuditEvent::default();
+            super::carried_event(quoted, true, &mut sc, &mut ev).is_some()
         })
     }
 

@@ -20,9 +20,10 @@ enum Held<'a> {
     /// A string: its text, already unescaped.
     Text(Carried<'a>),
     /// A string carrying an event, read as it stands ([`super::event::carried_event`]): what
-    /// reading its text would give. Boxed: an event is large, and [`Walked`] holds ten
-    /// values (moving them unboxed cost a fifth of reading a `{"log"}` line).
-    Event(Box<Item<'a>>),
+    /// reading its text would give. Boxed, and read in its box: an event is large, and
+    /// [`Walked`] holds ten values (moving them unboxed cost a fifth of reading a `{"log"}`
+    /// line).
+    Event(Result<Box<AuditEvent<'a>>, &'static str>),
     /// An object read as a wrapper on the way (what [`walk_object`] gives for its text).
     Object(Box<Walked<'a>>, &'a str),
     /// A list read on the way, inside a value whose nesting is known: its items.
@@ -176,11 +177,16 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
             // A duplicate: serde_json's error, on the general path.
             return None;
         }
-        let carried_event = (b.get(i + 1) == Some(&b'{') && depth + 1 < MAX_DEPTH)
-            .then(|| super::event::carried_event(rest, walked_clean(sc, b), sc))
-            .flatten();
+        let carried_event = if b.get(i + 1) == Some(&b'{') && depth + 1 < MAX_DEPTH {
+            let mut ev = Box::<AuditEvent<'a>>::default();
+            let clean = walked_clean(sc, b);
+            super::event::carried_event(rest, clean, sc, &mut ev)
+                .map(|(res, len)| (res.map(|()| ev), len))
+        } else {
+            None
+        };
         let (held, len) = if let Some((item, len)) = carried_event {
-            (Held::Event(Box::new(item)), len)
+            (Held::Event(item), len)
         } else if b.get(i) == Some(&b'"') {
             let (unescaped, len) = scan_string(rest, Some(&mut sc.text))?;
             let carried = match unescaped {
@@ -336,7 +342,7 @@ fn open<'a>(w: Walked<'a>, out: &mut Vec<Item<'a>>, depth: u32, sc: &mut Scratch
                 super::expand_fresh(t, out, depth + 2, sc);
             }
             Held::Text(_) => out.push(Err(reasons::NOT_AN_EVENT)),
-            Held::Event(item) => out.push(*item),
+            Held::Event(item) => out.push(item.map(|ev| *ev)),
             // What `expand` does with the object's text at `depth + 1` (its nesting is known
             // here: `open` runs inside a checked value).
             Held::Object(inner, _) if depth + 1 < MAX_DEPTH => open(*inner, out, depth + 1, sc),
