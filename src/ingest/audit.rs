@@ -26,8 +26,7 @@
 //! is scanned once and read again piece by piece ([`crate::ingest::document`]); a document from
 //! stdin is held whole. Three stages run at once, each a block ahead of the
 //! next: a reader thread reads (and decompresses) blocks of 1 MB cut at line boundaries (a longer
-//! line makes a longer block) — a plain regular file is mapped instead and its blocks are ranges
-//! of the mapping, not copies (`ingest::mapped`); a parser thread has each block's lines parsed in parallel (rayon)
+//! line makes a longer block); a parser thread has each block's lines parsed in parallel (rayon)
 //! into [`AuditEvent`]s that borrow from the block and name only the kept fields: a plain event
 //! is read by a one-pass scanner (`decode::event`) that skips request and response bodies
 //! without building them, straight into its place in the block's outcomes (the event is large:
@@ -599,14 +598,7 @@ fn read_audit_inner(
     let rereadable = reread && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     let raw = Arc::new(AtomicBool::new(false));
     let block_size = block_size.max(1);
-    let (rx, recycle) = spawn_block_reader(
-        path,
-        opened.reader,
-        gzip,
-        block_size,
-        Arc::clone(&raw),
-        &counter,
-    );
+    let (rx, recycle) = spawn_reader(opened.reader, block_size, Arc::clone(&raw));
     let mut reader = Reading {
         path,
         strict: opts.strict,
@@ -949,9 +941,6 @@ struct Block {
     aligned: bool,
     /// Where the events its lines carry as strings are unescaped to (see [`Arena`]).
     arena: Arena,
-    /// When set, the piece is this range of a mapped file instead (and `buffer` is empty).
-    #[cfg(target_os = "linux")]
-    window: Option<crate::ingest::mapped::Window>,
 }
 
 impl Block {
@@ -963,8 +952,6 @@ impl Block {
             eof,
             aligned: true,
             arena: Arena::new(),
-            #[cfg(target_os = "linux")]
-            window: None,
         }
     }
 
@@ -976,39 +963,16 @@ impl Block {
             eof,
             aligned,
             arena: Arena::new(),
-            #[cfg(target_os = "linux")]
-            window: None,
-        }
-    }
-
-    /// A block that is a range of a mapped file.
-    #[cfg(target_os = "linux")]
-    fn mapped(window: crate::ingest::mapped::Window, eof: bool, aligned: bool) -> Block {
-        Block {
-            buffer: Vec::new(),
-            len: 0,
-            eof,
-            aligned,
-            arena: Arena::new(),
-            window: Some(window),
         }
     }
 
     /// The bytes of the piece.
     fn bytes(&self) -> &[u8] {
-        #[cfg(target_os = "linux")]
-        if let Some(window) = &self.window {
-            return window.bytes();
-        }
         self.buffer.get(..self.len).unwrap_or(&self.buffer)
     }
 
     /// The bytes of the piece, as a vector of exactly them.
     fn into_vec(mut self) -> Vec<u8> {
-        #[cfg(target_os = "linux")]
-        if self.window.is_some() {
-            return self.bytes().to_vec();
-        }
         self.buffer.truncate(self.len);
         self.buffer
     }
@@ -1123,90 +1087,6 @@ fn spawn_reader(
             if eof {
                 return;
             }
-        }
-    });
-    (rx, free_tx)
-}
-
-/// Starts the thread that cuts the input into blocks: a plain regular file is mapped and cut
-/// in place ([`spawn_mapped_reader`]), anything else is read by [`spawn_reader`].
-fn spawn_block_reader(
-    path: &str,
-    reader: Box<dyn io::BufRead + Send>,
-    gzip: bool,
-    block: usize,
-    raw: Arc<AtomicBool>,
-    counter: &Arc<AtomicU64>,
-) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
-    #[cfg(target_os = "linux")]
-    if !gzip
-        && path != "-"
-        && let Some(file) = crate::ingest::mapped::map_path(path)
-        // Opened again: it must still be the plain file the gzip sniff saw.
-        && !file.bytes().starts_with(&crate::ingest::source::GZIP_MAGIC)
-    {
-        // The bytes the opening read to look for gzip's magic are counted again as blocks.
-        counter.store(0, Ordering::Relaxed);
-        return spawn_mapped_reader(file, block, raw, Arc::clone(counter));
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (path, gzip, counter);
-    spawn_reader(reader, block, raw)
-}
-
-/// [`spawn_reader`] for a mapped file: blocks are ranges of the mapping, cut as
-/// [`spawn_reader`] cuts them (at the last line end within `block` bytes, else at the first
-/// line end after, but a line longer than [`LONG_LINE_BLOCKS`] blocks goes in parts, and lines
-/// are not looked at once `raw` is set), so nothing is copied. No buffers come back: the
-/// second channel's receiver is dropped.
-#[cfg(target_os = "linux")]
-fn spawn_mapped_reader(
-    file: Arc<crate::ingest::mapped::MappedFile>,
-    block: usize,
-    raw: Arc<AtomicBool>,
-    counter: Arc<AtomicU64>,
-) -> (Receiver<io::Result<Block>>, SyncSender<Vec<u8>>) {
-    use crate::ingest::mapped::Window;
-    let (tx, rx) = sync_channel::<io::Result<Block>>(1);
-    let (free_tx, _) = sync_channel::<Vec<u8>>(0);
-    std::thread::spawn(move || {
-        let data = file.bytes();
-        let len = data.len();
-        let mut start = 0usize;
-        loop {
-            let want = start.saturating_add(block).min(len);
-            let cap = start
-                .saturating_add(block.saturating_mul(LONG_LINE_BLOCKS))
-                .min(len);
-            let cut = if raw.load(Ordering::Relaxed) || want == len {
-                None
-            } else {
-                memchr::memrchr(b'\n', data.get(start..want).unwrap_or(&[]))
-                    .map(|pos| start + pos + 1)
-                    .or_else(|| {
-                        memchr::memchr(b'\n', data.get(want..cap).unwrap_or(&[]))
-                            .map(|pos| want + pos + 1)
-                    })
-            };
-            let end = match cut {
-                Some(cut) => cut,
-                None if raw.load(Ordering::Relaxed) => want,
-                None => cap,
-            };
-            let eof = end >= len;
-            let aligned = eof || cut.is_some();
-            if !file.populate(start, end) {
-                let _ = tx.send(Err(io::Error::other(
-                    "the file shrank while it was read (truncated or rotated in place)",
-                )));
-                return;
-            }
-            counter.fetch_add((end - start) as u64, Ordering::Relaxed);
-            let window = Window::new(Arc::clone(&file), start, end);
-            if tx.send(Ok(Block::mapped(window, eof, aligned))).is_err() || eof {
-                return;
-            }
-            start = end;
         }
     });
     (rx, free_tx)

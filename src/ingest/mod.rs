@@ -9,8 +9,6 @@ pub mod entries;
 pub mod ginkgo;
 pub mod junit;
 pub mod kind;
-#[cfg(target_os = "linux")]
-pub(crate) mod mapped;
 pub mod source;
 pub mod tail;
 pub mod useragent;
