@@ -489,6 +489,13 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         if self.peek() != Some(b'"') {
             return None;
         }
+        self.carried_text(false)
+    }
+
+    /// The carried string at the cursor (at its `\"`) unescaped into the arena, the cursor
+    /// moved past it: the carried string's escapes, and the event's own inside it unless
+    /// `event_escapes` is false (then `None` when there is one).
+    fn carried_text(&mut self, event_escapes: bool) -> Option<&'a str> {
         let b = self.b;
         let text = &mut self.sc.text;
         text.clear();
@@ -496,7 +503,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         loop {
             let at = j + quote_or_backslash(b.get(j..)?)?;
             text.push(b.get(j..at)?);
-            if b.get(at + 1) == Some(&b'\\') {
+            if !event_escapes && b.get(at + 1) == Some(&b'\\') {
                 return None;
             }
             match carried_char(b.get(at..)?)? {
@@ -553,7 +560,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
             return Some(Cow::Borrowed(t));
         }
         if CARRIED {
-            return self.carried_string();
+            return self.carried_text(true).map(Cow::Borrowed);
         }
         let sc = &mut *self.sc;
         let (text, len) = scan_string(self.s.get(self.i..)?, Some(&mut sc.text))?;
@@ -562,34 +569,6 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
             Unescaped::Verbatim(t) => t,
             Unescaped::InText => sc.keep(std::str::from_utf8(sc.text.bytes()).ok()?),
         }))
-    }
-
-    /// A string of carried text with escapes (the cursor at its `\"`), unescaped both ways
-    /// into the arena: the carried string's escapes, and the event's own inside it.
-    fn carried_string(&mut self) -> Option<Cow<'a, str>> {
-        let b = self.b;
-        let text = &mut self.sc.text;
-        text.clear();
-        let mut j = self.i + 2;
-        loop {
-            let at = j + quote_or_backslash(b.get(j..)?)?;
-            text.push(b.get(j..at)?);
-            match carried_char(b.get(at..)?)? {
-                CarriedChar::End => {
-                    self.i = at + 2;
-                    break;
-                }
-                CarriedChar::Char(ch, len) => {
-                    let mut buf = [0u8; 4];
-                    text.push(ch.encode_utf8(&mut buf).as_bytes());
-                    j = at + len;
-                }
-            }
-        }
-        let sc = &*self.sc;
-        Some(Cow::Borrowed(
-            sc.keep(std::str::from_utf8(sc.text.bytes()).ok()?),
-        ))
     }
 
     /// True (and moves past it) when `null` is next.
