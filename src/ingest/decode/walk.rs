@@ -82,6 +82,12 @@ const VALUE_LIMIT: usize = SERDE_LIMIT - ENCLOSING;
 // object and its skipped values), so it needs no look at its nesting either.
 const _: () = assert!(super::event::MAX_NESTING as usize + 1 + ENCLOSING < SERDE_LIMIT);
 
+/// True when the value `v` (a member's or an item's text) may be left to serde_json or
+/// skipped: its nesting is known, it is no container, or it nests below [`VALUE_LIMIT`].
+fn value_nesting_ok(v: &[u8], sc: &Scratch<'_>) -> bool {
+    sc.nesting_ok || !matches!(v.first(), Some(b'{' | b'[')) || nesting_below(v, VALUE_LIMIT)
+}
+
 /// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
 /// object))`, or `None` when it may be an event or holds anything unusual.
 ///
@@ -90,17 +96,6 @@ const _: () = assert!(super::event::MAX_NESTING as usize + 1 + ENCLOSING < SERDE
 /// object: a member that is a list of events (an `EventList`'s `items`) is read item by item
 /// without looking at its brackets twice.
 fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walked<'a>, usize)> {
-    walk_members(s, sc, depth)
-}
-
-/// True when the value `v` (a member's or an item's text) may be left to serde_json or
-/// skipped: its nesting is known, it is no container, or it nests below [`VALUE_LIMIT`].
-fn value_nesting_ok(v: &[u8], sc: &Scratch<'_>) -> bool {
-    sc.nesting_ok || !matches!(v.first(), Some(b'{' | b'[')) || nesting_below(v, VALUE_LIMIT)
-}
-
-/// [`walk_object`], for an object to be opened at `depth`.
-fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Walked<'a>, usize)> {
     let b = s.as_bytes();
     if b.first() != Some(&b'{') {
         return None;
@@ -207,7 +202,7 @@ fn walk_members<'a>(s: &'a str, sc: &mut Scratch<'a>, depth: u32) -> Option<(Wal
         {
             (Held::Items(items), len)
         } else if let Some((inner, len)) = (b.get(i) == Some(&b'{') && depth + 1 < MAX_DEPTH)
-            .then(|| walk_members(rest, sc, depth + 1))
+            .then(|| walk_object(rest, depth + 1, sc))
             .flatten()
         {
             // A wrapper in a wrapper (`_source`, `properties`): read on the way, not cut out

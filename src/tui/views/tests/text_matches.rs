@@ -252,7 +252,7 @@ impl TextMatches {
         {
             self.groups.merge(&matched.groups);
             self.uris.merge(&matched.uris);
-            self.whole = matched.whole.clone();
+            self.whole = matched.whole;
         }
     }
 
