@@ -582,7 +582,14 @@ pub fn parse_line_into<'a>(
         if let Some((outcome, _)) = out.last_mut()
             && let LineOutcome::One(Ok(ev)) = outcome
         {
-            match event::read_whole(text, clean, sc, ev) {
+            let mut read = event::read_whole(text, clean, sc, ev);
+            if read.is_none() {
+                // Not an event: most often the common wrapper of one carried event (an
+                // OpenSearch hit, a `{"log"}` record), read into the same place.
+                *ev = AuditEvent::default();
+                read = walk::carried_line(text, clean, sc, ev);
+            }
+            match read {
                 Some(Ok(())) => return,
                 Some(Err(reason)) => {
                     *outcome = LineOutcome::One(Err(reason));
