@@ -668,15 +668,30 @@ fn read_audit_inner(
             }
             let mut going = scanner.feed(first.bytes());
             let mut eof = first.eof;
+            let taken = first.bytes().len() as u64 + if bom { 3 } else { 0 };
             drop(first);
-            while going && !eof {
-                let Some(b) = recv(&rx)? else { break };
-                going = scanner.feed(b.bytes());
-                eof = b.eof;
-                progress.tick(0);
-                let _ = recycle.try_send(b.into_buffer());
+            if !gzip && going && !eof {
+                // A regular file: the rest is read here, in reads small enough to be scanned
+                // while still in the cache (`document::SCAN_READ`); the reader thread stops.
+                drop(rx);
+                let read_error = |e| classify_read_error(path, gzip, e);
+                let file = std::fs::File::open(path).map_err(read_error)?;
+                counter.store(taken, Ordering::Relaxed);
+                let chunk = block_size.min(document::SCAN_READ);
+                going = document::scan_file(&mut scanner, &file, taken, chunk, &counter, || {
+                    progress.tick(0)
+                })
+                .map_err(read_error)?;
+            } else {
+                while going && !eof {
+                    let Some(b) = recv(&rx)? else { break };
+                    going = scanner.feed(b.bytes());
+                    eof = b.eof;
+                    progress.tick(0);
+                    let _ = recycle.try_send(b.into_buffer());
+                }
+                drop(rx);
             }
-            drop(rx);
             let scanned = if going {
                 scanner.finish()
             } else {
@@ -684,10 +699,25 @@ fn read_audit_inner(
             };
             // The second pass is the one shown.
             counter.store(0, Ordering::Relaxed);
-            let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
             return match scanned {
+                document::Scanned::Document { pieces, len } if !gzip => {
+                    reader.bytes = len;
+                    let file = std::fs::File::open(path)
+                        .map_err(|e| classify_read_error(path, gzip, e))?;
+                    read_pieces_at(
+                        &mut reader,
+                        file,
+                        pieces,
+                        bom,
+                        block_size,
+                        &mut progress,
+                        &counter,
+                        sink,
+                    )
+                }
                 document::Scanned::Document { pieces, len } => {
                     reader.bytes = len;
+                    let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
                     read_pieces(
                         &mut reader,
                         again.reader,
@@ -703,6 +733,7 @@ fn read_audit_inner(
                 // Not one JSON document after all: line by line from the start, as the
                 // whole-document reading falls back to.
                 document::Scanned::Lines => {
+                    let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
                     let raw = Arc::new(AtomicBool::new(false));
                     let (rx, recycle) = spawn_reader(again.reader, block_size, raw);
                     let Some(first) = recv(&rx)? else {
@@ -808,6 +839,39 @@ fn read_pieces(
         }
         progress.tick(reader.accounting.events);
         let _ = recycle.try_send(block.into_owner().into_buffer());
+    }
+    Ok(())
+}
+
+/// [`read_pieces`] of a regular file, by positioned reads ([`document::spawn_piece_reads`]).
+#[allow(clippy::too_many_arguments)]
+fn read_pieces_at(
+    reader: &mut Reading<'_>,
+    file: std::fs::File,
+    pieces: Vec<document::Piece>,
+    bom: bool,
+    block_size: usize,
+    progress: &mut Progress,
+    counter: &Arc<AtomicU64>,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<(), IngestError> {
+    let skip = if bom { 3 } else { 0 };
+    let batches = document::spawn_piece_reads(
+        file,
+        Arc::new(pieces),
+        skip,
+        block_size,
+        Arc::clone(counter),
+    );
+    let mut number = 0u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| classify_read_error(reader.path, false, e))?;
+        for item in batch.borrow_dependent().chunks.iter().flatten() {
+            number += 1;
+            reader.deliver(item, number, sink)?;
+        }
+        progress.tick(reader.accounting.events);
+        batch.into_owner().recycle();
     }
     Ok(())
 }
