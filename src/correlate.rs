@@ -229,21 +229,29 @@ pub fn correlate_and_write(
     // run's first request (ginkgo v1 timestamps carry none), known for sure only once every
     // request is read and sorted: the thread takes the year of the first event read, and the
     // inputs are read again after reading in the rare run where the two years differ.
+    // Only files can be read again: stdin or a pipe (`<(zcat e2e.log.gz)`) is read once, after
+    // the audit logs, as always.
+    let rereadable = resolved
+        .e2e
+        .iter()
+        .all(|(path, _)| path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file()));
     let (year_tx, year_rx) = std::sync::mpsc::sync_channel::<Option<i32>>(1);
     let (run, prefetched) = std::thread::scope(|scope| {
         let e2e_inputs = &resolved.e2e;
         let flag = opts.release;
-        let prefetch = scope.spawn(move || prefetch_e2e(e2e_inputs, flag, &year_rx));
+        let prefetch = (rereadable && !e2e_inputs.is_empty())
+            .then(|| scope.spawn(move || prefetch_e2e(e2e_inputs, flag, &year_rx)));
+        let first_year = prefetch.is_some().then_some(year_tx);
         let run = read_audit_logs(
             &resolved,
             opts,
             None,
-            Some(year_tx),
+            first_year,
             &mut |_, _| {},
             &mut clock,
         );
         // A thread that panicked read nothing ahead: the inputs are read after reading.
-        (run, prefetch.join().ok().flatten())
+        (run, prefetch.and_then(|p| p.join().ok().flatten()))
     });
     let run = run?;
     let mut prefetched = prefetched.map(|(year, inputs)| (year, inputs.into_iter()));
