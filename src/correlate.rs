@@ -409,7 +409,11 @@ pub(crate) fn complete(
     for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
         req.endpoint = endpoint;
     }
-    run.operations = table.into_owned().into_operations();
+    // The operations alone are copied from the embedded table, not its trie too.
+    run.operations = match table {
+        std::borrow::Cow::Borrowed(embedded) => embedded.operations().to_vec(),
+        std::borrow::Cow::Owned(table) => table.into_operations(),
+    };
     clock.lap("match endpoints");
     Ok(run)
 }
