@@ -1403,6 +1403,17 @@ mod tests {
             format!("1 -2"),
             format!("1-2"),
         ]);
+        // Indented documents (newlines between a piece's tokens), carrying a good event and
+        // one whose string holds a raw tab once unescaped (not JSON inside).
+        let raw_tab = serde_json::to_string(&EV.replace(r#""ua""#, "\"u\ta\"")).unwrap();
+        for carried in [&q, &raw_tab] {
+            docs.push(format!(
+                "{{\n  \"events\": [\n    {{\n      \"message\": {carried},\n      \"timestamp\": 1\n    }},\n    {{\n\t\"message\": {q}\r\n    }}\n  ]\n}}\n"
+            ));
+            docs.push(format!(
+                "{{\"records\": [\n {{\"properties\":\n  {{\"log\": {carried}}}}},\n {{\"log\": {carried}}}]}}"
+            ));
+        }
         for doc in &docs {
             same(doc.as_bytes());
         }
