@@ -14,6 +14,9 @@ use foldhash::HashMap;
 use thiserror::Error;
 
 pub mod live;
+mod request_index;
+
+use request_index::RequestIndex;
 
 use crate::endpoints::{CachedMatcher, Catalog, EndpointTable, Release, ReleaseEvidence};
 use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
@@ -755,10 +758,9 @@ type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 #[derive(Default)]
 pub(crate) struct Builder {
     run: Run,
-    /// Requests by `auditID`: each entry is an index into `run.requests`, filed under the
-    /// hash of its ID (four bytes an entry where a map of hash to index took sixteen: at a
-    /// few hundred thousand requests, megabytes of memory touched at random).
-    by_audit_id: hashbrown::HashTable<u32>,
+    /// Requests by `auditID`: indexes into `run.requests`, filed under the hash of their ID
+    /// (eight bytes an entry; the recent ones first, see [`RequestIndex`]).
+    by_audit_id: RequestIndex,
     /// User agent hash -> agent: the raw agent is neither hashed nor interned again per event.
     agents: HashIndex<crate::run::AgentId>,
     /// Hash of name and groups -> user.
@@ -775,6 +777,9 @@ pub(crate) struct Builder {
     /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
     /// a string equal to the last one needs neither a hash nor a probe of the string index.
     last_interned: [StrId; Field::COUNT],
+    /// As `last_interned`, with the string's hash, for fields whose hash the reader computed
+    /// ([`Builder::intern_field_hashed`]).
+    last_hashed: [(StrId, u64); Field::COUNT],
     /// The user the last request had: most requests come from the same few users in runs,
     /// and comparing with it spares hashing the name and groups.
     last_user: Option<UserId>,
@@ -802,11 +807,19 @@ enum Field {
     ApiGroup,
     ApiVersion,
     SourceIps,
+    Reason,
+    AgentProduct,
+    AgentVersion,
+    AgentOs,
+    AgentArch,
+    AgentCommit,
+    AgentSuffix,
+    AgentSpec,
 }
 
 impl Field {
     /// How many fields there are.
-    const COUNT: usize = 8;
+    const COUNT: usize = 16;
 }
 
 impl Builder {
@@ -814,11 +827,12 @@ impl Builder {
     fn reserve(&mut self, requests: usize) {
         self.run.requests.reserve(requests);
         let requests_so_far = &self.run.requests;
-        self.by_audit_id.reserve(requests, |&i| {
-            requests_so_far
-                .get(i as usize)
-                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
-        });
+        self.by_audit_id
+            .reserve(requests, |i| audit_id_hash(requests_so_far, i));
+        // Most requests' URIs are new strings (they carry names and resource versions); the
+        // other strings are far fewer. Half a string per request spares growing the index
+        // step by step in generated and real e2e runs alike.
+        self.run.strings.reserve(requests / 2);
     }
 
     /// Interns `s`, the value of `field` in a new request: when it is the string that field
@@ -834,6 +848,22 @@ impl Builder {
         let id = self.run.strings.intern(s);
         if let Some(kept) = self.last_interned.get_mut(slot) {
             *kept = id;
+        }
+        id
+    }
+
+    /// [`Builder::intern_field`] of `s` whose [`crate::run::strings::hash_str`] is `hash`
+    /// (computed by the reader): the last string is compared only when the hashes agree, and
+    /// a new one is looked up without hashing it.
+    fn intern_field_hashed(&mut self, field: Field, s: &str, hash: u64) -> StrId {
+        let slot = field as usize;
+        let (last, last_hash) = self.last_hashed.get(slot).copied().unwrap_or((0, 0));
+        if last != 0 && last_hash == hash && self.run.strings.get(last) == s {
+            return last;
+        }
+        let id = self.run.strings.intern_hashed(s, hash);
+        if let Some(kept) = self.last_hashed.get_mut(slot) {
+            *kept = (id, hash);
         }
         id
     }
@@ -934,31 +964,41 @@ impl Builder {
         id
     }
 
-    /// The request an `auditID` already has, if any.
-    fn request_of(&self, audit_id: &str, hash: u64) -> Option<u32> {
+    /// The request an `auditID` whose hash is `hash` already has, if any.
+    fn request_of(&mut self, audit_id: &str, hash: u64) -> Option<u32> {
         let requests = &self.run.requests;
-        self.by_audit_id
-            .find(hash, |&i| {
-                requests
-                    .get(i as usize)
-                    .is_some_and(|r| &*r.audit_id == audit_id)
-            })
-            .copied()
+        self.by_audit_id.find(hash, |i| {
+            requests
+                .get(i as usize)
+                .is_some_and(|r| &*r.audit_id == audit_id)
+        })
     }
 
     /// Files request `idx`, whose `auditID` hashes to `hash`, under its ID.
     fn file_request(&mut self, idx: u32, hash: u64) {
         let requests = &self.run.requests;
-        self.by_audit_id.insert_unique(hash, idx, |&i| {
-            requests
-                .get(i as usize)
-                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
-        });
+        self.by_audit_id
+            .file(hash, idx, |i| audit_id_hash(requests, i));
     }
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
-        let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
+        // `Agent::with_parts`, with each part compared with the last new agent's first: the
+        // base parts recur from agent to agent (a spec's agents differ in their backtraces
+        // only), and an equal one needs no hash and no probe of the string index. Interned in
+        // `with_parts`' order, so string ids do not move.
+        let mut agent = Agent {
+            product: self.intern_field(Field::AgentProduct, parsed.product),
+            version: self.intern_field(Field::AgentVersion, parsed.version),
+            os: self.intern_field(Field::AgentOs, parsed.os),
+            arch: self.intern_field(Field::AgentArch, parsed.arch),
+            commit: self.intern_field(Field::AgentCommit, parsed.commit),
+            suffix: self.intern_field(Field::AgentSuffix, parsed.suffix),
+            spec_text: parsed
+                .spec
+                .map_or(0, |t| self.intern_field(Field::AgentSpec, t)),
+            ..Agent::default()
+        };
         if let Some(trace) = &parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
@@ -1060,10 +1100,13 @@ impl Builder {
             if req.decision == Decision::Unknown {
                 req.decision = decision;
             }
-            if req.reason == 0 && !ev.reason().is_empty() {
-                req.reason = self.run.strings.intern(ev.reason());
-            }
             req.level = req.level.max(level);
+            if req.reason == 0 && !ev.reason().is_empty() {
+                let reason = self.intern_field_hashed(Field::Reason, ev.reason(), ev.reason_hash());
+                if let Some(req) = self.run.requests.get_mut(idx as usize) {
+                    req.reason = reason;
+                }
+            }
             return;
         }
         let user = match &ev.user {
@@ -1093,11 +1136,18 @@ impl Builder {
             many => self.run.strings.intern(&many.join(",")),
         };
         let verb = self.intern_field(Field::Verb, &ev.verb);
-        let s = &mut self.run.strings;
+        let uri = self
+            .run
+            .strings
+            .intern_hashed(&ev.request_uri, ev.request_uri_hash());
+        let reason = match ev.reason() {
+            "" => 0,
+            r => self.intern_field_hashed(Field::Reason, r, ev.reason_hash()),
+        };
         let request = Request {
             audit_id: (*ev.audit_id).into(),
             verb,
-            uri: s.intern(&ev.request_uri),
+            uri,
             user,
             impersonated,
             source_ips,
@@ -1110,10 +1160,7 @@ impl Builder {
             received,
             completed: stage_time,
             decision,
-            reason: match ev.reason() {
-                "" => 0,
-                r => s.intern(r),
-            },
+            reason,
             spec: None,
             attribution: Attribution::None,
             endpoint: None,
@@ -1162,6 +1209,13 @@ impl Builder {
         sort_by_received(&mut run.requests);
         run
     }
+}
+
+/// The hash request `i` is filed under in [`Builder::by_audit_id`].
+fn audit_id_hash(requests: &[Request], i: u32) -> u64 {
+    requests
+        .get(i as usize)
+        .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
 }
 
 /// Rotated logs and out-of-order events: requests are correlated in time order. Requests
