@@ -116,7 +116,9 @@ impl IdTable {
     /// The slots needed for `entries` entries: a power of two, at most three quarters full
     /// (linear probing stays short below that).
     fn capacity_for(entries: usize) -> usize {
-        (entries.saturating_mul(4) / 3 + 1).next_power_of_two().max(16)
+        (entries.saturating_mul(4) / 3 + 1)
+            .next_power_of_two()
+            .max(16)
     }
 
     /// Makes room for `entries` entries in all.
@@ -166,7 +168,10 @@ impl IdTable {
     /// Files `index` under `hash` (not filed yet).
     fn insert(&mut self, hash: u64, index: u32, rehash: impl Fn(u32) -> u64) {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
-            self.resize(Self::capacity_for(self.len + 1).max(self.slots.len() * 2), rehash);
+            self.resize(
+                Self::capacity_for(self.len + 1).max(self.slots.len() * 2),
+                rehash,
+            );
         }
         let mask = self.slots.len() - 1;
         let mut pos = hash as usize & mask;
@@ -239,6 +244,9 @@ mod tests {
         assert_eq!(index.find(hash(1), |i| i == 1), Some(1));
         // A candidate whose ID differs is not taken, and the big table answers.
         assert_eq!(index.find(hash(2), |i| i == 7), None);
-        assert_eq!(index.find(crate::run::strings::hash_str("d"), |_| true), None);
+        assert_eq!(
+            index.find(crate::run::strings::hash_str("d"), |_| true),
+            None
+        );
     }
 }

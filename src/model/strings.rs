@@ -105,9 +105,8 @@ impl Interner {
         self.spans.reserve(more);
         self.hashes.reserve(more);
         let hashes = &self.hashes;
-        self.index.reserve(more, |f| {
-            hashes.get(f.id as usize).copied().unwrap_or(0)
-        });
+        self.index
+            .reserve(more, |f| hashes.get(f.id as usize).copied().unwrap_or(0));
     }
 
     fn find(&self, s: &str, hash: u64) -> Option<StrId> {
