@@ -14,9 +14,6 @@ use foldhash::HashMap;
 use thiserror::Error;
 
 pub mod live;
-mod request_index;
-
-use request_index::RequestIndex;
 
 use crate::endpoints::{CachedMatcher, Catalog, EndpointTable, Release, ReleaseEvidence};
 use crate::ingest::audit::{AuditEvent, ReadOptions, read_audit};
@@ -758,9 +755,10 @@ type HashIndex<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 #[derive(Default)]
 pub(crate) struct Builder {
     run: Run,
-    /// Requests by `auditID`: indexes into `run.requests`, filed under the hash of their ID
-    /// (eight bytes an entry; the recent ones first, see [`RequestIndex`]).
-    by_audit_id: RequestIndex,
+    /// Requests by `auditID`: each entry is an index into `run.requests`, filed under the
+    /// hash of its ID (four bytes an entry where a map of hash to index took sixteen: at a
+    /// few hundred thousand requests, megabytes of memory touched at random).
+    by_audit_id: hashbrown::HashTable<u32>,
     /// User agent hash -> agent: the raw agent is neither hashed nor interned again per event.
     agents: HashIndex<crate::run::AgentId>,
     /// Hash of name and groups -> user.
@@ -808,18 +806,11 @@ enum Field {
     ApiVersion,
     SourceIps,
     Reason,
-    AgentProduct,
-    AgentVersion,
-    AgentOs,
-    AgentArch,
-    AgentCommit,
-    AgentSuffix,
-    AgentSpec,
 }
 
 impl Field {
     /// How many fields there are.
-    const COUNT: usize = 16;
+    const COUNT: usize = 9;
 }
 
 impl Builder {
@@ -827,12 +818,11 @@ impl Builder {
     fn reserve(&mut self, requests: usize) {
         self.run.requests.reserve(requests);
         let requests_so_far = &self.run.requests;
-        self.by_audit_id
-            .reserve(requests, |i| audit_id_hash(requests_so_far, i));
-        // Most requests' URIs are new strings (they carry names and resource versions); the
-        // other strings are far fewer. Half a string per request spares growing the index
-        // step by step in generated and real e2e runs alike.
-        self.run.strings.reserve(requests / 2);
+        self.by_audit_id.reserve(requests, |&i| {
+            requests_so_far
+                .get(i as usize)
+                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
+        });
     }
 
     /// Interns `s`, the value of `field` in a new request: when it is the string that field
@@ -964,41 +954,31 @@ impl Builder {
         id
     }
 
-    /// The request an `auditID` whose hash is `hash` already has, if any.
-    fn request_of(&mut self, audit_id: &str, hash: u64) -> Option<u32> {
+    /// The request an `auditID` already has, if any.
+    fn request_of(&self, audit_id: &str, hash: u64) -> Option<u32> {
         let requests = &self.run.requests;
-        self.by_audit_id.find(hash, |i| {
-            requests
-                .get(i as usize)
-                .is_some_and(|r| &*r.audit_id == audit_id)
-        })
+        self.by_audit_id
+            .find(hash, |&i| {
+                requests
+                    .get(i as usize)
+                    .is_some_and(|r| &*r.audit_id == audit_id)
+            })
+            .copied()
     }
 
     /// Files request `idx`, whose `auditID` hashes to `hash`, under its ID.
     fn file_request(&mut self, idx: u32, hash: u64) {
         let requests = &self.run.requests;
-        self.by_audit_id
-            .file(hash, idx, |i| audit_id_hash(requests, i));
+        self.by_audit_id.insert_unique(hash, idx, |&i| {
+            requests
+                .get(i as usize)
+                .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
+        });
     }
 
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
-        // `Agent::with_parts`, with each part compared with the last new agent's first: the
-        // base parts recur from agent to agent (a spec's agents differ in their backtraces
-        // only), and an equal one needs no hash and no probe of the string index. Interned in
-        // `with_parts`' order, so string ids do not move.
-        let mut agent = Agent {
-            product: self.intern_field(Field::AgentProduct, parsed.product),
-            version: self.intern_field(Field::AgentVersion, parsed.version),
-            os: self.intern_field(Field::AgentOs, parsed.os),
-            arch: self.intern_field(Field::AgentArch, parsed.arch),
-            commit: self.intern_field(Field::AgentCommit, parsed.commit),
-            suffix: self.intern_field(Field::AgentSuffix, parsed.suffix),
-            spec_text: parsed
-                .spec
-                .map_or(0, |t| self.intern_field(Field::AgentSpec, t)),
-            ..Agent::default()
-        };
+        let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
         if let Some(trace) = &parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
@@ -1209,13 +1189,6 @@ impl Builder {
         sort_by_received(&mut run.requests);
         run
     }
-}
-
-/// The hash request `i` is filed under in [`Builder::by_audit_id`].
-fn audit_id_hash(requests: &[Request], i: u32) -> u64 {
-    requests
-        .get(i as usize)
-        .map_or(0, |r| crate::run::strings::hash_str(&r.audit_id))
 }
 
 /// Rotated logs and out-of-order events: requests are correlated in time order. Requests

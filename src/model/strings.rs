@@ -99,16 +99,6 @@ impl Interner {
         id
     }
 
-    /// Makes room for `more` strings, so the index does not grow step by step (each step
-    /// moves every entry).
-    pub fn reserve(&mut self, more: usize) {
-        self.spans.reserve(more);
-        self.hashes.reserve(more);
-        let hashes = &self.hashes;
-        self.index
-            .reserve(more, |f| hashes.get(f.id as usize).copied().unwrap_or(0));
-    }
-
     fn find(&self, s: &str, hash: u64) -> Option<StrId> {
         self.index
             .find(hash, |f| {
@@ -276,7 +266,6 @@ mod tests {
             .collect();
         let mut plain = Interner::default();
         let mut hashed = Interner::default();
-        hashed.reserve(100);
         for (i, t) in texts.iter().enumerate() {
             let want = plain.intern(t);
             let got = if i % 3 == 0 {
