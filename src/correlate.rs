@@ -775,9 +775,6 @@ pub(crate) struct Builder {
     /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
     /// a string equal to the last one needs neither a hash nor a probe of the string index.
     last_interned: [StrId; Field::COUNT],
-    /// As `last_interned`, with the string's hash, for fields whose hash the reader computed
-    /// ([`Builder::intern_field_hashed`]).
-    last_hashed: [(StrId, u64); Field::COUNT],
     /// The user the last request had: most requests come from the same few users in runs,
     /// and comparing with it spares hashing the name and groups.
     last_user: Option<UserId>,
@@ -805,12 +802,11 @@ enum Field {
     ApiGroup,
     ApiVersion,
     SourceIps,
-    Reason,
 }
 
 impl Field {
     /// How many fields there are.
-    const COUNT: usize = 9;
+    const COUNT: usize = 8;
 }
 
 impl Builder {
@@ -838,22 +834,6 @@ impl Builder {
         let id = self.run.strings.intern(s);
         if let Some(kept) = self.last_interned.get_mut(slot) {
             *kept = id;
-        }
-        id
-    }
-
-    /// [`Builder::intern_field`] of `s` whose [`crate::run::strings::hash_str`] is `hash`
-    /// (computed by the reader): the last string is compared only when the hashes agree, and
-    /// a new one is looked up without hashing it.
-    fn intern_field_hashed(&mut self, field: Field, s: &str, hash: u64) -> StrId {
-        let slot = field as usize;
-        let (last, last_hash) = self.last_hashed.get(slot).copied().unwrap_or((0, 0));
-        if last != 0 && last_hash == hash && self.run.strings.get(last) == s {
-            return last;
-        }
-        let id = self.run.strings.intern_hashed(s, hash);
-        if let Some(kept) = self.last_hashed.get_mut(slot) {
-            *kept = (id, hash);
         }
         id
     }
@@ -1080,13 +1060,10 @@ impl Builder {
             if req.decision == Decision::Unknown {
                 req.decision = decision;
             }
-            req.level = req.level.max(level);
             if req.reason == 0 && !ev.reason().is_empty() {
-                let reason = self.intern_field_hashed(Field::Reason, ev.reason(), ev.reason_hash());
-                if let Some(req) = self.run.requests.get_mut(idx as usize) {
-                    req.reason = reason;
-                }
+                req.reason = self.run.strings.intern(ev.reason());
             }
+            req.level = req.level.max(level);
             return;
         }
         let user = match &ev.user {
@@ -1116,18 +1093,11 @@ impl Builder {
             many => self.run.strings.intern(&many.join(",")),
         };
         let verb = self.intern_field(Field::Verb, &ev.verb);
-        let uri = self
-            .run
-            .strings
-            .intern_hashed(&ev.request_uri, ev.request_uri_hash());
-        let reason = match ev.reason() {
-            "" => 0,
-            r => self.intern_field_hashed(Field::Reason, r, ev.reason_hash()),
-        };
+        let s = &mut self.run.strings;
         let request = Request {
             audit_id: (*ev.audit_id).into(),
             verb,
-            uri,
+            uri: s.intern(&ev.request_uri),
             user,
             impersonated,
             source_ips,
@@ -1140,7 +1110,10 @@ impl Builder {
             received,
             completed: stage_time,
             decision,
-            reason,
+            reason: match ev.reason() {
+                "" => 0,
+                r => s.intern(r),
+            },
             spec: None,
             attribution: Attribution::None,
             endpoint: None,

@@ -295,23 +295,10 @@ pub struct AuditEvent<'a> {
     /// Times parsed while validating, so the sink does not parse them again.
     #[serde(skip)]
     parsed: Option<(Micros, Micros)>,
-    /// What validating worked out for the sink, on the parallel parse stage: the sequential
-    /// sink then neither hashes long strings nor reads the event's text for its small
-    /// fields (that text was written on another core: each first read of it is a cache miss).
+    /// Hashes of `auditID` and `userAgent` ([`hash_str`]), computed while validating, on the
+    /// parallel parse stage, so the sequential sink does not hash long user agents again.
     #[serde(skip)]
-    known: Option<Known>,
-}
-
-/// Hashes ([`hash_str`]) and small fields of a validated event ([`AuditEvent::validate`]).
-#[derive(Debug, Clone, Copy, Default)]
-struct Known {
-    audit_id_hash: u64,
-    user_agent_hash: u64,
-    request_uri_hash: u64,
-    reason_hash: u64,
-    stage: Stage,
-    level: Level,
-    decision: Decision,
+    hashes: Option<(u64, u64)>,
 }
 
 /// The 64-bit hash [`AuditEvent::audit_id_hash`] and [`AuditEvent::user_agent_hash`] use (the
@@ -345,40 +332,24 @@ impl AuditEvent<'_> {
 
     /// [`hash_str`] of `auditID` (cached by the reader).
     pub fn audit_id_hash(&self) -> u64 {
-        self.known
-            .map_or_else(|| hash_str(&self.audit_id), |k| k.audit_id_hash)
+        self.hashes
+            .map_or_else(|| hash_str(&self.audit_id), |(a, _)| a)
     }
 
     /// [`hash_str`] of `userAgent` (cached by the reader).
     pub fn user_agent_hash(&self) -> u64 {
-        self.known
-            .map_or_else(|| hash_str(&self.user_agent), |k| k.user_agent_hash)
-    }
-
-    /// [`hash_str`] of `requestURI` (cached by the reader).
-    pub fn request_uri_hash(&self) -> u64 {
-        self.known
-            .map_or_else(|| hash_str(&self.request_uri), |k| k.request_uri_hash)
-    }
-
-    /// [`hash_str`] of [`AuditEvent::reason`] (cached by the reader).
-    pub fn reason_hash(&self) -> u64 {
-        self.known
-            .map_or_else(|| hash_str(self.reason()), |k| k.reason_hash)
+        self.hashes
+            .map_or_else(|| hash_str(&self.user_agent), |(_, u)| u)
     }
 
     /// The stage, when it is one of the four known ones.
     pub fn stage(&self) -> Option<Stage> {
-        match self.known {
-            Some(k) => Some(k.stage),
-            None => Stage::parse(&self.stage),
-        }
+        Stage::parse(&self.stage)
     }
 
     /// The audit level (unknown levels read as `None`).
     pub fn level(&self) -> Level {
-        self.known
-            .map_or_else(|| Level::parse(&self.level), |k| k.level)
+        Level::parse(&self.level)
     }
 
     /// The HTTP status code, 0 when none was logged (or it is not a valid code).
@@ -401,14 +372,6 @@ impl AuditEvent<'_> {
 
     /// The authorizer's decision.
     pub fn decision(&self) -> Decision {
-        if let Some(k) = self.known {
-            return k.decision;
-        }
-        self.parse_decision()
-    }
-
-    /// [`AuditEvent::decision`] read from the annotation.
-    fn parse_decision(&self) -> Decision {
         match self.decision_str() {
             "allow" => Decision::Allow,
             "forbid" => Decision::Forbid,
@@ -452,7 +415,7 @@ impl AuditEvent<'_> {
                 reason: own(a.reason),
             }),
             parsed: self.parsed,
-            known: self.known,
+            hashes: self.hashes,
         }
     }
 
@@ -474,9 +437,9 @@ impl AuditEvent<'_> {
         {
             return Err(reasons::UNKNOWN_API_VERSION);
         }
-        let Some(stage) = Stage::parse(&self.stage) else {
+        if Stage::parse(&self.stage).is_none() {
             return Err(reasons::UNKNOWN_STAGE);
-        };
+        }
         let received = first_non_empty(&self.request_received_timestamp, &self.timestamp)
             .and_then(parse_timestamp)
             .ok_or(reasons::BAD_TIMESTAMP)?;
@@ -487,15 +450,7 @@ impl AuditEvent<'_> {
             None => received,
         };
         self.parsed = Some((received, stage_time));
-        self.known = Some(Known {
-            audit_id_hash: hash_str(&self.audit_id),
-            user_agent_hash: hash_str(&self.user_agent),
-            request_uri_hash: hash_str(&self.request_uri),
-            reason_hash: hash_str(self.reason()),
-            stage,
-            level: Level::parse(&self.level),
-            decision: self.parse_decision(),
-        });
+        self.hashes = Some((hash_str(&self.audit_id), hash_str(&self.user_agent)));
         Ok(())
     }
 }

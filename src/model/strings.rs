@@ -83,14 +83,7 @@ impl Interner {
         if s.is_empty() && self.spans.first().is_some_and(|span| span.len == 0) {
             return 0;
         }
-        self.intern_hashed(s, hash_str(s))
-    }
-
-    /// [`Interner::intern`] of `s` whose [`hash_str`] is `hash`, computed ahead (the audit
-    /// reader hashes on its parallel stage): the same id `intern` gives, in the same order.
-    /// A `hash` that is not `s`'s would file `s` where no lookup finds it.
-    pub fn intern_hashed(&mut self, s: &str, hash: u64) -> StrId {
-        debug_assert_eq!(hash, hash_str(s), "intern_hashed of {s:?}");
+        let hash = hash_str(s);
         if let Some(id) = self.find(s, hash) {
             return id;
         }
@@ -250,33 +243,6 @@ mod tests {
         assert_eq!(s.lookup("nodes"), Some(b));
         assert_eq!(s.lookup("services"), None);
         assert_eq!(s.len(), 3);
-    }
-
-    #[test]
-    fn interning_with_a_known_hash_gives_the_ids_intern_gives() {
-        // The same strings, repeats included, through `intern` and through `intern_hashed`
-        // (mixed with `intern`, as the builder mixes them): the same ids in the same order.
-        let texts: Vec<String> = (0..5000)
-            .map(|i| match i % 7 {
-                0 => String::new(),
-                1 => format!("/api/v1/namespaces/ns-{}/pods", i % 113),
-                2 => "x".repeat(i % 300),
-                _ => format!("{}-{}", i % 977, "y".repeat(i % 41)),
-            })
-            .collect();
-        let mut plain = Interner::default();
-        let mut hashed = Interner::default();
-        for (i, t) in texts.iter().enumerate() {
-            let want = plain.intern(t);
-            let got = if i % 3 == 0 {
-                hashed.intern(t)
-            } else {
-                hashed.intern_hashed(t, hash_str(t))
-            };
-            assert_eq!(got, want, "{t:?}");
-        }
-        assert_eq!(hashed, plain);
-        assert_eq!(hashed.lookup("x"), plain.lookup("x"));
     }
 
     #[test]
