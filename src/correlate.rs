@@ -224,9 +224,49 @@ pub fn correlate_and_write(
 ) -> Result<Run, CorrelateError> {
     let resolved = resolve(inputs, opts)?;
     let mut clock = StageClock::from_env();
-    let run = read_audit_logs(&resolved, opts, None, &mut |_, _| {}, &mut clock)?;
-    let (mut run, table) =
-        complete_to_release(run, &resolved, opts, &mut clock, &mut e2e::read_e2e)?;
+    // The e2e inputs are read on a thread of their own while the audit logs are read: after
+    // reading, they were a tenth of the time with one core idle. They need the year of the
+    // run's first request (ginkgo v1 timestamps carry none), known for sure only once every
+    // request is read and sorted: the thread takes the year of the first event read, and the
+    // inputs are read again after reading in the rare run where the two years differ.
+    // Only files can be read again: stdin or a pipe (`<(zcat e2e.log.gz)`) is read once, after
+    // the audit logs, as always.
+    let rereadable = resolved
+        .e2e
+        .iter()
+        .all(|(path, _)| path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file()));
+    let (year_tx, year_rx) = std::sync::mpsc::sync_channel::<Option<i32>>(1);
+    let (run, prefetched) = std::thread::scope(|scope| {
+        let e2e_inputs = &resolved.e2e;
+        let flag = opts.release;
+        let prefetch = (rereadable && !e2e_inputs.is_empty())
+            .then(|| scope.spawn(move || prefetch_e2e(e2e_inputs, flag, &year_rx)));
+        let first_year = prefetch.is_some().then_some(year_tx);
+        let run = read_audit_logs(
+            &resolved,
+            opts,
+            None,
+            first_year,
+            &mut |_, _| {},
+            &mut clock,
+        );
+        // A thread that panicked read nothing ahead: the inputs are read after reading.
+        (run, prefetch.and_then(|p| p.join().ok().flatten()))
+    });
+    let run = run?;
+    let mut prefetched = prefetched.map(|(year, inputs)| (year, inputs.into_iter()));
+    let mut read_e2e = |path: &str, kind: Option<E2eKind>, year_hint: Option<i32>| {
+        // `complete_to_release` reads the inputs in the order the thread read them, all with
+        // the same year: the thread's answers stand when its year was that one.
+        if let Some((year, inputs)) = prefetched.as_mut()
+            && *year == year_hint
+            && let Some(input) = inputs.next()
+        {
+            return input;
+        }
+        e2e::read_e2e(path, kind, year_hint)
+    };
+    let (mut run, table) = complete_to_release(run, &resolved, opts, &mut clock, &mut read_e2e)?;
     run.notes.splice(0..0, notes);
     run.operations = table.operations().to_vec();
     let endpoints = {
@@ -253,16 +293,65 @@ pub(crate) fn correlate_resolved_with(
     watch: &mut dyn FnMut(&Builder, usize),
 ) -> Result<Run, CorrelateError> {
     let mut clock = StageClock::from_env();
-    let run = read_audit_logs(resolved, opts, bytes_read, watch, &mut clock)?;
+    let run = read_audit_logs(resolved, opts, bytes_read, None, watch, &mut clock)?;
     complete(run, resolved, opts, &mut clock, read_e2e)
 }
 
+/// The e2e inputs of a correlation and the year they were read with, read ahead by
+/// [`correlate_and_write`] while the audit logs are read.
+type PrefetchedE2e = (Option<i32>, Vec<Result<E2eInput, IngestError>>);
+
+/// Reads `inputs` in order with the year that comes through `year` (the year of the first
+/// audit event read), stopping at the first that fails. Nothing when no year comes (the audit
+/// logs had no time, or reading them failed).
+///
+/// The endpoint catalog is made ready meanwhile too (it is parsed once per process), and the
+/// table of the release when the `--release` flag or an e2e log names it (then the audit
+/// events' user agents, known only after reading, do not change it).
+fn prefetch_e2e(
+    inputs: &[(String, Option<E2eKind>)],
+    flag: Option<Release>,
+    year: &std::sync::mpsc::Receiver<Option<i32>>,
+) -> Option<PrefetchedE2e> {
+    let catalog = Catalog::embedded();
+    let year = year.recv().ok()?;
+    let mut read = Vec::with_capacity(inputs.len());
+    for (path, kind) in inputs {
+        let input = e2e::read_e2e(path, *kind, year);
+        let failed = input.is_err();
+        read.push(input);
+        if failed {
+            break;
+        }
+    }
+    let evidence = ReleaseEvidence {
+        flag,
+        e2e_log: read
+            .iter()
+            .filter_map(|input| input.as_ref().ok()?.server_version.clone())
+            .collect(),
+        agents: Vec::new(),
+    };
+    if evidence.flag.is_some() || evidence.e2e_log.iter().any(|v| Release::parse(v).is_some()) {
+        let _ =
+            Catalog::embedded_table(crate::endpoints::choose_release(&evidence, catalog).release);
+    }
+    Some((year, read))
+}
+
+/// The calendar year of a time.
+fn year_of(time: Micros) -> Option<i32> {
+    crate::run::time::to_datetime(time).map(|t| chrono::Datelike::year(&t))
+}
+
 /// Reads the audit logs into requests sorted by receive time (see
-/// [`correlate_resolved_with`]).
+/// [`correlate_resolved_with`]). The year of the first event with a receive time goes to
+/// `first_year` as soon as it is read (see [`correlate_and_write`]).
 fn read_audit_logs(
     resolved: &Resolved,
     opts: &Options,
     bytes_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    mut first_year: Option<std::sync::mpsc::SyncSender<Option<i32>>>,
     watch: &mut dyn FnMut(&Builder, usize),
     clock: &mut StageClock,
 ) -> Result<Run, CorrelateError> {
@@ -277,6 +366,13 @@ fn read_audit_logs(
         };
         let mut n = 0u32;
         let stats = read_audit(path, &read_opts, &mut |ev, line| {
+            if first_year.is_some()
+                && let Some(time) = ev.received()
+                && let Some(sender) = first_year.take()
+            {
+                // The receiver may be gone (a thread that panicked): nothing is read ahead.
+                let _ = sender.send(year_of(time));
+            }
             builder.add_event(ev, index as u16, line);
             n = n.wrapping_add(1);
             if n.is_multiple_of(WATCH_EVERY) {
@@ -313,7 +409,11 @@ pub(crate) fn complete(
     for (req, endpoint) in run.requests.iter_mut().zip(endpoints) {
         req.endpoint = endpoint;
     }
-    run.operations = table.into_operations();
+    // The operations alone are copied from the embedded table, not its trie too.
+    run.operations = match table {
+        std::borrow::Cow::Borrowed(embedded) => embedded.operations().to_vec(),
+        std::borrow::Cow::Owned(table) => table.into_operations(),
+    };
     clock.lap("match endpoints");
     Ok(run)
 }
@@ -335,14 +435,13 @@ fn complete_to_release(
     opts: &Options,
     clock: &mut StageClock,
     read_e2e: &mut ReadE2e<'_>,
-) -> Result<(Run, EndpointTable), CorrelateError> {
+) -> Result<(Run, std::borrow::Cow<'static, EndpointTable>), CorrelateError> {
     run.notes.extend(resolved.walked.iter().cloned());
     let year_hint = run
         .requests
         .iter()
         .find(|r| r.received != NO_TIME)
-        .and_then(|r| crate::run::time::to_datetime(r.received))
-        .map(|t| chrono::Datelike::year(&t));
+        .and_then(|r| year_of(r.received));
     let mut described: Vec<E2eInput> = Vec::new();
     for (path, kind) in &resolved.e2e {
         let mut input = read_e2e(path, *kind, year_hint)?;
@@ -401,11 +500,16 @@ fn complete_to_release(
             release.release
         ));
     }
-    let mut table = EndpointTable::for_release(release.release).unwrap_or_default();
+    // The embedded table as it is, not a copy, unless `--openapi` tables are added to it.
+    let mut table = match Catalog::embedded_table(release.release) {
+        Some(embedded) => std::borrow::Cow::Borrowed(embedded),
+        None => std::borrow::Cow::Owned(EndpointTable::default()),
+    };
     for extra in &resolved.extra_tables {
-        table.merge(extra.clone());
+        table.to_mut().merge(extra.clone());
     }
     run.release = Some(release);
+    clock.lap("choose release");
     Ok((run, table))
 }
 

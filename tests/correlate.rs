@@ -479,3 +479,83 @@ fn correlate_o_writes_what_correlation_then_writing_writes() {
     auditscope::run::format::write_run_to(&run, &mut expected).unwrap();
     assert!(std::fs::read(&out).unwrap() == expected);
 }
+
+/// An audit log of two requests: the first read received at `first_time`, the second (the
+/// run's earliest) on 2018-06-05, the day of the 2018 ginkgo v1 log.
+fn two_request_audit(path: &std::path::Path, first_time: &str) {
+    let event = |id: &str, time: &str| {
+        format!(
+            "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"{id}\",\"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/namespaces/default/pods\",\"verb\":\"list\",\"user\":{{\"username\":\"admin\"}},\"userAgent\":\"kubectl/v1.12.0\",\"responseStatus\":{{\"code\":200}},\"requestReceivedTimestamp\":\"{time}\",\"stageTimestamp\":\"{time}\"}}\n"
+        )
+    };
+    std::fs::write(
+        path,
+        event("a", first_time) + &event("b", "2018-06-05T03:40:00.000000Z"),
+    )
+    .unwrap();
+}
+
+/// `correlate -o` reads the e2e inputs while the audit log is read, with the year of the first
+/// event read (a ginkgo v1 log's timestamps have none); the run's year is the earliest
+/// request's. The file it writes is the one `correlate` and `write_run` write, whether the
+/// two years agree (the inputs read ahead are used) or not (they are read again).
+#[test]
+fn correlate_and_write_reads_e2e_ahead_and_writes_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("same-year", "2018-06-05T04:00:00.000000Z"),
+        ("later-year-first", "2019-06-05T04:00:00.000000Z"),
+    ];
+    for (name, first_time) in cases {
+        let audit = dir.path().join(format!("{name}.log"));
+        two_request_audit(&audit, first_time);
+        let inputs = Inputs {
+            audit: vec![audit.display().to_string()],
+            e2e_logs: vec![fixture("apisnoop-20180605-capture-e2e.log.gz")],
+            ..Inputs::default()
+        };
+        let written = dir.path().join(format!("{name}-written.json"));
+        let returned = auditscope::correlate::correlate_and_write(
+            &inputs,
+            &Options::default(),
+            Vec::new(),
+            &written,
+        )
+        .unwrap();
+        let expected_run = correlate(&inputs, &Options::default()).unwrap();
+        let expected = dir.path().join(format!("{name}-expected.json"));
+        auditscope::run::format::write_run(&expected_run, &expected).unwrap();
+        assert_eq!(
+            std::fs::read(&written).unwrap(),
+            std::fs::read(&expected).unwrap(),
+            "{name}"
+        );
+        assert_eq!(returned.notes, expected_run.notes, "{name}");
+        assert_eq!(
+            returned.specs.iter().filter(|s| !s.suite_node).count(),
+            703,
+            "{name}"
+        );
+    }
+}
+
+/// An e2e log on stdin cannot be read twice: `correlate -o` reads it once, after the audit
+/// log, even when the first event's year is not the run's.
+#[test]
+fn correlate_o_reads_an_e2e_log_on_stdin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    two_request_audit(&audit, "2019-06-05T04:00:00.000000Z");
+    let out = dir.path().join("RUN.json");
+    stdout_of(
+        bin()
+            .args(["correlate", "--e2e-log", "-", "-o"])
+            .arg(&out)
+            .arg(&audit)
+            .write_stdin(fixture_bytes("apisnoop-20180605-capture-e2e.log.gz")),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let specs = v["specs"].as_array().unwrap();
+    let named = |s: &&serde_json::Value| s["suite_node"] != serde_json::Value::Bool(true);
+    assert_eq!(specs.iter().filter(named).count(), 703);
+}

@@ -398,3 +398,37 @@ fn a_run_without_tests_opens_on_all_requests() {
     assert_eq!(app.panes.selected_test(), None);
     assert!(text(&term).contains("(no tests in this run)"));
 }
+
+/// A run whose tests exist but tie no request (an audit log and an e2e log of different runs):
+/// the first test is empty, and the Requests pane says why and which key shows the requests,
+/// instead of a bare "(no requests)". `a` then lists them all.
+#[test]
+fn a_run_with_no_request_tied_says_how_to_see_them() {
+    let mut run = demo_run().unwrap();
+    for r in &mut run.requests {
+        r.spec = None;
+        r.attribution = Attribution::None;
+    }
+    // The demo's own label would take the status line.
+    run.notes.retain(|n| !n.starts_with("DEMO RUN"));
+    let total = run.requests.len();
+    assert!(total > 0 && !run.specs.is_empty());
+    let (mut app, mut term) = first_frame(run, false, 120, 40);
+    let shown = text(&term);
+    assert!(
+        shown.contains("(no test has requests:") && shown.contains(" a shows all of them)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("(no requests)"), "{shown}");
+    // At 80 columns only the Tests pane is on screen: the status line says it.
+    let (_, small) = first_frame(app.ctx.run.as_ref().clone(), false, 80, 24);
+    let small = text(&small);
+    assert!(
+        small.contains("no test has requests: a shows all of them"),
+        "{small}"
+    );
+    keys(&mut app, &mut term, "a");
+    assert_eq!(app.panes.selected_test(), Some(TestEntry::All));
+    let shown = text(&term);
+    assert!(shown.contains(&format!("Requests ({total} ")), "{shown}");
+}

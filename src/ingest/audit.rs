@@ -97,8 +97,8 @@ pub mod reasons {
 /// with enough lines a block (~700) to keep every core busy.
 pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
 
-/// Into how many tasks a block's lines are split: a few per core, enough to balance uneven
-/// lines, few enough that the threads are not woken and put to sleep for every handful.
+/// Into how many parts (one task each) a block is cut: a few per core, enough to balance
+/// uneven lines, few enough that the threads are not woken and put to sleep for every handful.
 const PARSE_TASKS: usize = 8;
 
 /// How many lines' events are collected together (see [`ParsedLines::pieces`]); about 64 KB.
@@ -668,15 +668,30 @@ fn read_audit_inner(
             }
             let mut going = scanner.feed(first.bytes());
             let mut eof = first.eof;
+            let taken = first.bytes().len() as u64 + if bom { 3 } else { 0 };
             drop(first);
-            while going && !eof {
-                let Some(b) = recv(&rx)? else { break };
-                going = scanner.feed(b.bytes());
-                eof = b.eof;
-                progress.tick(0);
-                let _ = recycle.try_send(b.into_buffer());
+            if !gzip && going && !eof {
+                // A regular file: the rest is read here, in reads small enough to be scanned
+                // while still in the cache (`document::SCAN_READ`); the reader thread stops.
+                drop(rx);
+                let read_error = |e| classify_read_error(path, gzip, e);
+                let file = std::fs::File::open(path).map_err(read_error)?;
+                counter.store(taken, Ordering::Relaxed);
+                let chunk = block_size.min(document::SCAN_READ);
+                going = document::scan_file(&mut scanner, &file, taken, chunk, &counter, || {
+                    progress.tick(0)
+                })
+                .map_err(read_error)?;
+            } else {
+                while going && !eof {
+                    let Some(b) = recv(&rx)? else { break };
+                    going = scanner.feed(b.bytes());
+                    eof = b.eof;
+                    progress.tick(0);
+                    let _ = recycle.try_send(b.into_buffer());
+                }
+                drop(rx);
             }
-            drop(rx);
             let scanned = if going {
                 scanner.finish()
             } else {
@@ -684,10 +699,25 @@ fn read_audit_inner(
             };
             // The second pass is the one shown.
             counter.store(0, Ordering::Relaxed);
-            let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
             return match scanned {
+                document::Scanned::Document { pieces, len } if !gzip => {
+                    reader.bytes = len;
+                    let file = std::fs::File::open(path)
+                        .map_err(|e| classify_read_error(path, gzip, e))?;
+                    read_pieces_at(
+                        &mut reader,
+                        file,
+                        pieces,
+                        bom,
+                        block_size,
+                        &mut progress,
+                        &counter,
+                        sink,
+                    )
+                }
                 document::Scanned::Document { pieces, len } => {
                     reader.bytes = len;
+                    let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
                     read_pieces(
                         &mut reader,
                         again.reader,
@@ -703,6 +733,7 @@ fn read_audit_inner(
                 // Not one JSON document after all: line by line from the start, as the
                 // whole-document reading falls back to.
                 document::Scanned::Lines => {
+                    let again = open_input_counted(path, Some(Arc::clone(&counter)))?;
                     let raw = Arc::new(AtomicBool::new(false));
                     let (rx, recycle) = spawn_reader(again.reader, block_size, raw);
                     let Some(first) = recv(&rx)? else {
@@ -808,6 +839,39 @@ fn read_pieces(
         }
         progress.tick(reader.accounting.events);
         let _ = recycle.try_send(block.into_owner().into_buffer());
+    }
+    Ok(())
+}
+
+/// [`read_pieces`] of a regular file, by positioned reads ([`document::spawn_piece_reads`]).
+#[allow(clippy::too_many_arguments)]
+fn read_pieces_at(
+    reader: &mut Reading<'_>,
+    file: std::fs::File,
+    pieces: Vec<document::Piece>,
+    bom: bool,
+    block_size: usize,
+    progress: &mut Progress,
+    counter: &Arc<AtomicU64>,
+    sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+) -> Result<(), IngestError> {
+    let skip = if bom { 3 } else { 0 };
+    let batches = document::spawn_piece_reads(
+        file,
+        Arc::new(pieces),
+        skip,
+        block_size,
+        Arc::clone(counter),
+    );
+    let mut number = 0u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| classify_read_error(reader.path, false, e))?;
+        for item in batch.borrow_dependent().chunks.iter().flatten() {
+            number += 1;
+            reader.deliver(item, number, sink)?;
+        }
+        progress.tick(reader.accounting.events);
+        batch.into_owner().recycle();
     }
     Ok(())
 }
@@ -1155,38 +1219,82 @@ fn spawn_parser(
     rx
 }
 
+/// Parsed lines with their numbers, in pieces of at most [`PIECE_LINES`].
+type Pieces<'a> = Vec<Vec<(LineOutcome<'a>, u64)>>;
+
 /// Parses the lines of `data` (whose first line is number `line_no`) in parallel, in order;
 /// events carried as strings are unescaped into `arena`.
-fn parse_lines<'a>(data: &'a [u8], arena: &'a Arena, mut line_no: u64) -> ParsedLines<'a> {
-    let mut lines: Vec<(&[u8], u64)> = Vec::with_capacity(data.len() / 1024 + 1);
+///
+/// `data` is cut into [`PARSE_TASKS`] parts at line ends, and each task finds its own part's
+/// lines: finding them all first, on the one thread that waits for the tasks, held the other
+/// threads back for a scan of the whole block.
+fn parse_lines<'a>(data: &'a [u8], arena: &'a Arena, line_no: u64) -> ParsedLines<'a> {
+    let parts = line_parts(data, PARSE_TASKS);
+    let mut parsed: Vec<(Pieces<'a>, u64)> = parts
+        .par_iter()
+        .with_max_len(1)
+        .map(|part| parse_part(part, arena))
+        .collect();
+    // Each part numbered its lines from 0: from here on, from the line it starts at.
+    let mut pieces = Vec::with_capacity(parsed.iter().map(|(p, _)| p.len()).sum());
+    let mut next_line = line_no;
+    for (part_pieces, lines) in &mut parsed {
+        for (_, n) in part_pieces.iter_mut().flatten() {
+            *n += next_line;
+        }
+        next_line += *lines;
+        pieces.append(part_pieces);
+    }
+    ParsedLines { pieces, next_line }
+}
+
+/// `data` cut into about `parts` pieces of about equal length, each ending at a line end (or at
+/// the end of `data`); no piece is empty.
+fn line_parts(data: &[u8], parts: usize) -> Vec<&[u8]> {
+    let step = data.len().div_ceil(parts.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let cut = match rest
+            .get(step..)
+            .and_then(|tail| memchr::memchr(b'\n', tail))
+        {
+            Some(at) => step + at + 1,
+            None => rest.len(),
+        };
+        let (part, after) = rest.split_at(cut);
+        out.push(part);
+        rest = after;
+    }
+    out
+}
+
+/// Parses the lines of `part` (which ends at a line end, or at the end of the input), numbered
+/// from 0, in pieces of [`PIECE_LINES`] lines; gives them and how many lines `part` has.
+fn parse_part<'a>(part: &'a [u8], arena: &'a Arena) -> (Pieces<'a>, u64) {
+    let mut sc = arena.scratch();
+    let mut pieces = Vec::with_capacity(part.len() / (PIECE_LINES * 1024) + 1);
+    let mut out = Vec::with_capacity(PIECE_LINES);
+    let mut line_no = 0u64;
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', data).chain(
+    for end in memchr::memchr_iter(b'\n', part).chain(
         // The last line of the input may have no newline.
-        (data.last() != Some(&b'\n') && !data.is_empty()).then_some(data.len()),
+        (part.last() != Some(&b'\n') && !part.is_empty()).then_some(part.len()),
     ) {
-        let line = data.get(start..end).unwrap_or(&[]);
+        let line = part.get(start..end).unwrap_or(&[]);
         if !is_blank(line) {
-            lines.push((line, line_no));
+            if out.len() == PIECE_LINES {
+                pieces.push(std::mem::replace(&mut out, Vec::with_capacity(PIECE_LINES)));
+            }
+            parse_line_into(line, line_no, &mut sc, &mut out);
         }
         line_no += 1;
         start = end + 1;
     }
-    let pieces = lines
-        .par_chunks(PIECE_LINES)
-        .with_min_len(lines.len().div_ceil(PARSE_TASKS * PIECE_LINES).max(1))
-        .map(|piece| {
-            let mut sc = arena.scratch();
-            let mut out = Vec::with_capacity(piece.len());
-            for &(line, n) in piece {
-                parse_line_into(line, n, &mut sc, &mut out);
-            }
-            out
-        })
-        .collect();
-    ParsedLines {
-        pieces,
-        next_line: line_no,
+    if !out.is_empty() {
+        pieces.push(out);
     }
+    (pieces, line_no)
 }
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
@@ -1658,6 +1766,65 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
+    }
+
+    /// Parts end at line ends, cover the data in order, and are never empty, whatever the
+    /// number asked for and however long the lines.
+    #[test]
+    fn line_parts_cut_at_line_ends() {
+        let data = b"a\nbb\n\nccc\ndddd\ne";
+        for parts in [1, 2, 3, 8, 100] {
+            let cut = line_parts(data, parts);
+            assert_eq!(cut.concat(), data, "{parts} parts");
+            assert!(cut.iter().all(|p| !p.is_empty()), "{parts} parts");
+            let (last, whole) = cut.split_last().unwrap();
+            assert!(whole.iter().all(|p| p.ends_with(b"\n")), "{parts} parts");
+            assert_eq!(last.last(), Some(&b'e'), "{parts} parts");
+        }
+        assert_eq!(line_parts(b"one long line", 8), vec![&b"one long line"[..]]);
+        assert!(line_parts(b"", 8).is_empty());
+    }
+
+    /// Lines keep their numbers in the file (blank lines counted, not parsed) however the
+    /// block is cut into parts, and the next block starts after the last line, which may
+    /// lack its newline.
+    #[test]
+    fn parsed_lines_keep_their_numbers() {
+        let event = |id: usize| {
+            format!(
+                "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"id-{id}\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"requestURI\":\"/api\",\"requestReceivedTimestamp\":\"2024-01-02T03:04:05.000006Z\",\"stageTimestamp\":\"2024-01-02T03:04:05.000007Z\"}}"
+            )
+        };
+        let mut data = String::new();
+        let mut expected = Vec::new();
+        let mut line = 10u64;
+        for id in 0..500 {
+            if id % 7 == 3 {
+                data.push_str(" \n");
+                line += 1;
+            }
+            data.push_str(&event(id));
+            expected.push((format!("id-{id}"), line));
+            line += 1;
+            if id < 499 {
+                data.push('\n');
+            }
+        }
+        let arena = Arena::new();
+        let parsed = parse_lines(data.as_bytes(), &arena, 10);
+        let got: Vec<(String, u64)> = parsed
+            .pieces
+            .iter()
+            .flatten()
+            .map(|(outcome, n)| match outcome {
+                LineOutcome::One(Ok(ev)) => (ev.audit_id.to_string(), *n),
+                LineOutcome::One(Err(reason)) => (reason.to_string(), *n),
+                _ => (String::from("not one item"), *n),
+            })
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(parsed.next_line, line);
+        assert!(parsed.pieces.iter().all(|p| p.len() <= PIECE_LINES));
     }
 
     #[test]

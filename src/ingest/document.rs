@@ -10,28 +10,33 @@
 //! the two ways to have the input again after that (keep it, or read it again) this module reads
 //! it again: memory stays a few blocks whatever the size of the document.
 //!
-//! 1. [`Scanner`] reads the input once, block by block as the reader thread hands them over: a
-//!    JSON validator that accepts exactly what serde_json's `StreamDeserializer<&RawValue>`
-//!    accepts (strings scanned eight bytes at a time), which also cuts each top-level value's
-//!    item lists (a top-level array, `records`, `events`, `items`, `hits.hits`: any list whose
-//!    enclosing containers are at most two objects) into items, recording only their offsets
-//!    ([`Piece`]). Whether the items of a list are what the whole-document reading would read
-//!    is decided on the value's *skeleton*: the value with each list's contents replaced by a
-//!    marker event, read by the very code that reads a whole document
-//!    ([`decode::expand_read`]). When that gives exactly the markers, in document order, the
-//!    value's items are its lists' items; otherwise the value is one piece, read whole.
-//! 2. [`spawn_piece_reader`] reads the input again, in blocks cut at piece ends, and
-//!    [`spawn_piece_parser`] parses the pieces of each block in parallel (rayon), as the
-//!    JSON-lines reader does with lines; the caller hands the items to the sink in order,
-//!    numbered 1, 2, … in document order.
+//! 1. [`Scanner`] reads the input once: a JSON validator that accepts exactly what
+//!    serde_json's `StreamDeserializer<&RawValue>` accepts (strings scanned 64 bytes at a time,
+//!    [`string_windows`]), which also cuts each top-level value's item lists (a top-level
+//!    array, `records`, `events`, `items`, `hits.hits`: any list whose enclosing containers are
+//!    at most two objects) into items, recording only their offsets ([`Piece`]). Whether the
+//!    items of a list are what the whole-document reading would read is decided on the value's
+//!    *skeleton*: the value with each list's contents replaced by a marker event, read by the
+//!    very code that reads a whole document ([`decode::expand_read`]). When that gives exactly
+//!    the markers, in document order, the value's items are its lists' items; otherwise the
+//!    value is one piece, read whole. A regular file is scanned in reads of [`SCAN_READ`]
+//!    bytes ([`scan_file`]), a gzip file as the reader thread hands its blocks over.
+//! 2. A regular file's pieces are read again by positioned reads ([`spawn_piece_reads`]): in
+//!    groups of about 128 KB, each read and parsed by one rayon task, so that the bytes are
+//!    parsed while still in that core's cache. A gzip file is decompressed again
+//!    ([`spawn_piece_reader`], blocks cut at piece ends, their pieces parsed in parallel by
+//!    [`spawn_piece_parser`]). Either way the caller hands the items to the sink in order,
+//!    numbered 1, 2, … in document order, a batch at a time while the next is parsed.
 //!
 //! A gzip file is decompressed twice (cheaper than holding the document: 0.9 s instead of
 //! 1.3 s of CPU for a 164 MB Event Hubs batch). Stdin cannot be read twice: a document from
 //! stdin is read whole as before (see `audit::read_audit`).
 
+use std::fs::File;
 use std::io::{self, BufRead, Read};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use serde_json::value::RawValue;
@@ -216,6 +221,8 @@ pub struct Scanner {
     first_line: FirstLine,
     /// Set at the first error: the input is not a JSON document.
     failed: bool,
+    /// Whether the processor has AVX2 (strings are then classified 32 bytes at a time).
+    avx2: bool,
 }
 
 impl Default for Scanner {
@@ -242,6 +249,7 @@ impl Scanner {
             pieces: Vec::new(),
             first_line: FirstLine::Off,
             failed: false,
+            avx2: has_avx2(),
         }
     }
 
@@ -299,17 +307,9 @@ impl Scanner {
                     // bytes).
                     let end = loop {
                         // Sixty-four bytes at a time while nothing unusual is in them.
-                        if let Some(window) =
-                            b.get(i..i + 64).and_then(|w| <&[u8; 64]>::try_from(w).ok())
-                        {
-                            match string_window(window) {
-                                Window::Plain(n) => {
-                                    i += n;
-                                    continue;
-                                }
-                                Window::End(n) => break Some(i + n),
-                                Window::Unsure => {}
-                            }
+                        match string_windows(b, i, self.avx2) {
+                            Ok(end) => break Some(end),
+                            Err(at) => i = at,
                         }
                         // Eight bytes at a time, in this loop (not a call per escape).
                         if let Some(word) =
@@ -699,16 +699,96 @@ fn streamed_order(value: &Value) -> Option<Vec<usize>> {
     Some(order)
 }
 
-/// What [`string_window`] found in 64 bytes of a string's text.
-#[derive(Debug, PartialEq, Eq)]
-enum Window {
-    /// The first `n` bytes are valid string text, ending where no escape is under way.
-    Plain(usize),
-    /// The string ends with the `n`-th byte (its closing quote), all valid before it.
-    End(usize),
-    /// Something the byte-by-byte scan must judge (a `\u` escape, an invalid escape, a
-    /// control character, or backslashes only).
-    Unsure,
+/// Whether the processor running this has AVX2 (looked up once per scanner).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Reads a string's text from index `i` of `b` (a byte no backslash escapes) 64 bytes at a
+/// time: `Ok` with the index after the string's closing quote, or `Err` with where the
+/// windows stopped (fewer than 64 bytes left, or something the byte-by-byte scan must judge:
+/// a `\u` escape, an invalid escape, a control character). All the bytes before the stop are
+/// valid string text, and the stop is not inside an escape.
+fn string_windows(b: &[u8], i: usize, avx2: bool) -> Result<usize, usize> {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only when the processor has AVX2 ([`has_avx2`]), which is
+        // all the function's `target_feature` asks. (Half the comparisons of SSE2 for each
+        // window: pass one over a carried-event document is mostly string windows.)
+        return unsafe { string_windows_avx2(b, i) };
+    }
+    let _ = avx2;
+    windows_of(b, i, window_classes)
+}
+
+/// [`string_windows`] with AVX2 comparisons.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn string_windows_avx2(b: &[u8], i: usize) -> Result<usize, usize> {
+    windows_of(b, i, |w| window_classes_avx2(w))
+}
+
+/// [`string_windows`], with `classes` telling a window's quotes, backslashes and control
+/// bytes. The windows go by whole, each starting where the last ended, with only "the first
+/// byte is escaped" carried over (not from where the last one's text stopped being plain):
+/// the next window's load then waits on nothing, where working out each start from the last
+/// window's bits made every window wait for the one before.
+#[inline(always)]
+fn windows_of(
+    b: &[u8],
+    mut i: usize,
+    classes: impl Fn(&[u8; 64]) -> (u64, u64, u64),
+) -> Result<usize, usize> {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    // 1 when the window's first byte is escaped by a backslash ending the last window.
+    let mut carry = 0u64;
+    // A stop must not be inside an escape: an escaped first byte backs up to its backslash.
+    let stop = |i: usize, carry: u64| i - carry as usize;
+    while let Some(window) = b.get(i..i + 64).and_then(|w| <&[u8; 64]>::try_from(w).ok()) {
+        let (quote, backslash, control) = classes(window);
+        // Which bytes a backslash escapes, from the runs of backslashes: the byte after a run
+        // of odd length. Runs are told apart by the parity of their start: adding a run's
+        // start bit to it carries past its end, and the end's parity against the start's
+        // gives the length's.
+        let backslash = backslash & !carry;
+        let follows_escape = (backslash << 1) | carry;
+        let odd_starts = backslash & !EVEN & !follows_escape;
+        let (even_runs, overflow) = odd_starts.overflowing_add(backslash);
+        let escaped = (EVEN ^ (even_runs << 1)) & follows_escape;
+        let end = (quote & !escaped).trailing_zeros() as usize;
+        let inside = if end >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << end) - 1
+        };
+        if control & inside != 0 {
+            return Err(stop(i, carry));
+        }
+        // Escapes other than `\"` (and the second byte of `\\`): checked one by one (`\u`
+        // and invalid ones go to the byte-by-byte scan).
+        let mut others = escaped & inside & !quote;
+        while others != 0 {
+            let at = others.trailing_zeros() as usize;
+            match window.get(at) {
+                Some(&c) if c != b'u' && SIMPLE_ESCAPE[usize::from(c)] => {}
+                _ => return Err(stop(i, carry)),
+            }
+            others &= others - 1;
+        }
+        if end < 64 {
+            return Ok(i + end + 1);
+        }
+        i += 64;
+        carry = u64::from(overflow);
+    }
+    Err(stop(i, carry))
 }
 
 /// The bits of `window`'s bytes (bit `k` for byte `k`): quotes, backslashes, control bytes.
@@ -748,6 +828,42 @@ fn window_classes_sse2(window: &[u8; 64]) -> (u64, u64, u64) {
     (quote, backslash, control)
 }
 
+/// [`window_classes`] thirty-two bytes at a time; the control bytes are looked for one by one
+/// only when the window has any (strings rarely do).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn window_classes_avx2(window: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_min_epu8,
+        _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let halves = window.as_ptr();
+    // SAFETY: two unaligned 32-byte loads, at 0 and 32 of the 64-byte window: both inside it.
+    let (v0, v1) = unsafe {
+        (
+            _mm256_loadu_si256(halves.cast::<__m256i>()),
+            _mm256_loadu_si256(halves.add(32).cast::<__m256i>()),
+        )
+    };
+    let bits = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32);
+    let quote_byte = _mm256_set1_epi8(b'"' as i8);
+    let backslash_byte = _mm256_set1_epi8(b'\\' as i8);
+    let quote =
+        bits(_mm256_cmpeq_epi8(v0, quote_byte)) | bits(_mm256_cmpeq_epi8(v1, quote_byte)) << 32;
+    let backslash = bits(_mm256_cmpeq_epi8(v0, backslash_byte))
+        | bits(_mm256_cmpeq_epi8(v1, backslash_byte)) << 32;
+    // Below 0x20: unchanged by taking the larger with 0x1f.
+    let low = _mm256_set1_epi8(0x1f);
+    let below = |v: __m256i| _mm256_cmpeq_epi8(_mm256_max_epu8(v, low), low);
+    let control = if bits(below(_mm256_min_epu8(v0, v1))) == 0 {
+        0
+    } else {
+        bits(below(v0)) | bits(below(v1)) << 32
+    };
+    (quote, backslash, control)
+}
+
 /// [`window_classes`] a byte at a time, where there is no SSE2.
 #[cfg(not(target_arch = "x86_64"))]
 fn window_classes(window: &[u8; 64]) -> (u64, u64, u64) {
@@ -758,51 +874,6 @@ fn window_classes(window: &[u8; 64]) -> (u64, u64, u64) {
         control |= u64::from(c < 0x20) << k;
     }
     (quote, backslash, control)
-}
-
-/// Reads 64 bytes of a string's text at once (from a byte no backslash escapes): where the
-/// string ends, or how far it is plain valid text. Which bytes are escaped is worked out for
-/// all 64 at once from the runs of backslashes (a byte after a run of odd length is escaped),
-/// so that an event carried as a string, with an escape every few bytes, is not read one
-/// escape at a time. A run of backslashes at the window's end is left to the next window.
-fn string_window(window: &[u8; 64]) -> Window {
-    const EVEN: u64 = 0x5555_5555_5555_5555;
-    const ODD: u64 = !EVEN;
-    let (quote, backslash, control) = window_classes(window);
-    let trailing = (!backslash).leading_zeros() as usize;
-    let limit = 64 - trailing;
-    if limit == 0 {
-        return Window::Unsure;
-    }
-    let below = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
-    let bs = backslash & below(limit);
-    // The first backslash of each run; a run that starts on an even bit and has odd length
-    // ends (its carry lands) on an odd bit, and the other way round.
-    let starts = bs & !(bs << 1);
-    let even_ends = bs.wrapping_add(starts & EVEN) & !bs;
-    let odd_ends = bs.wrapping_add(starts & ODD) & !bs;
-    let escaped = (even_ends & ODD) | (odd_ends & EVEN);
-    let end = (quote & !escaped).trailing_zeros() as usize;
-    let upto = end.min(limit);
-    let inside = below(upto);
-    if control & inside != 0 {
-        return Window::Unsure;
-    }
-    // Escapes other than `\"` (and `\\`, a run of even length): checked one by one.
-    let mut others = escaped & inside & !quote;
-    while others != 0 {
-        let at = others.trailing_zeros() as usize;
-        match window.get(at) {
-            Some(&c) if c != b'u' && SIMPLE_ESCAPE[usize::from(c)] => {}
-            _ => return Window::Unsure,
-        }
-        others &= others - 1;
-    }
-    if end < limit {
-        Window::End(end + 1)
-    } else {
-        Window::Plain(limit)
-    }
 }
 
 /// The characters that may follow a backslash by themselves (`\\u` takes four hex digits).
@@ -871,7 +942,7 @@ pub fn spawn_piece_reader(
     let (tx, rx) = sync_channel::<io::Result<PieceBlock>>(1);
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(5);
     std::thread::spawn(move || {
-        let changed = || io::Error::other("the file changed while it was read");
+        let changed = changed_while_read;
         let mut skipped = [0u8; 3];
         let n = usize::try_from(skip).unwrap_or(0).min(3);
         if let Err(e) = reader.read_exact(&mut skipped[..n]) {
@@ -976,6 +1047,253 @@ pub fn spawn_piece_parser(
             });
             let failed = parsed.is_err();
             if tx.send(parsed).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// How much pass one reads of a regular file at once: the buffer stays in the core's cache
+/// between the read that fills it and the scan that reads it (reads into 1 MB blocks, as the
+/// JSON-lines reader takes them, cost three times the system time; 256 KB ones already twice).
+pub const SCAN_READ: usize = 128 << 10;
+
+/// Pass one over the rest of a regular file, from offset `from` to its end, read here in reads
+/// of `chunk` bytes (see [`SCAN_READ`]); `read` counts the bytes and `tick` is called after
+/// each read. What [`Scanner::feed`] says of the last block: `false` once the input is known
+/// not to be one document.
+pub fn scan_file(
+    scanner: &mut Scanner,
+    file: &File,
+    from: u64,
+    chunk: usize,
+    read: &AtomicU64,
+    mut tick: impl FnMut(),
+) -> io::Result<bool> {
+    let mut buffer = vec![0u8; chunk.max(1)];
+    let mut at = from;
+    loop {
+        let n = match read_at(file, &mut buffer, at) {
+            Ok(0) => return Ok(true),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        at += n as u64;
+        read.fetch_add(n as u64, Ordering::Relaxed);
+        if !scanner.feed(buffer.get(..n).unwrap_or(&[])) {
+            return Ok(false);
+        }
+        tick();
+    }
+}
+
+/// How many bytes of consecutive pieces one task of pass two reads and parses (by positioned
+/// reads): small enough to be still in the core's cache when parsed (see [`SCAN_READ`]).
+const GROUP_BYTES: u64 = 128 << 10;
+
+/// A batch of pass two read by positioned reads ([`spawn_piece_reads`]): groups of consecutive
+/// pieces, each read into its own buffer by the task that parses it.
+pub struct PieceBatch {
+    file: Arc<File>,
+    /// Bytes of byte order mark before offset 0 of the pieces.
+    skip: u64,
+    plan: Arc<Vec<Piece>>,
+    /// Each group's pieces: `plan[from..to]`.
+    groups: Vec<(usize, usize)>,
+    /// Each group's bytes, once read.
+    texts: Vec<OnceLock<Vec<u8>>>,
+    /// Buffers to read into, given back by [`PieceBatch::recycle`].
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Counts the bytes read (the progress line).
+    read: Arc<AtomicU64>,
+    arena: Arena,
+}
+
+/// At most this many buffers wait in the pool of [`PieceBatch`]es.
+const POOL_BUFFERS: usize = 64;
+
+impl PieceBatch {
+    /// Gives the batch's buffers back, to be read into again.
+    pub fn recycle(self) {
+        if let Ok(mut pool) = self.pool.lock() {
+            for text in self.texts {
+                if pool.len() >= POOL_BUFFERS {
+                    break;
+                }
+                if let Some(buffer) = text.into_inner() {
+                    pool.push(buffer);
+                }
+            }
+        }
+    }
+
+    /// Reads group `k` and parses its pieces; a read error is kept in `error`.
+    fn read_group<'a>(&'a self, k: usize, error: &Mutex<Option<io::Error>>) -> Vec<Item<'a>> {
+        let mut out = Vec::new();
+        let (Some(&(from, to)), Some(slot)) = (self.groups.get(k), self.texts.get(k)) else {
+            return out;
+        };
+        let pieces = self.plan.get(from..to).unwrap_or(&[]);
+        let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+            return out;
+        };
+        let len = usize::try_from(last.end - first.start).unwrap_or(usize::MAX);
+        let mut buffer = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default();
+        if buffer.len() < len {
+            buffer.resize(len, 0);
+        }
+        let target = buffer.get_mut(..len).unwrap_or(&mut []);
+        if let Err(e) = read_exact_at(&self.file, target, self.skip + first.start) {
+            let e = if e.kind() == io::ErrorKind::UnexpectedEof {
+                changed_while_read()
+            } else {
+                e
+            };
+            if let Ok(mut slot) = error.lock() {
+                slot.get_or_insert(e);
+            }
+            return out;
+        }
+        self.read.fetch_add(len as u64, Ordering::Relaxed);
+        let _ = slot.set(buffer);
+        let data = slot.get().and_then(|b| b.get(..len)).unwrap_or(&[]);
+        let mut sc = self.arena.scratch();
+        for p in pieces {
+            let from = (p.start - first.start) as usize;
+            let to = (p.end - first.start) as usize;
+            let text = data.get(from..to).unwrap_or(&[]);
+            decode::expand_document_part(text, u32::from(p.depth), &mut out, &mut sc);
+        }
+        out
+    }
+}
+
+/// Reads from offset `at` of `file` into `buffer` (without moving a shared file cursor, on
+/// Unix): how many bytes, 0 at the end.
+fn read_at(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buffer, at)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buffer, at)
+    }
+}
+
+/// Fills `buffer` from offset `at` of `file` ([`read_at`]); `UnexpectedEof` when the file
+/// ends first.
+fn read_exact_at(file: &File, mut buffer: &mut [u8], mut at: u64) -> io::Result<()> {
+    while !buffer.is_empty() {
+        match read_at(file, buffer, at) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buffer = buffer.get_mut(n..).unwrap_or(&mut []);
+                at += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The error of a file whose second reading does not hold what the first found.
+fn changed_while_read() -> io::Error {
+    io::Error::other("the file changed while it was read")
+}
+
+/// The items of a batch's groups, in order, and the first read error.
+pub struct BatchItems<'a> {
+    /// Each group's items.
+    pub chunks: Vec<Vec<Item<'a>>>,
+    error: Option<io::Error>,
+}
+
+self_cell::self_cell!(
+    /// A batch of groups of pieces and the items read from them, which borrow from it.
+    pub struct ParsedBatch {
+        owner: PieceBatch,
+        #[covariant]
+        dependent: BatchItems,
+    }
+);
+
+/// Pass two over a regular file by positioned reads: `plan`'s pieces in batches of about
+/// `block` bytes, each batch's groups (of about [`GROUP_BYTES`]) read and parsed in parallel
+/// on the rayon pool, a group by the task that reads it, while the caller hands the previous
+/// batch's items to the sink. `skip` bytes of byte order mark come before offset 0. `read`
+/// counts the bytes read. Memory: two or three batches, whatever the document's size.
+pub fn spawn_piece_reads(
+    file: File,
+    plan: Arc<Vec<Piece>>,
+    skip: u64,
+    block: usize,
+    read: Arc<AtomicU64>,
+) -> Receiver<io::Result<ParsedBatch>> {
+    let (tx, rx) = sync_channel::<io::Result<ParsedBatch>>(1);
+    std::thread::spawn(move || {
+        let file = Arc::new(file);
+        let pool = Arc::new(Mutex::new(Vec::new()));
+        let block = block.max(1) as u64;
+        let group_bytes = GROUP_BYTES.min(block);
+        let mut next = 0;
+        while let Some(first) = plan.get(next) {
+            // Groups of consecutive pieces until the batch holds about `block` bytes.
+            let mut groups = Vec::new();
+            let mut bytes = 0u64;
+            let mut start = first.start;
+            while next < plan.len() && (groups.is_empty() || bytes < block) {
+                let from = next;
+                start = plan.get(from).map_or(start, |p| p.start);
+                next += 1;
+                while plan
+                    .get(next)
+                    .is_some_and(|p| p.end.saturating_sub(start) <= group_bytes)
+                {
+                    next += 1;
+                }
+                bytes += plan
+                    .get(next - 1)
+                    .map_or(0, |p| p.end.saturating_sub(start));
+                groups.push((from, next));
+            }
+            let batch = PieceBatch {
+                file: Arc::clone(&file),
+                skip,
+                plan: Arc::clone(&plan),
+                texts: groups.iter().map(|_| OnceLock::new()).collect(),
+                groups,
+                pool: Arc::clone(&pool),
+                read: Arc::clone(&read),
+                arena: Arena::new(),
+            };
+            let mut parsed = ParsedBatch::new(batch, |b| {
+                let error = Mutex::new(None);
+                let chunks = (0..b.groups.len())
+                    .into_par_iter()
+                    .map(|k| b.read_group(k, &error))
+                    .collect();
+                BatchItems {
+                    chunks,
+                    error: error.into_inner().ok().flatten(),
+                }
+            });
+            let sent = match parsed.with_dependent_mut(|_, items| items.error.take()) {
+                Some(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                None => tx.send(Ok(parsed)),
+            };
+            if sent.is_err() {
                 return;
             }
         }
@@ -1112,30 +1430,34 @@ mod tests {
         }
     }
 
-    /// A string's text read byte by byte from the window's start: the index after its
-    /// closing quote, or where the text stops being plain (`Err`: at an escape under way, a
-    /// `\u`, a control byte, an invalid escape, or the window's end).
-    fn scalar_end(w: &[u8; 64]) -> Result<usize, usize> {
+    /// A string's text read byte by byte from its start: the index after its closing quote,
+    /// or where the text stops being plain (`Err`: at an escape under way, a `\u`, a control
+    /// byte, an invalid escape, or the end of the text).
+    fn scalar_end(w: &[u8]) -> Result<usize, usize> {
         let mut i = 0;
-        while i < 64 {
+        while i < w.len() {
             match w[i] {
                 b'"' => return Ok(i + 1),
-                b'\\' if i + 1 < 64 && w[i + 1] != b'u' && SIMPLE_ESCAPE[usize::from(w[i + 1])] => {
+                b'\\'
+                    if i + 1 < w.len()
+                        && w[i + 1] != b'u'
+                        && SIMPLE_ESCAPE[usize::from(w[i + 1])] =>
+                {
                     i += 2;
                 }
                 c if c < 0x20 || c == b'\\' => return Err(i),
                 _ => i += 1,
             }
         }
-        Err(64)
+        Err(w.len())
     }
 
-    /// Every window is read as the byte-by-byte scan reads it: a `Plain` prefix is plain
-    /// text ending where no escape is under way, an `End` is the string's end, and
-    /// escape-heavy text (an event carried as a string) is read by windows.
+    /// Every text is read by windows as the byte-by-byte scan reads it: an end found is the
+    /// string's end, a stop is not inside an escape and has only plain text before it, and
+    /// escape-heavy text (an event carried as a string) is read by windows to its end.
     #[test]
     fn windows_read_as_byte_by_byte() {
-        // Windows built of tokens: text, escapes (valid and not), bare quotes, control bytes.
+        // Texts built of tokens: text, escapes (valid and not), bare quotes, control bytes.
         let tokens: [&[u8]; 16] = [
             b"a",
             b"ab",
@@ -1161,43 +1483,49 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let mut plain = 0;
+        let kinds: &[bool] = if has_avx2() { &[false, true] } else { &[false] };
+        let mut far = 0;
         for round in 0..200_000 {
-            // Most windows without the tokens that may stop a window (the last six).
+            // Most texts without the tokens that may stop a window (the last six).
             let choices = if round % 4 == 0 { 16 } else { 10 };
+            let len = 64 + (next() % 150) as usize;
             let mut text = Vec::new();
-            while text.len() < 64 {
+            while text.len() < len {
                 text.extend_from_slice(tokens[(next() % choices) as usize]);
             }
-            let w = <[u8; 64]>::try_from(&text[..64]).unwrap();
-            match string_window(&w) {
-                Window::End(n) => assert_eq!(scalar_end(&w), Ok(n), "{w:?}"),
-                Window::Plain(n) => {
-                    plain += 1;
-                    let prefix = scalar_end(&w).expect_err("no end in a plain window");
-                    assert!(n <= prefix && n > 0, "{n} {prefix} {w:?}");
-                    // `n` is not inside an escape: the scan stops at an escape's start only.
-                    let mut i = 0;
-                    while i < n {
-                        i += if w[i] == b'\\' { 2 } else { 1 };
+            let reference = scalar_end(&text);
+            for &avx2 in kinds {
+                match string_windows(&text, 0, avx2) {
+                    Ok(n) => assert_eq!(reference, Ok(n), "{text:?}"),
+                    Err(n) => {
+                        let stop = match reference {
+                            Ok(end) => end - 1,
+                            Err(stop) => stop,
+                        };
+                        assert!(n <= stop, "{n} {reference:?} {text:?}");
+                        if n >= 64 {
+                            far += 1;
+                        }
+                        // `n` is not inside an escape: the scan stops at an escape's start only.
+                        let mut i = 0;
+                        while i < n {
+                            i += if text[i] == b'\\' { 2 } else { 1 };
+                        }
+                        assert_eq!(i, n, "{text:?}");
                     }
-                    assert_eq!(i, n, "{w:?}");
                 }
-                Window::Unsure => {}
             }
         }
-        assert!(plain > 10_000, "{plain}");
+        assert!(far > 10_000, "{far}");
         let carried = serde_json::to_string(&serde_json::to_string(EV).unwrap()).unwrap();
-        let text = carried.as_bytes();
-        let mut i = 1;
-        while let Some(w) = text
-            .get(i..i + 64)
-            .and_then(|w| <&[u8; 64]>::try_from(w).ok())
-        {
-            match string_window(w) {
-                Window::Plain(n) => i += n,
-                other => panic!("{other:?} at {i}"),
-            }
+        // (More after the string, for its last window.)
+        let text = format!("{carried},{}", " ".repeat(64));
+        for &avx2 in kinds {
+            assert_eq!(
+                string_windows(text.as_bytes(), 1, avx2),
+                Ok(carried.len()),
+                "avx2 {avx2}"
+            );
         }
     }
 

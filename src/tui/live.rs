@@ -166,6 +166,10 @@ impl Feed {
                 }
             }
         }
+        if changed {
+            // Set before the reload: the first screen's message depends on it.
+            app.ctx.reading = self.status.follow || !self.status.complete;
+        }
         if let Some(((run, derived), held)) = newest {
             let old = app.reload_derived(run, derived);
             // Freeing a large run takes milliseconds: not on the event loop's thread. The
@@ -179,7 +183,6 @@ impl Feed {
             // A RUN.json read whole has nothing more to say once it is shown.
             let read = self.status.reading.is_some() && self.status.complete;
             app.live = (!read).then(|| self.status.line());
-            app.ctx.reading = self.status.follow || !self.status.complete;
         }
         changed
     }

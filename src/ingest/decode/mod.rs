@@ -14,7 +14,9 @@
 //!
 //! A value is read by the fast paths first: a plain event by `event` (its keys in one pass,
 //! the kept fields borrowed, every other value skipped and checked; a line's event straight
-//! into its place among the block's outcomes), a wrapper object by `walk` key by key in one
+//! into its place among the block's outcomes, and so is the one event of the common wrapper
+//! lines: an OpenSearch hit, a `{"log"}` record, a CRI `F` line), a wrapper object by `walk`
+//! key by key in one
 //! pass, the string carrying an event read by `event` as it stands, escaped, in the same pass
 //! that finds its end (its kept strings borrowed, or unescaped into the block's [`Arena`]; a
 //! string it does not handle unescaped whole into the arena and read then), and a list item
@@ -564,8 +566,10 @@ pub fn carried_forms(text: &str) -> Vec<String> {
 }
 
 /// Parses one line of a JSON-lines input (numbered `n`) onto the end of `out`. A plain event
-/// (most lines) is read straight into its place in `out`: the event is large, and moving it
-/// from function to function cost more than reading it.
+/// (most lines), the common wrapper of one event carried as a string (an OpenSearch hit, a
+/// `{"log"}` record: [`walk::carried_line`]) and a CRI `F` line of one event are read straight
+/// into their place in `out`: the event is large, and moving it from function to function
+/// cost more than reading it.
 pub fn parse_line_into<'a>(
     line: &'a [u8],
     n: u64,
@@ -582,7 +586,29 @@ pub fn parse_line_into<'a>(
         if let Some((outcome, _)) = out.last_mut()
             && let LineOutcome::One(Ok(ev)) = outcome
         {
-            match event::read_whole(text, clean, sc, ev) {
+            // A line is an event, or the common wrapper of one carried event (an OpenSearch
+            // hit, a `{"log"}` record), or neither: never both, since the event reader gives
+            // up at a wrapper key, and the wrapper reader takes only an object with one. So
+            // the order of the two tries changes nothing read, only what it costs: the API
+            // server writes `kind` first, and a line opening otherwise is tried as a wrapper
+            // first.
+            let wrapper_first = !line.starts_with(br#"{"kind":"#);
+            let mut read = None;
+            if wrapper_first {
+                read = walk::carried_line(text, clean, sc, ev);
+                if read.is_none() {
+                    // The event holds a part of what the wrapper reader read.
+                    *ev = AuditEvent::default();
+                }
+            }
+            if read.is_none() {
+                read = event::read_whole(text, clean, sc, ev);
+            }
+            if read.is_none() && !wrapper_first {
+                *ev = AuditEvent::default();
+                read = walk::carried_line(text, clean, sc, ev);
+            }
+            match read {
                 Some(Ok(())) => return,
                 Some(Err(reason)) => {
                     *outcome = LineOutcome::One(Err(reason));
@@ -597,7 +623,37 @@ pub fn parse_line_into<'a>(
         sc.walked = WalkedText::None;
         return;
     }
+    if sc.fast
+        && first_byte(line).is_some_and(|b| b.is_ascii_digit())
+        && let Some((false, content)) = cri::split(line)
+        && let Some(last) = cri_event_line(content, sc)
+    {
+        out.push((last, n));
+        return;
+    }
     out.push((parse_line(line, sc), n));
+}
+
+/// The outcome of a CRI `F` line whose content is one plain event (an API server's audit
+/// log on stdout): the event read in its place in the line's list of items, its text looked
+/// at once for UTF-8 and control characters, as [`parse_content`] reads it. `None` (nothing
+/// read) for any other content, which [`parse_line`] reads.
+fn cri_event_line<'a>(content: &'a [u8], sc: &mut Scratch<'a>) -> Option<LineOutcome<'a>> {
+    if first_byte(content) != Some(b'{') {
+        return None;
+    }
+    let (text, clean) = event::line_text(content)?;
+    let mut items = Vec::with_capacity(1);
+    items.push(Ok(AuditEvent::default()));
+    let Some(Ok(ev)) = items.first_mut() else {
+        return None;
+    };
+    let res = event::read_whole(text, clean, sc, ev)?;
+    if let Err(reason) = res {
+        items.clear();
+        items.push(Err(reason));
+    }
+    Some(LineOutcome::Last(content, items))
 }
 
 /// Parses one line of a JSON-lines input: the fast path is a single event borrowing from the
@@ -884,6 +940,49 @@ pub fn first_byte(bytes: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A CRI `F` line carrying one plain event is read in place ([`cri_event_line`]) and gives
+    /// what the general path gives; every other CRI line is left to [`parse_line`].
+    #[test]
+    fn cri_event_lines_read_as_the_general_path() {
+        let ev = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"sourceIPs":["1.2.3.4"],"userAgent":"ua \"x\" é","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:01.000000Z"}"#;
+        let no_id = ev.replace(r#""auditID":"a1","#, "");
+        let stamp = "2026-01-01T00:00:00.000000000Z";
+        let mut read_in_place = 0;
+        for content in [
+            ev.to_string(),
+            format!("  {ev}  "),
+            format!("{ev}\r"),
+            no_id,
+            ev.replace("\"u\"", "\"u\u{1}\""),
+            format!("{ev} trailing"),
+            format!(r#"{{"log":{}}}"#, serde_json::to_string(ev).unwrap()),
+            format!("[{ev}]"),
+            "not json".to_string(),
+            String::new(),
+        ] {
+            for stream in ["stdout", "stderr"] {
+                for tag in ["F", "P", "F:x"] {
+                    let line = format!("{stamp} {stream} {tag} {content}");
+                    assert_paths_agree(line.as_bytes());
+                    let arena = Arena::new();
+                    let mut sc = arena.scratch();
+                    if let Some((false, c)) = cri::split(line.as_bytes())
+                        && cri_event_line(c, &mut sc).is_some()
+                    {
+                        read_in_place += 1;
+                    }
+                }
+            }
+        }
+        // The event alone, with spaces or a CR around it, and without an ID (a skip), on
+        // `F` and `F:x` lines of both streams.
+        assert_eq!(read_in_place, 4 * 2 * 2);
+        let mut bad = format!("{stamp} stdout F ").into_bytes();
+        bad.extend_from_slice(&ev.as_bytes()[..40]);
+        bad.extend_from_slice(b"\xff\"}");
+        assert_paths_agree(&bad);
+    }
 
     /// The fast unescape reads what serde_json reads, and leaves to it what it does not.
     #[test]

@@ -88,6 +88,63 @@ fn value_nesting_ok(v: &[u8], sc: &Scratch<'_>) -> bool {
     sc.nesting_ok || !matches!(v.first(), Some(b'{' | b'[')) || nesting_below(v, VALUE_LIMIT)
 }
 
+/// What a key of an object means to the walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyRole {
+    /// A wrapper key (those of [`super::Envelope`] but `protoPayload`): its value may hold
+    /// events.
+    Wrapper,
+    /// A field only an event has (or `protoPayload`), whose value serde_json would judge as
+    /// more than a string: an event, or something the general path must weigh.
+    EventOnly,
+    /// One of the event's string fields, also found in wrappers (`kind`, `apiVersion` of a
+    /// batch): see [`event_string_len`].
+    EventString,
+    /// Any other key: its value is skipped.
+    Other,
+}
+
+/// What `key` means to the walk (one set of rules for [`walk_object`] and [`carried_line`]).
+fn key_role(key: &str) -> KeyRole {
+    match key {
+        "items" | "records" | "properties" | "hits" | "_source" | "Body.value" | "events"
+        | "logEvents" | "log" | "message" => KeyRole::Wrapper,
+        "auditID" | "stage" | "verb" | "user" | "impersonatedUser" | "sourceIPs" | "objectRef"
+        | "responseStatus" | "annotations" | "protoPayload" => KeyRole::EventOnly,
+        "apiVersion"
+        | "kind"
+        | "level"
+        | "requestURI"
+        | "userAgent"
+        | "requestReceivedTimestamp"
+        | "stageTimestamp"
+        | "timestamp" => KeyRole::EventString,
+        _ => KeyRole::Other,
+    }
+}
+
+/// The length of the value `rest` starts with, of the event's string field `key` in an object
+/// read as a wrapper, when the object stays a non-event with it: a plain string, unless it is
+/// `kind: Event`, or a scalar serde_json would call the wrong type. `None` otherwise.
+fn event_string_len(key: &str, rest: &str) -> Option<usize> {
+    if rest.as_bytes().first() != Some(&b'"') {
+        // A number where a string belongs (a CloudWatch item's `timestamp`): serde_json
+        // would call it the wrong type, unless it cannot read it.
+        return plain_scalar(rest.as_bytes());
+    }
+    match scan_string(rest, None)? {
+        (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => Some(len),
+        _ => None,
+    }
+}
+
+/// The length of the value `rest` starts with, of a key the walk skips, when its nesting
+/// allows it (see [`value_nesting_ok`]).
+fn other_value_len(rest: &str, sc: &Scratch<'_>) -> Option<usize> {
+    let len = skip_value(rest)?;
+    value_nesting_ok(rest.as_bytes().get(..len)?, sc).then_some(len)
+}
+
 /// Reads the object `s` starts with as a wrapper: `Some((wrapper keys, index after the
 /// object))`, or `None` when it may be an event or holds anything unusual.
 ///
@@ -114,54 +171,29 @@ fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walk
         }
         i = skip_ws(b, i + 1);
         let rest = s.get(i..)?;
-        let slot = match key {
-            "items" => &mut w.items,
-            "records" => &mut w.records,
-            "properties" => &mut w.properties,
-            "hits" => &mut w.hits,
-            "_source" => &mut w.source,
-            "Body.value" => &mut w.body_value,
-            "events" => &mut w.events,
-            "logEvents" => &mut w.log_events,
-            "log" => &mut w.log,
-            "message" => &mut w.message,
-            // The fields only an event has (and whose values serde_json would judge as
-            // more than a string): an event, or something the general path must weigh.
-            "auditID" | "stage" | "verb" | "user" | "impersonatedUser" | "sourceIPs"
-            | "objectRef" | "responseStatus" | "annotations" | "protoPayload" => return None,
-            // The event's string fields, also in wrappers (`kind`, `apiVersion` of a batch):
-            // a plain string leaves the object a non-event, unless it is `kind: Event`.
-            "apiVersion"
-            | "kind"
-            | "level"
-            | "requestURI"
-            | "userAgent"
-            | "requestReceivedTimestamp"
-            | "stageTimestamp"
-            | "timestamp" => {
-                if b.get(i) != Some(&b'"') {
-                    // A number where a string belongs (a CloudWatch item's `timestamp`):
-                    // serde_json would call it the wrong type, unless it cannot read it.
-                    i = skip_ws(b, i + plain_scalar(b.get(i..)?)?);
-                } else {
-                    match scan_string(rest, None)? {
-                        (Unescaped::Verbatim(v), len) if !(key == "kind" && v == "Event") => {
-                            i = skip_ws(b, i + len);
-                        }
-                        _ => return None,
-                    }
-                }
+        let slot = match key_role(key) {
+            KeyRole::Wrapper => match key {
+                "items" => &mut w.items,
+                "records" => &mut w.records,
+                "properties" => &mut w.properties,
+                "hits" => &mut w.hits,
+                "_source" => &mut w.source,
+                "Body.value" => &mut w.body_value,
+                "events" => &mut w.events,
+                "logEvents" => &mut w.log_events,
+                "log" => &mut w.log,
+                _ => &mut w.message,
+            },
+            KeyRole::EventOnly => return None,
+            KeyRole::EventString => {
+                i = skip_ws(b, i + event_string_len(key, rest)?);
                 if !next_member(b, &mut i)? {
                     break;
                 }
                 continue;
             }
-            _ => {
-                let len = skip_value(rest)?;
-                if !value_nesting_ok(b.get(i..i + len)?, sc) {
-                    return None;
-                }
-                i = skip_ws(b, i + len);
+            KeyRole::Other => {
+                i = skip_ws(b, i + other_value_len(rest, sc)?);
                 if !next_member(b, &mut i)? {
                     break;
                 }
@@ -222,6 +254,85 @@ fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walk
         }
     }
     Some((w, i))
+}
+
+/// Reads the line `s` (exactly one JSON object, whitespace around it allowed) when it is the
+/// common wrapper of one event carried as a string — an OpenSearch hit
+/// `{"_index":…,"_source":{"Body.value":"<event>"}}`, a shipper's `{"log":"<event>",…}` —
+/// straight into `ev` (a default event, in its place among the block's outcomes): what
+/// [`wrapper`] would give at depth 0, as its only item. `clean` is [`super::event::classify`]
+/// of the line.
+///
+/// The keys are judged by the rules of [`walk_object`] ([`key_role`]); only a wrapper key is
+/// read otherwise: there must be exactly one in each object, and its value is the carried
+/// event (read by [`super::event::carried_event`]) or an object of the same shape. `None`
+/// (`ev` then holds a part of an event, to be thrown away) for anything else — a second
+/// wrapper key, a list, a string the carried-event scanner leaves, any object [`walk_object`]
+/// would not take — and the caller reads the line as before. So whatever this reads, the walk
+/// (and the general path) would read alike, with no [`Walked`] or boxed event moved on the
+/// way.
+pub(super) fn carried_line<'a>(
+    s: &'a str,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<Result<(), &'static str>> {
+    // As `parse_json_line` calls the walk: the nesting of the line is not known.
+    sc.nesting_ok = false;
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let (res, len) = carried_object(s.get(start..)?, 0, clean, sc, ev)?;
+    (skip_ws(b, start + len) == b.len()).then_some(res)
+}
+
+/// [`carried_line`] of the object `s` starts with (at its `{`), at `depth`: the event's
+/// outcome and the index after the object.
+fn carried_object<'a>(
+    s: &'a str,
+    depth: u32,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<(Result<(), &'static str>, usize)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'{') || depth + 1 >= MAX_DEPTH {
+        return None;
+    }
+    let mut found = None;
+    let mut i = skip_ws(b, 1);
+    loop {
+        let (key, len) = match scan_string(s.get(i..)?, None)? {
+            (Unescaped::Verbatim(k), len) => (k, len),
+            (Unescaped::InText, _) => return None,
+        };
+        i = skip_ws(b, i + len);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let rest = s.get(i..)?;
+        let len = match key_role(key) {
+            // A second wrapper key (or a duplicate): the walk reads both.
+            KeyRole::Wrapper if found.is_some() => return None,
+            KeyRole::Wrapper => {
+                let (res, len) = match b.get(i) {
+                    Some(b'"') => super::event::carried_event(rest, clean, sc, ev)?,
+                    Some(b'{') => carried_object(rest, depth + 1, clean, sc, ev)?,
+                    _ => return None,
+                };
+                found = Some(res);
+                len
+            }
+            KeyRole::EventOnly => return None,
+            KeyRole::EventString => event_string_len(key, rest)?,
+            KeyRole::Other => other_value_len(rest, sc)?,
+        };
+        i = skip_ws(b, i + len);
+        if !next_member(b, &mut i)? {
+            break;
+        }
+    }
+    Some((found?, i))
 }
 
 /// After a member: `Some(true)` at a comma (and moves past it and the whitespace after),
@@ -495,8 +606,49 @@ fn nesting_below(b: &[u8], limit: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::Arena;
+    use crate::ingest::audit::AuditEvent;
 
     use super::super::assert_paths_agree as same;
+
+    /// The common wrappers of one carried event (OpenSearch hits and `_source`s, `{"log"}` and
+    /// `{"message"}` records) are read by [`super::carried_line`], not left to the walk, and
+    /// give what the general path gives; what it leaves (an event as an object, a log line
+    /// that is no event) it leaves whole.
+    #[test]
+    fn carried_lines_read_directly_as_the_general_path() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut lines = Vec::new();
+        for name in [
+            "audit-opensearch-hits.jsonl",
+            "audit-opensearch-source.jsonl",
+            "shipper-log-message.jsonl",
+        ] {
+            let data = std::fs::read_to_string(dir.join(name)).unwrap();
+            lines.extend(data.lines().map(str::to_string));
+        }
+        lines.extend(super::super::carried_forms(EVENT));
+        let mut direct = 0;
+        for line in &lines {
+            let (text, clean) = super::super::event::line_text(line.as_bytes()).unwrap();
+            let arena = Arena::new();
+            let mut sc = arena.scratch();
+            let mut ev = AuditEvent::default();
+            let Some(res) = super::carried_line(text, clean, &mut sc, &mut ev) else {
+                continue;
+            };
+            direct += 1;
+            let item = res.map(|()| ev);
+            assert_eq!(
+                format!("one {item:?}"),
+                super::super::parse_line_as_text(line.as_bytes(), false),
+                "{line}"
+            );
+            // And the reader of lines takes the same path.
+            same(line.as_bytes());
+        }
+        // 3 hits, 3 `_source`s, 6 string records of 9, and the 3 forms of `EVENT`.
+        assert_eq!(direct, 15, "{lines:#?}");
+    }
 
     /// The text walked is looked at once for control characters: a control character in
     /// any list of it, before or after another list, is still seen by every list.

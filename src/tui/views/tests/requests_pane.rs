@@ -642,13 +642,30 @@ impl Component for RequestsPane {
                 "(no test selected)".into()
             } else if self.hide_window && !self.all.is_empty() {
                 "(only requests by time window: w shows them)".into()
+            } else if no_request_tied(ctx) {
+                NO_REQUEST_TIED.into()
             } else {
                 "(no requests)".into()
             };
-            lines.push(Line::styled(msg, theme.dim));
+            for part in msg.split('\n') {
+                lines.push(Line::styled(part.to_string(), theme.dim));
+            }
         }
         f.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// Said instead of "(no requests)" when the run has requests but none is tied to any test (an
+/// audit log and an e2e log of different runs, or a folder of unrelated samples): every test
+/// is empty, and only `a` shows anything.
+/// Two short lines, so narrow panes show it whole.
+const NO_REQUEST_TIED: &str = "(no test has requests:\n a shows all of them)";
+
+/// True when the run's requests are all of no test (and it has some), once it is read whole.
+fn no_request_tied(ctx: &Ctx) -> bool {
+    !ctx.reading
+        && !ctx.run.requests.is_empty()
+        && ctx.index.unattributed.len() == ctx.run.requests.len()
 }
 
 impl ListPane for RequestsPane {
