@@ -158,7 +158,7 @@ pub fn log_wrapper(data: &[u8]) {
 /// One plain audit event (a line of the API server's log): read alike by the one-pass event
 /// scanner (`ingest/decode/event.rs`) and by serde_json (the general path) — as a line, as an
 /// event a shipper carries as a string, escaped the usual ways (the scanner reads it as it
-/// stands, escaped), and as the item of a list. No file, no reader thread: thousands of inputs
+/// stands, escaped), as the item of a list, and as a CRI line's content. No file, no reader thread: thousands of inputs
 /// a second.
 pub fn audit_event(data: &[u8]) {
     fast_as_general(data);
@@ -168,6 +168,9 @@ pub fn audit_event(data: &[u8]) {
     }
     let list = [&b"["[..], data, b",", data, b"]"].concat();
     fast_as_general(&list);
+    // As the content of a CRI `F` line (read in its place when it is one plain event).
+    let cri = [&b"2026-01-01T00:00:00.000000000Z stdout F "[..], data].concat();
+    fast_as_general(&cri);
 }
 
 /// A user agent: parsing never panics, and every part it returns is a piece of the input.
