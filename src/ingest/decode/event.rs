@@ -49,6 +49,9 @@ fn read_prefix<'a>(
 
 /// Reads `s`, exactly one JSON object with whitespace around it allowed, into `ev` (a default
 /// event): as [`read_prefix`].
+// Inlined: it is on the path of every plain line (`parse_line_into`), and left a call once
+// that function grew, it cost 0.2% more instructions on a log of plain events.
+#[inline(always)]
 pub(super) fn read_whole<'a>(
     s: &'a str,
     clean: bool,

@@ -590,10 +590,25 @@ pub fn parse_line_into<'a>(
         if let Some((outcome, _)) = out.last_mut()
             && let LineOutcome::One(Ok(ev)) = outcome
         {
-            let mut read = event::read_whole(text, clean, sc, ev);
+            // A line is an event, or the common wrapper of one carried event (an OpenSearch
+            // hit, a `{"log"}` record), or neither: never both, since the event reader gives
+            // up at a wrapper key, and the wrapper reader takes only an object with one. So
+            // the order of the two tries changes nothing read, only what it costs: the API
+            // server writes `kind` first, and a line opening otherwise is tried as a wrapper
+            // first.
+            let wrapper_first = !line.starts_with(br#"{"kind":"#);
+            let mut read = None;
+            if wrapper_first {
+                read = walk::carried_line(text, clean, sc, ev);
+                if read.is_none() {
+                    // The event holds a part of what the wrapper reader read.
+                    *ev = AuditEvent::default();
+                }
+            }
             if read.is_none() {
-                // Not an event: most often the common wrapper of one carried event (an
-                // OpenSearch hit, a `{"log"}` record), read into the same place.
+                read = event::read_whole(text, clean, sc, ev);
+            }
+            if read.is_none() && !wrapper_first {
                 *ev = AuditEvent::default();
                 read = walk::carried_line(text, clean, sc, ev);
             }
