@@ -1403,6 +1403,17 @@ mod tests {
             format!("1 -2"),
             format!("1-2"),
         ]);
+        // Indented documents (newlines between a piece's tokens), carrying a good event and
+        // one whose string holds a raw tab once unescaped (not JSON inside).
+        let raw_tab = serde_json::to_string(&EV.replace(r#""ua""#, "\"u\ta\"")).unwrap();
+        for carried in [&q, &raw_tab] {
+            docs.push(format!(
+                "{{\n  \"events\": [\n    {{\n      \"message\": {carried},\n      \"timestamp\": 1\n    }},\n    {{\n\t\"message\": {q}\r\n    }}\n  ]\n}}\n"
+            ));
+            docs.push(format!(
+                "{{\"records\": [\n {{\"properties\":\n  {{\"log\": {carried}}}}},\n {{\"log\": {carried}}}]}}"
+            ));
+        }
         for doc in &docs {
             same(doc.as_bytes());
         }
@@ -1563,6 +1574,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Pass two by positioned reads gives the items reading by pieces gives, at every batch
+    /// size, and a file cut short between the passes is an error, not fewer items.
+    #[test]
+    fn positioned_reads_give_the_pieces_items_and_see_a_file_cut_short() {
+        let q = serde_json::to_string(EV).unwrap();
+        let items: Vec<String> = (0..40)
+            .map(|k| format!(r#"{{"properties":{{"log":{q}}},"n":{k}}}"#))
+            .collect();
+        let doc = format!("\u{feff}{{\"records\":[{}]}}", items.join(",\n"));
+        let body = doc.as_bytes().get(3..).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc.json");
+        std::fs::write(&path, doc.as_bytes()).unwrap();
+        let Scanned::Document { pieces, .. } = scan_all(body, 1 << 20, false) else {
+            panic!("not a document");
+        };
+        assert_eq!(pieces.len(), 40);
+        let plan = Arc::new(pieces);
+        let expected = read_by_pieces_as_text(body, 1 << 20).unwrap();
+        let read_all = |block: usize| {
+            let read = Arc::new(AtomicU64::new(0));
+            let file = File::open(&path).unwrap();
+            let batches = spawn_piece_reads(file, Arc::clone(&plan), 3, block, read);
+            let mut out = Vec::new();
+            for batch in batches {
+                let batch = batch?;
+                out.extend(
+                    batch
+                        .borrow_dependent()
+                        .chunks
+                        .iter()
+                        .flatten()
+                        .map(|i| format!("{i:?}")),
+                );
+                batch.into_owner().recycle();
+            }
+            Ok::<_, io::Error>(out)
+        };
+        for block in [1, 700, 5000, 1 << 20] {
+            assert_eq!(read_all(block).unwrap(), expected, "block {block}");
+        }
+        std::fs::write(&path, &doc.as_bytes()[..doc.len() / 2]).unwrap();
+        let error = read_all(5000).unwrap_err();
+        assert_eq!(error.to_string(), "the file changed while it was read");
     }
 
     #[test]

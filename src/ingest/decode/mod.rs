@@ -153,6 +153,7 @@ impl Arena {
             fast: true,
             list: Vec::new(),
             walked: WalkedText::None,
+            walked_depth: 0,
         }
     }
 }
@@ -172,6 +173,9 @@ pub struct Scratch<'a> {
     list: Vec<Cow<'a, str>>,
     /// Whether the text [`walk`] reads holds no control character (see [`WalkedText`]).
     walked: WalkedText<'a>,
+    /// The depth of the text [`WalkedText::Known`] is about (0: a line; a document's piece is
+    /// read at its own depth).
+    walked_depth: u32,
 }
 
 /// The text [`walk::wrapper`] or [`walk::list`] was given, and whether it holds no control
@@ -765,7 +769,14 @@ pub fn expand_document_part<'a>(
         Err(_) => sc.keep(&String::from_utf8_lossy(bytes)),
     };
     let saved = std::mem::replace(&mut sc.nesting_ok, true);
+    // The scan that cut the piece out found no control character in any string of the
+    // document (it is not JSON otherwise): the piece is walked as a line without one is,
+    // whatever whitespace (an indented document's newlines) lies between its tokens.
+    let walked = std::mem::replace(&mut sc.walked, WalkedText::Known(true));
+    let walked_depth = std::mem::replace(&mut sc.walked_depth, depth);
     expand_str(text, out, depth, sc);
+    sc.walked = walked;
+    sc.walked_depth = walked_depth;
     sc.nesting_ok = saved;
 }
 

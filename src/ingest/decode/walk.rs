@@ -389,9 +389,10 @@ pub(super) fn wrapper<'a>(
     sc: &mut Scratch<'a>,
 ) -> bool {
     // The line `parse_line_into` reads (the only text it marks as known, at depth 0, for as
-    // long as it reads the line) keeps what was found of its control characters.
+    // long as it reads the line) keeps what was found of its control characters; so does a
+    // document's piece (`expand_document_part`, at the piece's depth).
     let walked = match sc.walked {
-        WalkedText::Known(clean) if depth == 0 => WalkedText::Known(clean),
+        WalkedText::Known(clean) if depth == sc.walked_depth => WalkedText::Known(clean),
         _ => WalkedText::Unknown(s),
     };
     let saved = std::mem::replace(&mut sc.walked, walked);
