@@ -774,10 +774,52 @@ pub fn expand_document_part<'a>(
     // whatever whitespace (an indented document's newlines) lies between its tokens.
     let walked = std::mem::replace(&mut sc.walked, WalkedText::Known(true));
     let walked_depth = std::mem::replace(&mut sc.walked_depth, depth);
-    expand_str(text, out, depth, sc);
+    if !carried_item(text, depth, out, sc) {
+        expand_str(text, out, depth, sc);
+    }
     sc.walked = walked;
     sc.walked_depth = walked_depth;
     sc.nesting_ok = saved;
+}
+
+/// Reads a document's item that is the common wrapper of one event carried as a string (a
+/// CloudWatch `{"timestamp":…,"message":"<event>",…}`, an Event Hubs record
+/// `{"category":…,"properties":{"log":"<event>"}}`) straight into its place at the end of
+/// `out`, as [`parse_line_into`] reads such a line ([`walk::carried_document_item`]); false,
+/// with `out` as it was, for any other item, which [`expand_str`] reads.
+///
+/// The event reader gives up at a wrapper key, and the wrapper reader takes only an object
+/// with one and no event key: trying the wrapper first changes nothing read, only what it
+/// costs (before, every item was first tried as an event, over its whole carried string). An
+/// item opening like an API server's event (`{"kind":`) is left to [`expand_str`].
+fn carried_item<'a>(
+    text: &'a str,
+    depth: u32,
+    out: &mut Vec<Item<'a>>,
+    sc: &mut Scratch<'a>,
+) -> bool {
+    if !sc.fast || text.as_bytes().starts_with(br#"{"kind":"#) {
+        return false;
+    }
+    out.push(Ok(AuditEvent::default()));
+    let read = match out.last_mut() {
+        Some(Ok(ev)) => walk::carried_document_item(text, depth, sc, ev),
+        _ => None,
+    };
+    match read {
+        Some(Ok(())) => true,
+        Some(Err(reason)) => {
+            if let Some(last) = out.last_mut() {
+                *last = Err(reason);
+            }
+            true
+        }
+        None => {
+            // The event holds a part of what was read: thrown away.
+            out.pop();
+            false
+        }
+    }
 }
 
 /// [`expand_str`] of text that serde_json would read by itself (a line, an event carried as
@@ -951,6 +993,51 @@ pub fn first_byte(bytes: &[u8]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The items of the real CloudWatch and Event Hubs documents are read in place
+    /// ([`carried_item`]), each giving what the walk and the general path give for it as a
+    /// document's piece; an API server's event as an item is left to the walk.
+    #[test]
+    fn document_items_read_in_place_as_the_walk() {
+        use serde_json::value::RawValue;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let piece = |item: &str, fast: bool, direct: bool| {
+            let arena = Arena::new();
+            let mut sc = arena.scratch();
+            if !fast {
+                sc = sc.general_only();
+            }
+            sc.walked = WalkedText::Known(true);
+            sc.walked_depth = 2;
+            sc.nesting_ok = true;
+            let mut out = Vec::new();
+            let took = direct && carried_item(item, 2, &mut out, &mut sc);
+            if !direct {
+                expand_str(item, &mut out, 2, &mut sc);
+            }
+            (took, format!("{out:?}"))
+        };
+        let mut in_place = 0;
+        for (name, list) in [
+            ("eks-cloudwatch-filter-log-events.json", "events"),
+            ("aks-eventhub-kube-audit-records.json", "records"),
+        ] {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            let doc: std::collections::HashMap<String, &RawValue> =
+                serde_json::from_str(&text).unwrap();
+            let items: Vec<&RawValue> = serde_json::from_str(doc[list].get()).unwrap();
+            for item in items {
+                let (took, direct) = piece(item.get(), true, true);
+                assert!(took, "{name}: {}", item.get());
+                assert_eq!(direct, piece(item.get(), true, false).1, "{name}");
+                assert_eq!(direct, piece(item.get(), false, false).1, "{name}");
+                in_place += 1;
+            }
+        }
+        assert_eq!(in_place, 8 + 22);
+        let event = r#"{"kind":"Event","auditID":"a","stage":"ResponseComplete"}"#;
+        assert!(!piece(event, true, true).0);
+    }
 
     /// A CRI `F` line carrying one plain event is read in place ([`cri_event_line`]) and gives
     /// what the general path gives; every other CRI line is left to [`parse_line`].

@@ -285,6 +285,22 @@ pub(super) fn carried_line<'a>(
     (skip_ws(b, start + len) == b.len()).then_some(res)
 }
 
+/// [`carried_line`] of a document's item at `depth` (a piece [`crate::ingest::document`]
+/// cut out): what [`wrapper`] would give there, as its only item. The scan that cut the piece
+/// found no control character in the document's strings and checked its nesting, so the
+/// item is read as clean, with the nesting the caller set.
+pub(super) fn carried_document_item<'a>(
+    s: &'a str,
+    depth: u32,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<Result<(), &'static str>> {
+    let b = s.as_bytes();
+    let start = skip_ws(b, 0);
+    let (res, len) = carried_object(s.get(start..)?, depth, true, sc, ev)?;
+    (skip_ws(b, start + len) == b.len()).then_some(res)
+}
+
 /// [`carried_line`] of the object `s` starts with (at its `{`), at `depth`: the event's
 /// outcome and the index after the object.
 fn carried_object<'a>(
