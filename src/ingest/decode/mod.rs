@@ -764,7 +764,7 @@ pub fn expand_document_part<'a>(
     out: &mut Vec<Item<'a>>,
     sc: &mut Scratch<'a>,
 ) {
-    let text = match std::str::from_utf8(bytes) {
+    let text = match simdutf8::basic::from_utf8(bytes) {
         Ok(t) => t,
         Err(_) => sc.keep(&String::from_utf8_lossy(bytes)),
     };
