@@ -160,16 +160,8 @@ fn walk_object<'a>(s: &'a str, depth: u32, sc: &mut Scratch<'a>) -> Option<(Walk
     let mut w = Walked::default();
     let mut i = skip_ws(b, 1);
     loop {
-        // A key, without escapes (a key with escapes is left to serde_json).
-        let (key, len) = match scan_string(s.get(i..)?, None)? {
-            (Unescaped::Verbatim(k), len) => (k, len),
-            (Unescaped::InText, _) => return None,
-        };
-        i = skip_ws(b, i + len);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
+        let (key, at) = member_key(s, i)?;
+        i = at;
         let rest = s.get(i..)?;
         let slot = match key_role(key) {
             KeyRole::Wrapper => match key {
@@ -279,9 +271,21 @@ pub(super) fn carried_line<'a>(
 ) -> Option<Result<(), &'static str>> {
     // As `parse_json_line` calls the walk: the nesting of the line is not known.
     sc.nesting_ok = false;
+    carried_whole(s, 0, clean, sc, ev)
+}
+
+/// [`carried_object`] of the whole of `s` (whitespace around the object allowed): the event's
+/// outcome, `None` when anything else follows the object.
+fn carried_whole<'a>(
+    s: &'a str,
+    depth: u32,
+    clean: bool,
+    sc: &mut Scratch<'a>,
+    ev: &mut AuditEvent<'a>,
+) -> Option<Result<(), &'static str>> {
     let b = s.as_bytes();
     let start = skip_ws(b, 0);
-    let (res, len) = carried_object(s.get(start..)?, 0, clean, sc, ev)?;
+    let (res, len) = carried_object(s.get(start..)?, depth, clean, sc, ev)?;
     (skip_ws(b, start + len) == b.len()).then_some(res)
 }
 
@@ -295,10 +299,7 @@ pub(super) fn carried_document_item<'a>(
     sc: &mut Scratch<'a>,
     ev: &mut AuditEvent<'a>,
 ) -> Option<Result<(), &'static str>> {
-    let b = s.as_bytes();
-    let start = skip_ws(b, 0);
-    let (res, len) = carried_object(s.get(start..)?, depth, true, sc, ev)?;
-    (skip_ws(b, start + len) == b.len()).then_some(res)
+    carried_whole(s, depth, true, sc, ev)
 }
 
 /// [`carried_line`] of the object `s` starts with (at its `{`), at `depth`: the event's
@@ -317,15 +318,8 @@ fn carried_object<'a>(
     let mut found = None;
     let mut i = skip_ws(b, 1);
     loop {
-        let (key, len) = match scan_string(s.get(i..)?, None)? {
-            (Unescaped::Verbatim(k), len) => (k, len),
-            (Unescaped::InText, _) => return None,
-        };
-        i = skip_ws(b, i + len);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
+        let (key, at) = member_key(s, i)?;
+        i = at;
         let rest = s.get(i..)?;
         let len = match key_role(key) {
             // A second wrapper key (or a duplicate): the walk reads both.
@@ -349,6 +343,22 @@ fn carried_object<'a>(
         }
     }
     Some((found?, i))
+}
+
+/// The key of the member of an object's text `s` at `i`, and where its value starts (past the
+/// colon and the whitespace around it). `None` for anything else, and for a key with escapes,
+/// which is left to serde_json.
+fn member_key(s: &str, i: usize) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    let (key, len) = match scan_string(s.get(i..)?, None)? {
+        (Unescaped::Verbatim(k), len) => (k, len),
+        (Unescaped::InText, _) => return None,
+    };
+    let colon = skip_ws(b, i + len);
+    if b.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((key, skip_ws(b, colon + 1)))
 }
 
 /// After a member: `Some(true)` at a comma (and moves past it and the whitespace after),
