@@ -833,10 +833,7 @@ fn read_pieces(
     let mut number = 0u64;
     for block in parsed {
         let block = block.map_err(|e| classify_read_error(reader.path, gzip, e))?;
-        for item in block.borrow_dependent().chunks.iter().flatten() {
-            number += 1;
-            reader.deliver(item, number, sink)?;
-        }
+        reader.deliver_pieces(&block.borrow_dependent().chunks, &mut number, sink)?;
         progress.tick(reader.accounting.events);
         let _ = recycle.try_send(block.into_owner().into_buffer());
     }
@@ -866,10 +863,7 @@ fn read_pieces_at(
     let mut number = 0u64;
     for batch in batches {
         let batch = batch.map_err(|e| classify_read_error(reader.path, false, e))?;
-        for item in batch.borrow_dependent().chunks.iter().flatten() {
-            number += 1;
-            reader.deliver(item, number, sink)?;
-        }
+        reader.deliver_pieces(&batch.borrow_dependent().chunks, &mut number, sink)?;
         progress.tick(reader.accounting.events);
         batch.into_owner().recycle();
     }
@@ -1426,6 +1420,21 @@ struct Reading<'p> {
 
 impl Reading<'_> {
     /// Accounts for one item and hands it to the sink.
+    /// [`Reading::deliver`] of a document's pieces' items in order, numbered on from `number`
+    /// (the item's place in the document stands for its line).
+    fn deliver_pieces(
+        &mut self,
+        chunks: &[Vec<Item<'_>>],
+        number: &mut u64,
+        sink: &mut dyn FnMut(&AuditEvent<'_>, u64),
+    ) -> Result<(), IngestError> {
+        for item in chunks.iter().flatten() {
+            *number += 1;
+            self.deliver(item, *number, sink)?;
+        }
+        Ok(())
+    }
+
     fn deliver(
         &mut self,
         item: &Item<'_>,

@@ -66,23 +66,21 @@ const NO_TESTS_MESSAGE: &str = "no tests in this run: all requests shown";
 /// is on screen to say so.
 const NO_REQUEST_TIED_MESSAGE: &str = "no test has requests: a shows all of them";
 
-/// True for a run with tests and requests where no request belongs to a test.
-fn no_request_tied(run: &Run) -> bool {
-    !run.specs.is_empty()
-        && !run.requests.is_empty()
-        && run.requests.iter().all(|r| r.spec.is_none())
-}
-
-/// What the first screen of `run` says: a labelled run (the bundled demo) says so; a run
+/// What the first screen of the run says: a labelled run (the bundled demo) says so; a run
 /// without tests says it shows all requests; a run whose tests have no requests says how to
-/// see them (not while it is being read: its first requests often come before any test).
-fn first_message(run: &Run, reading: bool) -> Option<String> {
+/// see them ([`Ctx::no_request_tied`]: not while it is being read, as its first requests
+/// often come before any test).
+fn first_message(ctx: &Ctx) -> Option<String> {
+    let run = &ctx.run;
     run.notes
         .iter()
         .find(|n| n.starts_with("DEMO RUN"))
         .map(|n| crate::text::escape_control(n).into_owned())
         .or_else(|| only_requests(run).then(|| NO_TESTS_MESSAGE.to_string()))
-        .or_else(|| (!reading && no_request_tied(run)).then(|| NO_REQUEST_TIED_MESSAGE.to_string()))
+        .or_else(|| {
+            ctx.no_request_tied()
+                .then(|| NO_REQUEST_TIED_MESSAGE.to_string())
+        })
 }
 
 /// Options the explorer starts with.
@@ -205,7 +203,7 @@ impl App {
         };
         let all_by_default = only_requests(&ctx.run);
         let panes = TestsView::new(&ctx, options.show_all || all_by_default);
-        let message = first_message(&ctx.run, ctx.reading);
+        let message = first_message(&ctx);
         App {
             ctx,
             panes,
@@ -299,7 +297,7 @@ impl App {
             self.panes.show_all_requests(&self.ctx);
         }
         if first_run && self.message.is_none() {
-            self.message = first_message(&self.ctx.run, self.ctx.reading);
+            self.message = first_message(&self.ctx);
         }
         old
     }

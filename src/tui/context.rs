@@ -85,6 +85,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// True when the run has requests and tests but no request belongs to a test (an audit
+    /// log and an e2e log of different runs), once it is read whole: every test lists nothing.
+    pub fn no_request_tied(&self) -> bool {
+        !self.reading
+            && !self.run.specs.is_empty()
+            && !self.run.requests.is_empty()
+            && self.index.unattributed.len() == self.run.requests.len()
+    }
+
     /// A request's latency as a short cell: `12.3ms`, `stream` (long-running), or empty.
     pub fn latency_cell(&self, r: u32) -> String {
         match self.latency.get(r as usize).copied() {

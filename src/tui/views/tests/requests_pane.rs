@@ -642,7 +642,7 @@ impl Component for RequestsPane {
                 "(no test selected)".into()
             } else if self.hide_window && !self.all.is_empty() {
                 "(only requests by time window: w shows them)".into()
-            } else if no_request_tied(ctx) {
+            } else if ctx.no_request_tied() {
                 NO_REQUEST_TIED.into()
             } else {
                 "(no requests)".into()
@@ -660,13 +660,6 @@ impl Component for RequestsPane {
 /// is empty, and only `a` shows anything.
 /// Two short lines, so narrow panes show it whole.
 const NO_REQUEST_TIED: &str = "(no test has requests:\n a shows all of them)";
-
-/// True when the run's requests are all of no test (and it has some), once it is read whole.
-fn no_request_tied(ctx: &Ctx) -> bool {
-    !ctx.reading
-        && !ctx.run.requests.is_empty()
-        && ctx.index.unattributed.len() == ctx.run.requests.len()
-}
 
 impl ListPane for RequestsPane {
     list_pane_state!(view);
