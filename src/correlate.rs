@@ -111,9 +111,12 @@ impl StageClock {
         let now = std::time::Instant::now();
         if self.enabled {
             eprintln!(
-                "auditscope: {stage}: {:.3} s{}",
+                "auditscope: {stage}: {:.3} s{}{}",
                 (now - self.last).as_secs_f64(),
-                peak_rss().map_or(String::new(), |kb| format!(", peak RSS {} MB", kb / 1024))
+                peak_rss().map_or(String::new(), |kb| format!(", peak RSS {} MB", kb / 1024)),
+                thread_cpu().map_or(String::new(), |s| format!(
+                    ", calling thread's CPU so far {s:.3} s"
+                ))
             );
         }
         self.last = now;
@@ -204,6 +207,14 @@ fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The CPU time the calling thread has had so far, in seconds (Linux only): for reading,
+/// the sink's own CPU, the one serial stage.
+fn thread_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
 }
 
 /// Reads every input and correlates them into a [`Run`].
