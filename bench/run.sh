@@ -19,8 +19,10 @@
 #   BIN       the auditscope binary                     (default: cargo build --release)
 #   EXPLORE   the explore_bench example binary          (default: beside BIN, built if missing)
 #   FLOOR     the floor example binary                  (default: beside BIN, built if missing)
-#   REPEAT    runs of correlate, Python and the explorer on the main log; medians are reported
+#   REPEAT    runs of Python and the explorer on the main log; medians are reported
 #             (default 3: the machine is shared, one run can be off by 20%)
+#   PAIRS     runs of correlate and the floor, alternating (default 5: their ratio is the bar, and
+#             one run of either can be off by 20% on a shared machine)
 #   SKIP_JQ=1 skip jq (slow); KEEP=1 keep the generated files
 set -euo pipefail
 
@@ -29,6 +31,7 @@ EVENTS=${EVENTS:-900000}
 SPECS=${SPECS:-1000}
 SCALE=${SCALE-"100000 1000000 5000000"}
 REPEAT=${REPEAT:-3}
+PAIRS=${PAIRS:-5}
 # Stage events per request in generated runs (measured: 200000 events make 95778 requests).
 EVENTS_PER_REQUEST=2.09
 
@@ -88,7 +91,7 @@ sync
 cat "$log" >/dev/null # warm the page cache so every reader sees the same cache state
 
 # The median of $REPEAT measurements of a command: "<wall s> <peak RSS KB> <CPU s>", the run
-# with the median wall time. Correlate and Python alternate, so drifting load hits both alike.
+# with the median wall time. Correlate, the floor and Python alternate, so drifting load hits them alike.
 median_of() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 FLOOR=${FLOOR:-$(dirname "$BIN")/examples/floor}
@@ -98,11 +101,11 @@ fi
 : >"$SCRATCH/c.runs"
 : >"$SCRATCH/py.runs"
 : >"$SCRATCH/f.runs"
-for _ in $(seq "$REPEAT"); do
+for i in $(seq "$PAIRS"); do
     correlate "$SCRATCH/main" "$log" >>"$SCRATCH/c.runs"
     cp "$SCRATCH/cmd.err" "$SCRATCH/correlate.err"
     measure "$FLOOR" "$log" >>"$SCRATCH/f.runs"
-    measure python3 "$SCRATCH/loads.py" "$log" >>"$SCRATCH/py.runs"
+    [ "$i" -gt "$REPEAT" ] || measure python3 "$SCRATCH/loads.py" "$log" >>"$SCRATCH/py.runs"
 done
 echo "correlate runs (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/c.runs")"
 echo "floor runs     (wall s, peak KB, CPU s): $(tr '\n' ';' <"$SCRATCH/f.runs")"

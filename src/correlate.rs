@@ -111,9 +111,12 @@ impl StageClock {
         let now = std::time::Instant::now();
         if self.enabled {
             eprintln!(
-                "auditscope: {stage}: {:.3} s{}",
+                "auditscope: {stage}: {:.3} s{}{}",
                 (now - self.last).as_secs_f64(),
-                peak_rss().map_or(String::new(), |kb| format!(", peak RSS {} MB", kb / 1024))
+                peak_rss().map_or(String::new(), |kb| format!(", peak RSS {} MB", kb / 1024)),
+                thread_cpu().map_or(String::new(), |s| format!(
+                    ", calling thread's CPU so far {s:.3} s"
+                ))
             );
         }
         self.last = now;
@@ -206,6 +209,14 @@ fn peak_rss() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The CPU time the calling thread has had so far, in seconds (Linux only): for reading,
+/// the sink's own CPU, the one serial stage.
+fn thread_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
+}
+
 /// Reads every input and correlates them into a [`Run`].
 pub fn correlate(inputs: &Inputs, opts: &Options) -> Result<Run, CorrelateError> {
     let resolved = resolve(inputs, opts)?;
@@ -254,6 +265,13 @@ pub fn correlate_and_write(
         (run, prefetch.and_then(|p| p.join().ok().flatten()))
     });
     let run = run?;
+    // The stages up to writing keep one core busy: the other drops the cached pages of the
+    // RUN.json being replaced meanwhile, which replacing it would otherwise free on the way
+    // out (see `uncache_replaced`). Nothing waits for it.
+    let replaced = path.to_path_buf();
+    let _ = std::thread::Builder::new()
+        .name("uncache-replaced".to_string())
+        .spawn(move || crate::run::format::uncache_replaced(&replaced));
     let mut prefetched = prefetched.map(|(year, inputs)| (year, inputs.into_iter()));
     let mut read_e2e = |path: &str, kind: Option<E2eKind>, year_hint: Option<i32>| {
         // `complete_to_release` reads the inputs in the order the thread read them, all with
