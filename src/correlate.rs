@@ -265,6 +265,13 @@ pub fn correlate_and_write(
         (run, prefetch.and_then(|p| p.join().ok().flatten()))
     });
     let run = run?;
+    // The stages up to writing keep one core busy: the other drops the cached pages of the
+    // RUN.json being replaced meanwhile, which replacing it would otherwise free on the way
+    // out (see `uncache_replaced`). Nothing waits for it.
+    let replaced = path.to_path_buf();
+    let _ = std::thread::Builder::new()
+        .name("uncache-replaced".to_string())
+        .spawn(move || crate::run::format::uncache_replaced(&replaced));
     let mut prefetched = prefetched.map(|(year, inputs)| (year, inputs.into_iter()));
     let mut read_e2e = |path: &str, kind: Option<E2eKind>, year_hint: Option<i32>| {
         // `complete_to_release` reads the inputs in the order the thread read them, all with

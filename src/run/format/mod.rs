@@ -27,7 +27,7 @@ pub use read::{
     read_run, read_run_from_slice, read_run_from_slice_skipping, read_run_from_vec,
     read_run_one_pass, read_run_reusing,
 };
-pub use write::{write_run, write_run_matching, write_run_to};
+pub use write::{uncache_replaced, write_run, write_run_matching, write_run_to};
 
 /// The value of the `format` key, so a RUN.json is recognised as one.
 pub const FORMAT_NAME: &str = "auditscope-run";
@@ -561,6 +561,33 @@ mod tests {
         let mut again = Vec::new();
         write_run_to(&back, &mut again).unwrap();
         assert!(again == bytes);
+    }
+
+    /// Writing over an earlier output (held open and closed aside, its cached pages dropped
+    /// first) leaves the new bytes in place and nothing else in the folder; an earlier output
+    /// whose pages were dropped but that is never replaced keeps its bytes.
+    #[test]
+    fn an_earlier_output_is_replaced_whole() {
+        let run = generated_run();
+        let mut expected = Vec::new();
+        write_run_to(&run, &mut expected).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("RUN.json");
+        std::fs::write(&path, b"an earlier run").unwrap();
+        uncache_replaced(&path);
+        assert_eq!(std::fs::read(&path).unwrap(), b"an earlier run");
+        write_run(&run, &path).unwrap();
+        assert!(std::fs::read(&path).unwrap() == expected);
+        write_run(&run, &path).unwrap();
+        assert!(std::fs::read(&path).unwrap() == expected);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["RUN.json"]);
+        // Not a regular file: nothing is opened, nothing changes.
+        uncache_replaced(dir.path());
+        uncache_replaced(&dir.path().join("missing.json"));
     }
 
     #[test]
