@@ -662,6 +662,10 @@ fn read_audit_inner(
         let document = shape != Shape::Lines;
         if document && rereadable {
             raw.store(true, Ordering::Relaxed);
+            // A regular file is scanned from here by its own reads (below): the reader thread
+            // stops now, not after reading blocks ahead for nothing (a document on one line
+            // comes in blocks of four times the block size).
+            let rx = gzip.then_some(rx);
             let mut scanner = document::Scanner::new();
             if shape == Shape::DocumentIfAlone {
                 scanner = scanner.watching_first_line();
@@ -672,8 +676,7 @@ fn read_audit_inner(
             drop(first);
             if !gzip && going && !eof {
                 // A regular file: the rest is read here, in reads small enough to be scanned
-                // while still in the cache (`document::SCAN_READ`); the reader thread stops.
-                drop(rx);
+                // while still in the cache (`document::SCAN_READ`).
                 let read_error = |e| classify_read_error(path, gzip, e);
                 let file = std::fs::File::open(path).map_err(read_error)?;
                 counter.store(taken, Ordering::Relaxed);
@@ -682,7 +685,7 @@ fn read_audit_inner(
                     progress.tick(0)
                 })
                 .map_err(read_error)?;
-            } else {
+            } else if let Some(rx) = rx {
                 while going && !eof {
                     let Some(b) = recv(&rx)? else { break };
                     going = scanner.feed(b.bytes());
@@ -690,7 +693,6 @@ fn read_audit_inner(
                     progress.tick(0);
                     let _ = recycle.try_send(b.into_buffer());
                 }
-                drop(rx);
             }
             let scanned = if going {
                 scanner.finish()
@@ -870,11 +872,24 @@ fn read_pieces_at(
     Ok(())
 }
 
-/// The first non-blank line of `data` (to its end, or to the end of `data`).
+/// The first non-blank line of `data` (to its end, or to the end of `data`). Its end is
+/// found by `memchr`: a document on one line is megabytes long here, and looking for its end a
+/// byte at a time cost 4% of reading it.
 fn first_line(data: &[u8]) -> &[u8] {
-    data.split(|&b| b == b'\n')
-        .find(|l| !is_blank(l))
-        .unwrap_or(&[])
+    let mut rest = data;
+    loop {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(p) => (rest.get(..p).unwrap_or(&[]), rest.get(p + 1..)),
+            None => (rest, None),
+        };
+        if !is_blank(line) {
+            return line;
+        }
+        match next {
+            Some(next) => rest = next,
+            None => return &[],
+        }
+    }
 }
 
 /// True when the first non-blank line of `data` does not end in it.

@@ -89,8 +89,8 @@ struct List {
     marker_id_at: usize,
     /// How deep its items are read.
     depth: u8,
-    /// Its items' offsets.
-    items: Vec<(u64, u64)>,
+    /// Its items, as pieces (at `depth`).
+    items: Vec<Piece>,
 }
 
 /// The marker event put in place of a list's contents in a skeleton; its `auditID` (`m`) is
@@ -305,46 +305,52 @@ impl Scanner {
                     // To the string's end, over its escapes, without leaving this loop for
                     // the common escapes (an event carried as a string has one every few
                     // bytes).
-                    let end = loop {
-                        // Sixty-four bytes at a time while nothing unusual is in them.
-                        match string_windows(b, i, self.avx2) {
-                            Ok(end) => break Some(end),
-                            Err(at) => i = at,
-                        }
-                        // Eight bytes at a time, in this loop (not a call per escape).
-                        if let Some(word) =
-                            b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
-                        {
-                            let flags = special_flags(u64::from_le_bytes(word));
-                            if flags == 0 {
-                                i += 8;
-                                continue;
+                    let short = short_string_end(b, i);
+                    let end = if short.is_some() {
+                        short
+                    } else {
+                        loop {
+                            // Sixty-four bytes at a time while nothing unusual is in them.
+                            match string_windows(b, i, self.avx2) {
+                                Ok(end) => break Some(end),
+                                Err(at) => i = at,
                             }
-                            // The lowest flag is always a true one.
-                            i += (flags.trailing_zeros() / 8) as usize;
-                        } else {
-                            let Some(p) = find_special(b.get(i..)?) else {
-                                i = b.len();
-                                break None;
-                            };
-                            i += p;
-                        }
-                        match *b.get(i)? {
-                            b'"' => break Some(i + 1),
-                            b'\\' => match b.get(i + 1) {
-                                // (a table, not a jump per escape character: they vary)
-                                Some(&c) if SIMPLE_ESCAPE[usize::from(c)] => i += 2,
-                                Some(b'u')
-                                    if b.get(i + 2..i + 6)
-                                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
-                                {
-                                    i += 6;
+                            // Eight bytes at a time, in this loop (not a call per escape).
+                            if let Some(word) =
+                                b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+                            {
+                                let flags = special_flags(u64::from_le_bytes(word));
+                                if flags == 0 {
+                                    i += 8;
+                                    continue;
                                 }
-                                // Cut by the block's end, or an error: byte by byte.
-                                _ => break None,
-                            },
-                            // A control character.
-                            _ => return None,
+                                // The lowest flag is always a true one.
+                                i += (flags.trailing_zeros() / 8) as usize;
+                            } else {
+                                let Some(p) = find_special(b.get(i..)?) else {
+                                    i = b.len();
+                                    break None;
+                                };
+                                i += p;
+                            }
+                            match *b.get(i)? {
+                                b'"' => break Some(i + 1),
+                                b'\\' => match b.get(i + 1) {
+                                    // (a table, not a jump per escape character: they vary)
+                                    Some(&c) if SIMPLE_ESCAPE[usize::from(c)] => i += 2,
+                                    Some(b'u')
+                                        if b.get(i + 2..i + 6).is_some_and(|h| {
+                                            h.iter().all(u8::is_ascii_hexdigit)
+                                        }) =>
+                                    {
+                                        i += 6;
+                                    }
+                                    // Cut by the block's end, or an error: byte by byte.
+                                    _ => break None,
+                                },
+                                // A control character.
+                                _ => return None,
+                            }
                         }
                     };
                     match end {
@@ -428,10 +434,19 @@ impl Scanner {
                     if is_ws(c) {
                         self.whitespace(c)?;
                         i += 1;
-                        // The rest of an indent in this loop (a newline goes by itself: the
-                        // watch of the first line counts them).
-                        while b.get(i).is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\r')) {
-                            i += 1;
+                        // The rest of an indent in this loop: its spaces eight at a time (an
+                        // indented document is mostly indents), a newline told to the watch
+                        // of the first line.
+                        loop {
+                            match b.get(i) {
+                                Some(b' ') => i = decode::space_run_end(b, i),
+                                Some(b'\t' | b'\r') => i += 1,
+                                Some(b'\n') => {
+                                    self.whitespace(b'\n')?;
+                                    i += 1;
+                                }
+                                _ => break,
+                            }
                         }
                         continue;
                     }
@@ -631,7 +646,11 @@ impl Scanner {
                     && let Some(start) = self.item_start.take()
                     && let Some(list) = self.value.lists.last_mut()
                 {
-                    list.items.push((start, at));
+                    list.items.push(Piece {
+                        start,
+                        end: at,
+                        depth: list.depth,
+                    });
                 }
                 self.expect = Expect::CommaOrClose;
             }
@@ -652,12 +671,12 @@ impl Scanner {
                 let mut lists: Vec<Option<List>> = value.lists.into_iter().map(Some).collect();
                 for k in order {
                     if let Some(list) = lists.get_mut(k).and_then(Option::take) {
-                        self.pieces
-                            .extend(list.items.into_iter().map(|(start, end)| Piece {
-                                start,
-                                end,
-                                depth: list.depth,
-                            }));
+                        if self.pieces.is_empty() {
+                            // Moved, not copied: the one list of a batch holds every piece.
+                            self.pieces = list.items;
+                        } else {
+                            self.pieces.extend(list.items);
+                        }
                     }
                 }
             }
@@ -709,6 +728,27 @@ fn has_avx2() -> bool {
     {
         false
     }
+}
+
+/// The index after the closing quote of a short string (a key, an ID) whose text from index
+/// `i` of `b` is plain up to it, found within its first 24 bytes a word at a time: a key or a
+/// short value is read without setting up [`string_windows`]. `None` for anything else (a
+/// longer string, an escape, a control byte, the block's end), which the windows read from
+/// `i` as before.
+#[inline]
+fn short_string_end(b: &[u8], i: usize) -> Option<usize> {
+    for at in [i, i + 8, i + 16] {
+        let word = b
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())?;
+        let flags = special_flags(u64::from_le_bytes(word));
+        if flags != 0 {
+            // The lowest flag is always a true one: the first special byte.
+            let p = at + (flags.trailing_zeros() / 8) as usize;
+            return (b.get(p) == Some(&b'"')).then_some(p + 1);
+        }
+    }
+    None
 }
 
 /// Reads a string's text from index `i` of `b` (a byte no backslash escapes) 64 bytes at a

@@ -371,6 +371,13 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
 
     fn ws(&mut self) {
         if CARRIED {
+            // Compact text (what the API server writes) has none: the next byte tells, or two
+            // at a backslash (`\"` opens the event's next string), without entering the loop.
+            match self.b.get(self.i) {
+                Some(b' ') => {}
+                Some(b'\\') if matches!(self.b.get(self.i + 1), Some(b'n' | b'r' | b't')) => {}
+                _ => return,
+            }
             self.i = skip_carried_ws(self.b, self.i);
         } else {
             self.i = skip_ws(self.b, self.i);
@@ -875,6 +882,11 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
             let mut j = self.i + 2;
             loop {
                 let at = j + quote_or_backslash(b.get(j..)?)?;
+                // The string's end (`\"`), the common case, without the call.
+                if b.get(at..at + 2) == Some(b"\\\"") {
+                    self.i = at + 2;
+                    return Some(());
+                }
                 match carried_char(b.get(at..)?)? {
                     CarriedChar::End => {
                         self.i = at + 2;

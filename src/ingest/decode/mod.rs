@@ -444,6 +444,23 @@ fn hex4(b: &[u8]) -> Option<u32> {
         .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
 }
 
+/// The index after the run of spaces at `i` of `b`, eight bytes at a time: an indented
+/// document (the aws CLI's `filter-log-events` output) has a dozen before each member.
+pub(crate) fn space_run_end(b: &[u8], mut i: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let other = u64::from_le_bytes(word) ^ SPACES;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
 /// A byte that ends a run of plain string text: `"`, `\\` or a control character.
 fn is_special(x: u8) -> bool {
     x == b'"' || x == b'\\' || x < 0x20

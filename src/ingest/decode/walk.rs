@@ -50,12 +50,16 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-/// The index of the first byte at or after `i` that is not JSON whitespace.
+/// The index of the first byte at or after `i` that is not JSON whitespace (runs of spaces,
+/// an indented document's, eight bytes at a time).
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|&c| is_ws(c)) {
-        i += 1;
+    loop {
+        match b.get(i) {
+            Some(b' ') => i = super::space_run_end(b, i),
+            Some(&c) if is_ws(c) => i += 1,
+            _ => return i,
+        }
     }
-    i
 }
 
 /// One JSON value at the start of `s` (no whitespace before it), and the index after it.
@@ -141,6 +145,11 @@ fn event_string_len(key: &str, rest: &str) -> Option<usize> {
 /// The length of the value `rest` starts with, of a key the walk skips, when its nesting
 /// allows it (see [`value_nesting_ok`]).
 fn other_value_len(rest: &str, sc: &Scratch<'_>) -> Option<usize> {
+    // A plain scalar (a CloudWatch item's `ingestionTime`) without serde_json's set-up: it
+    // reads one to the same end, and what follows is judged after it alike.
+    if let Some(len) = plain_scalar(rest.as_bytes()) {
+        return Some(len);
+    }
     let len = skip_value(rest)?;
     value_nesting_ok(rest.as_bytes().get(..len)?, sc).then_some(len)
 }
@@ -350,11 +359,17 @@ fn carried_object<'a>(
 /// which is left to serde_json.
 fn member_key(s: &str, i: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
-    let (key, len) = match scan_string(s.get(i..)?, None)? {
-        (Unescaped::Verbatim(k), len) => (k, len),
-        (Unescaped::InText, _) => return None,
-    };
-    let colon = skip_ws(b, i + len);
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    // The key's text ends at its first quote, backslash or control byte, which must be the
+    // closing quote (what `scan_string` reads as verbatim; the rest it leaves).
+    let end = i + 1 + super::find_special(b.get(i + 1..)?)?;
+    if b.get(end) != Some(&b'"') {
+        return None;
+    }
+    let key = s.get(i + 1..end)?;
+    let colon = skip_ws(b, end + 1);
     if b.get(colon) != Some(&b':') {
         return None;
     }
@@ -380,10 +395,13 @@ fn next_member(b: &[u8], i: &mut usize) -> Option<bool> {
 /// The length of the scalar `b` starts with when it is one serde_json reads without fail as
 /// any type: `true`, `false`, `null`, or an integer of at most 18 digits.
 fn plain_scalar(b: &[u8]) -> Option<usize> {
-    for word in [&b"true"[..], b"false", b"null"] {
-        if b.starts_with(word) {
-            return Some(word.len());
+    if !matches!(b.first(), Some(b'-' | b'0'..=b'9')) {
+        for word in [&b"true"[..], b"false", b"null"] {
+            if b.starts_with(word) {
+                return Some(word.len());
+            }
         }
+        return None;
     }
     let sign = usize::from(b.first() == Some(&b'-'));
     let digits = b
