@@ -450,6 +450,26 @@ impl Scanner {
                         }
                         continue;
                     }
+                    if c == b'"'
+                        && matches!(self.expect, Expect::Key | Expect::KeyOrClose)
+                        && let Some(after) = short_string_end(b, i + 1)
+                    {
+                        // A short key and the colon after it (at once or after spaces) in one
+                        // step, as the steps below would take them: nothing but the
+                        // expectation changes on the way.
+                        let colon = match b.get(after) {
+                            Some(b' ') => decode::space_run_end(b, after),
+                            _ => after,
+                        };
+                        if b.get(colon) == Some(&b':') {
+                            self.expect = Expect::Value;
+                            i = colon + 1;
+                        } else {
+                            self.expect = Expect::Colon;
+                            i = after;
+                        }
+                        continue;
+                    }
                     self.token(b, i, c)?;
                     i += 1;
                 }

@@ -145,9 +145,19 @@ fn event_string_len(key: &str, rest: &str) -> Option<usize> {
 /// The length of the value `rest` starts with, of a key the walk skips, when its nesting
 /// allows it (see [`value_nesting_ok`]).
 fn other_value_len(rest: &str, sc: &Scratch<'_>) -> Option<usize> {
-    // A plain scalar (a CloudWatch item's `ingestionTime`) without serde_json's set-up: it
-    // reads one to the same end, and what follows is judged after it alike.
-    if let Some(len) = plain_scalar(rest.as_bytes()) {
+    let b = rest.as_bytes();
+    if b.first() == Some(&b'"') {
+        // A string without escapes (a CloudWatch item's `logStreamName`, `eventId`): it ends
+        // at its first quote, backslash or control byte when that is a quote, as
+        // `scan_string` reads it.
+        if let Some(p) = b.get(1..).and_then(super::find_special)
+            && b.get(p + 1) == Some(&b'"')
+        {
+            return Some(p + 2);
+        }
+    } else if let Some(len) = plain_scalar(b) {
+        // A plain scalar (a CloudWatch item's `ingestionTime`) without serde_json's set-up:
+        // it reads one to the same end, and what follows is judged after it alike.
         return Some(len);
     }
     let len = skip_value(rest)?;
