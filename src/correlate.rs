@@ -1298,15 +1298,14 @@ fn sort_by_received(requests: &mut [Request]) {
     // Sorted as (time, index) pairs: the key sits beside the index instead of behind it (a
     // comparison that reads the request touches a random ~130-byte row), and the index breaks
     // ties, so the faster unstable sort gives the stable order.
-    // On rayon's threads: the stages around it keep one core busy, and the keys are distinct
-    // (the index breaks ties), so any sort gives this one order.
-    use rayon::prelude::*;
+    // On one thread: on rayon it saved ~4 ms of 40 at 430k requests, and under load a run
+    // waited 0.1-0.5 s for workers that had no core (bench/results/2026-12-01-pipeline.md).
     let mut keyed: Vec<(Micros, u32)> = requests
-        .par_iter()
+        .iter()
         .enumerate()
         .map(|(i, r)| (r.received, i as u32))
         .collect();
-    keyed.par_sort_unstable();
+    keyed.sort_unstable();
     let mut order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     // `order[k]` is the request that goes to place `k`; a place is done when it holds u32::MAX.
     for start in 0..order.len() {
