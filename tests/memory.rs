@@ -99,3 +99,85 @@ fn correlate_memory_grows_by_less_than_a_quarter_of_the_log() {
         MAX_GROWTH_PER_LOG_BYTE * 100.0
     );
 }
+
+/// Peak RSS in KB of `auditscope report summary --audit <doc>` (None without GNU time), and
+/// the `lines` it counted.
+fn summary_peak(doc: &Path) -> (Option<u64>, u64) {
+    let bin = env!("CARGO_BIN_EXE_auditscope");
+    let args = [
+        "report".as_ref(),
+        "summary".as_ref(),
+        "--audit".as_ref(),
+        doc.as_os_str(),
+    ];
+    let time = Path::new("/usr/bin/time");
+    let output = if time.exists() {
+        Command::new(time).arg("-v").arg(bin).args(args).output()
+    } else {
+        Command::new(bin).args(args).output()
+    }
+    .unwrap_or_else(|e| panic!("run report summary: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "report summary failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("lines"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no lines count in {stdout}"));
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok());
+    (peak, lines)
+}
+
+/// A CloudWatch `filter-log-events` document with `{"events":[` alone on its first line and the
+/// whole list on the second is read in bounded memory: it used to be held whole while its shape
+/// was decided (a 172 MB one peaked at 487 MB, against 73 MB now).
+#[test]
+fn a_document_whose_list_is_its_long_second_line_is_not_held_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = synth(10_000, &dir.path().join("m"));
+    let log = std::fs::read_to_string(&s.audit_path).unwrap();
+    let items: Vec<String> = log
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            format!(
+                r#"{{"timestamp":{},"message":{},"logStreamName":"kube-apiserver-audit","eventId":"{i}"}}"#,
+                1_700_000_000_000u64 + i as u64,
+                serde_json::to_string(line).unwrap()
+            )
+        })
+        .collect();
+    let document = |copies: usize, name: &str| {
+        let list = vec![items.join(","); copies].join(",");
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{{\"events\":[\n{list}\n]}}\n")).unwrap();
+        (path, (items.len() * copies) as u64)
+    };
+    let (small, small_items) = document(2, "small.json");
+    let (large, large_items) = document(6, "large.json");
+    let (small_kb, small_lines) = summary_peak(&small);
+    let (large_kb, large_lines) = summary_peak(&large);
+    assert_eq!(small_lines, small_items);
+    assert_eq!(large_lines, large_items);
+    let (Some(small_kb), Some(large_kb)) = (small_kb, large_kb) else {
+        eprintln!("/usr/bin/time is missing: peak RSS not checked");
+        return;
+    };
+    let growth = (large_kb.saturating_sub(small_kb) * 1024) as f64;
+    let doc_growth = (std::fs::metadata(&large).unwrap().len()
+        - std::fs::metadata(&small).unwrap().len()) as f64;
+    eprintln!(
+        "peak RSS {small_kb} KB -> {large_kb} KB for {:.1} MB more document",
+        doc_growth / 1e6
+    );
+    assert!(
+        growth <= MAX_GROWTH_PER_LOG_BYTE * doc_growth,
+        "peak RSS grew by {:.1} MB ({small_kb} KB -> {large_kb} KB) for {:.1} MB more document",
+        growth / 1e6,
+        doc_growth / 1e6
+    );
+}

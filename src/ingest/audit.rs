@@ -637,6 +637,12 @@ fn read_audit_inner(
                 long_first_line = true;
                 break;
             }
+            // A later line crossing what `is_document` looks at and longer than
+            // `LONG_SNIFF_LINE` is not judged (`judged_view`): it is not held whole either (a
+            // document whose list is all on its second line was read into memory whole).
+            if !aligned && head.len() >= SNIFF_BYTES + LONG_SNIFF_LINE && !first_line_open(&head) {
+                break;
+            }
             let Some(b) = recv(&rx)? else { break };
             head.extend_from_slice(b.bytes());
             eof = b.eof;
@@ -1308,7 +1314,7 @@ fn parse_part<'a>(part: &'a [u8], arena: &'a Arena) -> (Pieces<'a>, u64) {
 
 /// Decides whether the input is one JSON document (or a few) rather than JSON lines.
 fn is_document(first: &Block) -> Shape {
-    let mut lines = sniff_view(first.bytes())
+    let mut lines = judged_view(sniff_view(first.bytes()))
         .split(|&b| b == b'\n')
         .filter(|l| !is_blank(l));
     let Some(head) = lines.next() else {
@@ -1382,6 +1388,32 @@ fn sniff_view(data: &[u8]) -> &[u8] {
     match memchr::memchr(b'\n', &data[from..]) {
         Some(i) => &data[..from + i + 1],
         None => data,
+    }
+}
+
+/// A line after the first that crosses [`SNIFF_BYTES`] and is longer than this is left out of
+/// what [`is_document`] judges ([`judged_view`]), so the first block need not hold it whole:
+/// no audit event comes near it (the API server takes request bodies of up to 3 MB), while a
+/// document's list written on one line after `{"events":[` runs to the end of the file.
+const LONG_SNIFF_LINE: usize = 8 << 20;
+
+/// `view` (a [`sniff_view`]) without its last line when that line crosses [`SNIFF_BYTES`], is
+/// longer than [`LONG_SNIFF_LINE`] (or runs on past it, unfinished) and is not the first
+/// non-blank line: such a line counts as not one JSON value. Whether it is that long is known
+/// from the first `SNIFF_BYTES + LONG_SNIFF_LINE` bytes, so the answer is the same whatever
+/// the block size.
+fn judged_view(view: &[u8]) -> &[u8] {
+    if view.len() < SNIFF_BYTES {
+        return view;
+    }
+    let before = view.get(..SNIFF_BYTES - 1).unwrap_or(view);
+    let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    let head = view.get(..start).unwrap_or(&[]);
+    let has_head = head.iter().any(|&b| !is_json_space(b));
+    if has_head && view.len() - start > LONG_SNIFF_LINE {
+        head
+    } else {
+        view
     }
 }
 
@@ -1849,6 +1881,41 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(parsed.next_line, line);
         assert!(parsed.pieces.iter().all(|p| p.len() <= PIECE_LINES));
+    }
+
+    #[test]
+    fn a_long_line_after_the_first_is_not_judged_and_not_held() {
+        // `{"events":[` alone, then the list on one line longer than LONG_SNIFF_LINE: a
+        // document, decided on the first SNIFF_BYTES + LONG_SNIFF_LINE bytes alone.
+        let item = b"{\"message\":\"x\"},";
+        let mut doc = b"{\"events\":[\n".to_vec();
+        while doc.len() < SNIFF_BYTES + LONG_SNIFF_LINE + 4096 {
+            doc.extend_from_slice(item);
+        }
+        doc.extend_from_slice(b"{\"message\":\"x\"}\n]}\n");
+        let cut = SNIFF_BYTES + LONG_SNIFF_LINE;
+        let shape = |data: &[u8], eof| is_document(&Block::new(data.to_vec(), eof));
+        assert_eq!(shape(&doc, true), Shape::Document);
+        assert_eq!(shape(&doc[..cut], false), Shape::Document);
+        // A line that long is not judged even when it is one JSON value by itself: the same
+        // answer whether the block holds all of it or only its start.
+        let mut long_value = b"not json\n{\"pad\":\"".to_vec();
+        long_value.resize(cut + 10, b'a');
+        long_value.extend_from_slice(b"\"}\n");
+        assert!(is_json(&long_value[9..long_value.len() - 1]));
+        assert_eq!(shape(&long_value, false), Shape::Document);
+        assert_eq!(shape(&long_value[..cut], false), Shape::Document);
+        // Shorter than LONG_SNIFF_LINE, it is judged as before: JSON lines.
+        let mut short_value = b"not json\n{\"pad\":\"".to_vec();
+        short_value.resize(SNIFF_BYTES + 10, b'a');
+        short_value.extend_from_slice(b"\"}\n");
+        assert_eq!(shape(&short_value, false), Shape::Lines);
+        // The first line is judged whatever its length (one JSON value: a document if
+        // nothing follows it, which the scan watches for).
+        let mut first = b"{\"pad\":\"".to_vec();
+        first.resize(cut + 10, b'a');
+        first.extend_from_slice(b"\"}\n{\"a\":1}\n");
+        assert_eq!(shape(&first, false), Shape::DocumentIfAlone);
     }
 
     #[test]
