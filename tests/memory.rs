@@ -29,9 +29,35 @@ fn synth(events: u64, dir: &Path) -> SynthSummary {
     generate(&opts, dir).unwrap_or_else(|e| panic!("synth {events}: {e}"))
 }
 
+/// Runs `auditscope` with `args` under GNU time when it is there: its output, and its peak RSS
+/// in KB (None without GNU time). Panics, naming what ran, when it fails.
+fn run_with_peak(args: &[&std::ffi::OsStr]) -> (std::process::Output, Option<u64>) {
+    let bin = env!("CARGO_BIN_EXE_auditscope");
+    let time = Path::new("/usr/bin/time");
+    let output = if time.exists() {
+        Command::new(time).arg("-v").arg(bin).args(args).output()
+    } else {
+        Command::new(bin).args(args).output()
+    }
+    .unwrap_or_else(|e| panic!("run auditscope {args:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "auditscope {args:?} failed: {stderr}"
+    );
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("peak RSS {v:?}: {e}"))
+        });
+    (output, peak)
+}
+
 /// Correlates the generated run; returns the peak RSS in KB when GNU time is there.
 fn correlate(s: &SynthSummary, out: &Path) -> Option<u64> {
-    let bin = env!("CARGO_BIN_EXE_auditscope");
     let args = [
         "correlate".as_ref(),
         s.audit_path.as_os_str(),
@@ -40,23 +66,7 @@ fn correlate(s: &SynthSummary, out: &Path) -> Option<u64> {
         "-o".as_ref(),
         out.as_os_str(),
     ];
-    let time = Path::new("/usr/bin/time");
-    let output = if time.exists() {
-        Command::new(time).arg("-v").arg(bin).args(args).output()
-    } else {
-        Command::new(bin).args(args).output()
-    }
-    .unwrap_or_else(|e| panic!("run correlate: {e}"));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "correlate failed: {stderr}");
-    stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-        .map(|v| {
-            v.trim()
-                .parse()
-                .unwrap_or_else(|e| panic!("peak RSS {v:?}: {e}"))
-        })
+    run_with_peak(&args).1
 }
 
 #[test]
@@ -103,32 +113,19 @@ fn correlate_memory_grows_by_less_than_a_quarter_of_the_log() {
 /// Peak RSS in KB of `auditscope report summary --audit <doc>` (None without GNU time), and
 /// the `lines` it counted.
 fn summary_peak(doc: &Path) -> (Option<u64>, u64) {
-    let bin = env!("CARGO_BIN_EXE_auditscope");
     let args = [
         "report".as_ref(),
         "summary".as_ref(),
         "--audit".as_ref(),
         doc.as_os_str(),
     ];
-    let time = Path::new("/usr/bin/time");
-    let output = if time.exists() {
-        Command::new(time).arg("-v").arg(bin).args(args).output()
-    } else {
-        Command::new(bin).args(args).output()
-    }
-    .unwrap_or_else(|e| panic!("run report summary: {e}"));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "report summary failed: {stderr}");
+    let (output, peak) = run_with_peak(&args);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines = stdout
         .lines()
         .find_map(|l| l.strip_prefix("lines"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no lines count in {stdout}"));
-    let peak = stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-        .and_then(|v| v.trim().parse().ok());
     (peak, lines)
 }
 
