@@ -1361,19 +1361,14 @@ enum Shape {
 
 /// True when `data` holds anything but blanks after its first non-blank line.
 fn more_after_first_line(data: &[u8]) -> bool {
-    let Some(start) = data.iter().position(|b| !is_json_space(*b)) else {
+    let Some(start) = data.iter().position(|b| !decode::is_json_ws(*b)) else {
         return false;
     };
     let Some(end) = memchr::memchr(b'\n', data.get(start..).unwrap_or(&[])) else {
         return false;
     };
     data.get(start + end..)
-        .is_some_and(|rest| rest.iter().any(|b| !is_json_space(*b)))
-}
-
-/// JSON whitespace (the bytes of blank lines, and their line ends).
-fn is_json_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+        .is_some_and(|rest| rest.iter().any(|b| !decode::is_json_ws(*b)))
 }
 
 /// How many `{` lines after the first [`is_document`] tries.
@@ -1409,7 +1404,7 @@ fn judged_view(view: &[u8]) -> &[u8] {
     let before = view.get(..SNIFF_BYTES - 1).unwrap_or(view);
     let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
     let head = view.get(..start).unwrap_or(&[]);
-    let has_head = head.iter().any(|&b| !is_json_space(b));
+    let has_head = head.iter().any(|&b| !decode::is_json_ws(b));
     if has_head && view.len() - start > LONG_SNIFF_LINE {
         head
     } else {

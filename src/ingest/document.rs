@@ -233,11 +233,6 @@ impl Default for Scanner {
     }
 }
 
-/// JSON whitespace.
-fn is_ws(c: u8) -> bool {
-    matches!(c, b' ' | b'\n' | b'\t' | b'\r')
-}
-
 impl Scanner {
     /// A scanner at the start of the input.
     pub fn new() -> Scanner {
@@ -433,7 +428,7 @@ impl Scanner {
                 }
                 Lex::Between => {
                     let c = *b.get(i)?;
-                    if is_ws(c) {
+                    if decode::is_json_ws(c) {
                         self.whitespace(c)?;
                         i += 1;
                         // The rest of an indent in this loop: its spaces eight at a time (an

@@ -269,14 +269,9 @@ fn quote_or_backslash(b: &[u8]) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', b.get(at..)?).map(|p| at + p)
 }
 
-/// JSON whitespace.
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
-}
-
 /// The index of the first byte at or after `i` that is not JSON whitespace.
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|&c| is_ws(c)) {
+    while b.get(i).is_some_and(|&c| super::is_json_ws(c)) {
         i += 1;
     }
     i

@@ -461,6 +461,13 @@ pub(crate) fn space_run_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// JSON whitespace: space, tab, line feed, carriage return (every reader of JSON here asks this
+/// one question).
+#[inline]
+pub(crate) fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
 /// A byte that ends a run of plain string text: `"`, `\\` or a control character.
 fn is_special(x: u8) -> bool {
     x == b'"' || x == b'\\' || x < 0x20

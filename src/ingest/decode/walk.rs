@@ -45,18 +45,13 @@ struct Walked<'a> {
     message: Option<Held<'a>>,
 }
 
-/// JSON whitespace.
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
-}
-
 /// The index of the first byte at or after `i` that is not JSON whitespace (runs of spaces,
 /// an indented document's, eight bytes at a time).
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     loop {
         match b.get(i) {
             Some(b' ') => i = super::space_run_end(b, i),
-            Some(&c) if is_ws(c) => i += 1,
+            Some(&c) if super::is_json_ws(c) => i += 1,
             _ => return i,
         }
     }
@@ -147,13 +142,9 @@ fn event_string_len(key: &str, rest: &str) -> Option<usize> {
 fn other_value_len(rest: &str, sc: &Scratch<'_>) -> Option<usize> {
     let b = rest.as_bytes();
     if b.first() == Some(&b'"') {
-        // A string without escapes (a CloudWatch item's `logStreamName`, `eventId`): it ends
-        // at its first quote, backslash or control byte when that is a quote, as
-        // `scan_string` reads it.
-        if let Some(p) = b.get(1..).and_then(super::find_special)
-            && b.get(p + 1) == Some(&b'"')
-        {
-            return Some(p + 2);
+        // A string without escapes (a CloudWatch item's `logStreamName`, `eventId`).
+        if let Some(end) = plain_string_end(b, 0) {
+            return Some(end);
         }
     } else if let Some(len) = plain_scalar(b) {
         // A plain scalar (a CloudWatch item's `ingestionTime`) without serde_json's set-up:
@@ -369,17 +360,9 @@ fn carried_object<'a>(
 /// which is left to serde_json.
 fn member_key(s: &str, i: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    // The key's text ends at its first quote, backslash or control byte, which must be the
-    // closing quote (what `scan_string` reads as verbatim; the rest it leaves).
-    let end = i + 1 + super::find_special(b.get(i + 1..)?)?;
-    if b.get(end) != Some(&b'"') {
-        return None;
-    }
-    let key = s.get(i + 1..end)?;
-    let colon = skip_ws(b, end + 1);
+    let end = plain_string_end(b, i)?;
+    let key = s.get(i + 1..end - 1)?;
+    let colon = skip_ws(b, end);
     if b.get(colon) != Some(&b':') {
         return None;
     }
@@ -400,6 +383,17 @@ fn next_member(b: &[u8], i: &mut usize) -> Option<bool> {
         }
         _ => None,
     }
+}
+
+/// The index after the closing quote of the string at `i` of `b` when its text holds no
+/// escape or control byte: it ends at its first quote, backslash or control byte, which must
+/// be the quote (what `scan_string` reads as verbatim). `None` for anything else.
+fn plain_string_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = i + 1 + super::find_special(b.get(i + 1..)?)?;
+    (b.get(end) == Some(&b'"')).then_some(end + 1)
 }
 
 /// The length of the scalar `b` starts with when it is one serde_json reads without fail as
