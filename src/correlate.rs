@@ -493,17 +493,7 @@ fn complete_to_release(
     attribute(&mut run);
     clock.lap("attribute");
 
-    evidence.agents = run
-        .agents
-        .iter()
-        .filter(|a| a.version != 0)
-        .map(|a| {
-            (
-                run.str(a.product).to_string(),
-                run.str(a.version).to_string(),
-            )
-        })
-        .collect();
+    evidence.agents = agent_versions(&run);
     let catalog = Catalog::embedded();
     let release = crate::endpoints::choose_release(&evidence, catalog);
     if let Some(detected) = release.detected {
@@ -529,6 +519,33 @@ fn complete_to_release(
     run.release = Some(release);
     clock.lap("choose release");
     Ok((run, table))
+}
+
+/// The products and versions of `run`'s user agents for [`ReleaseEvidence::agents`]: each
+/// distinct pair once, in the order first seen, with how many agents carry it. Counted by
+/// string id, so a run with a hundred thousand agents makes a few strings, not two each.
+fn agent_versions(run: &Run) -> Vec<(String, String, usize)> {
+    let mut index: crate::fasthash::FxMap<(StrId, StrId), usize> = Default::default();
+    let mut pairs: Vec<(StrId, StrId, usize)> = Vec::new();
+    for a in run.agents.iter().filter(|a| a.version != 0) {
+        let at = *index.entry((a.product, a.version)).or_insert_with(|| {
+            pairs.push((a.product, a.version, 0));
+            pairs.len() - 1
+        });
+        if let Some(pair) = pairs.get_mut(at) {
+            pair.2 += 1;
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(product, version, n)| {
+            (
+                run.str(product).to_string(),
+                run.str(version).to_string(),
+                n,
+            )
+        })
+        .collect()
 }
 
 /// Matches a run's requests again, against the embedded table of `release` (a RUN.json
@@ -1330,6 +1347,28 @@ fn sort_by_received(requests: &mut [Request]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each product and version once, in the order first seen, counted per distinct agent;
+    /// agents without a version are left out.
+    #[test]
+    fn agent_versions_are_counted_once_each_in_first_seen_order() {
+        let mut run = Run::default();
+        for raw in [
+            "kubelet/v1.25.6 (linux/amd64) kubernetes/abc",
+            "kubectl/v1.30.0 (linux/amd64) kubernetes/def",
+            "kubelet/v1.25.6 (linux/arm64) kubernetes/abc",
+            "curl",
+            "kubelet/v1.25.6 (linux/amd64) kubernetes/abc -- [sig-node] a spec",
+        ] {
+            let agent = Agent::with_parts(&useragent::parse(raw), &mut run.strings);
+            run.agents.push(agent);
+        }
+        let pair = |p: &str, v: &str, n| (p.to_string(), v.to_string(), n);
+        assert_eq!(
+            agent_versions(&run),
+            vec![pair("kubelet", "v1.25.6", 3), pair("kubectl", "v1.30.0", 1)]
+        );
+    }
 
     #[test]
     fn sorting_is_stable_and_moves_every_request() {

@@ -27,8 +27,10 @@ pub struct ReleaseEvidence {
     pub flag: Option<Release>,
     /// Versions printed by e2e logs (`v1.26.0+k3s1`).
     pub e2e_log: Vec<String>,
-    /// `(product, version)` of every distinct user agent of the run.
-    pub agents: Vec<(String, String)>,
+    /// `(product, version, n)`: each product and version the run's user agents carry, in the
+    /// order first seen, with how many distinct user agents carry it (a run of the 2018 kind
+    /// has a hundred thousand agents, most of them one client's with different backtraces).
+    pub agents: Vec<(String, String, usize)>,
 }
 
 /// Picks the release: `--release`, else the e2e log's `kube-apiserver version`, else the
@@ -78,7 +80,7 @@ fn most_common(
     source: ReleaseSource,
 ) -> Option<(Release, ReleaseSource, String)> {
     let mut counts: Vec<(Release, usize, String)> = Vec::new();
-    for (product, version) in &evidence.agents {
+    for (product, version, n) in &evidence.agents {
         if !wanted(product) {
             continue;
         }
@@ -86,8 +88,8 @@ fn most_common(
             continue;
         };
         match counts.iter_mut().find(|(c, _, _)| *c == r) {
-            Some(entry) => entry.1 += 1,
-            None => counts.push((r, 1, format!("{product}/{version}"))),
+            Some(entry) => entry.1 += n,
+            None => counts.push((r, *n, format!("{product}/{version}"))),
         }
     }
     counts
@@ -100,9 +102,9 @@ fn most_common(
 mod tests {
     use super::*;
 
-    fn agents(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn agents(list: &[(&str, &str)]) -> Vec<(String, String, usize)> {
         list.iter()
-            .map(|(p, v)| (p.to_string(), v.to_string()))
+            .map(|(p, v)| (p.to_string(), v.to_string(), 1))
             .collect()
     }
 
@@ -126,7 +128,7 @@ mod tests {
                 "kubelite/v1.25.6"
             )
         );
-        e.agents.push(("e2e.test".into(), "v1.26.1".into()));
+        e.agents.push(("e2e.test".into(), "v1.26.1".into(), 1));
         assert_eq!(choose_release(&e, c).source, ReleaseSource::E2eUserAgent);
         e.e2e_log.push("v1.27.0+k3s1".into());
         let r = choose_release(&e, c);
