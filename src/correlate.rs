@@ -889,9 +889,16 @@ pub(crate) struct Builder {
     /// `run.frames`. A frame seen before is found without interning its function and file
     /// again (a backtrace has tens of frames, and most recur).
     frames: hashbrown::HashTable<FrameId>,
+    /// [`frame_hash`] of each frame of `run.frames`, by id: growing `frames` rehashes from
+    /// these instead of hashing every frame's text again.
+    frame_hashes: Vec<u64>,
     /// Traces by the hash of their frames ([`trace_hash`]): each entry is an index into
     /// `run.traces`, so a trace's frames are stored once, in the run.
     traces: hashbrown::HashTable<TraceId>,
+    /// [`trace_hash`] of each trace of `run.traces`, by id: growing `traces` (a new trace for
+    /// nearly every backtrace agent) rehashes from these instead of reading and hashing every
+    /// trace's frames again.
+    trace_hashes: Vec<u64>,
     conflicts: u64,
     /// The id each field of a new request was interned to last time ([`Field`]): consecutive
     /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
@@ -900,14 +907,38 @@ pub(crate) struct Builder {
     /// The user the last request had: most requests come from the same few users in runs,
     /// and comparing with it spares hashing the name and groups.
     last_user: Option<UserId>,
-    /// The raw user agents of the last few new requests, with their hash and agent: an agent
-    /// seen a moment ago is recognised by one comparison of its text instead of comparing the
-    /// text with the agent's parts piece by piece ([`Run::agent_text_is`]). A client sends
-    /// many requests in a row, and a spec's agent (with its spec text and backtrace, a few
-    /// kilobytes) recurs over its requests.
+    /// The raw user agents of the last few new requests that found a known agent, with their
+    /// hash and agent: an agent seen a moment ago is recognised by one comparison of its text
+    /// instead of comparing the text with the agent's parts piece by piece
+    /// ([`Run::agent_text_is`]). A client sends many requests in a row, and a spec's agent
+    /// (with its spec text and backtrace, a few kilobytes) recurs over its requests. A new
+    /// agent is not remembered until it recurs: most new agents carry a backtrace that never
+    /// does, and copying their text here was pure cost.
     recent_agents: Vec<(u64, crate::run::AgentId, String)>,
     /// Where in `recent_agents` the next agent goes (the oldest one).
     next_recent_agent: usize,
+    /// The base parts (product, version, OS, architecture, commit, suffix) of the last new
+    /// agent, and their ids ([`Builder::agent_with_parts`]).
+    last_agent_base: Option<([String; 6], [StrId; 6])>,
+    /// The spec text of the last new agent that had one, and its id.
+    last_agent_spec: Option<(String, StrId)>,
+}
+
+/// True when `a` and `b` are the same text; a short one compared in line (the base parts of a
+/// user agent are a few bytes each, where a `memcmp` call costs more than the comparison).
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let mut same = true;
+    for (x, y) in a.iter().zip(b) {
+        same &= x == y;
+    }
+    same
 }
 
 /// How many raw user agents [`Builder::agent_for`] remembers.
@@ -1024,7 +1055,10 @@ impl Builder {
         {
             return id;
         }
-        let id = self.agent_by_hash(raw, hash);
+        let (id, new) = self.agent_by_hash(raw, hash);
+        if new {
+            return id;
+        }
         // The same text always gives the same agent (the first one with it), so remembering
         // the answer changes none.
         if self.recent_agents.len() < RECENT_AGENTS {
@@ -1039,21 +1073,22 @@ impl Builder {
         id
     }
 
-    /// [`Builder::agent_for`] without the recent agents: by the hash index, else new.
-    fn agent_by_hash(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
+    /// [`Builder::agent_for`] without the recent agents: by the hash index, else new (then
+    /// with `true`).
+    fn agent_by_hash(&mut self, raw: &str, hash: u64) -> (crate::run::AgentId, bool) {
         let run = &self.run;
         let same = |a: &Agent| run.agent_text_is(a, raw);
         if let Some(&id) = self.agents.get(&hash) {
             if run.agents.get(id as usize).is_some_and(same) {
-                return id;
+                return (id, false);
             }
             if let Some(i) = run.agents.iter().position(same) {
-                return i as crate::run::AgentId;
+                return (i as crate::run::AgentId, false);
             }
         }
         let id = self.agent(raw);
         self.agents.entry(hash).or_insert(id);
-        id
+        (id, true)
     }
 
     /// The request an `auditID` already has, if any.
@@ -1078,9 +1113,73 @@ impl Builder {
         });
     }
 
+    /// [`Agent::with_parts`], with the base parts and the spec text of the last new agent
+    /// remembered: the new agents of a run are mostly one client's backtraces, so they repeat
+    /// the last one's base (and within a spec its spec text), and a repeat is known by
+    /// comparing the texts instead of hashing and looking up each one. Ids come out as
+    /// `with_parts` gives them: a remembered text is already in the table, and the others are
+    /// interned in the same order (the base, then the spec text).
+    fn agent_with_parts(&mut self, parsed: &useragent::ParsedAgent<'_>) -> Agent {
+        let base = [
+            parsed.product,
+            parsed.version,
+            parsed.os,
+            parsed.arch,
+            parsed.commit,
+            parsed.suffix,
+        ];
+        let remembered = &mut self.last_agent_base;
+        let same_base = remembered.as_ref().is_some_and(|(texts, _)| {
+            texts
+                .iter()
+                .zip(base)
+                .all(|(kept, part)| same_text(kept, part))
+        });
+        let ids = match remembered {
+            Some((_, ids)) if same_base => *ids,
+            _ => {
+                let ids = base.map(|part| self.run.strings.intern(part));
+                let (texts, kept_ids) = remembered.get_or_insert_with(Default::default);
+                for (kept, part) in texts.iter_mut().zip(base) {
+                    kept.clear();
+                    kept.push_str(part);
+                }
+                *kept_ids = ids;
+                ids
+            }
+        };
+        let spec_text = match parsed.spec {
+            None => 0,
+            Some(text) => match &self.last_agent_spec {
+                Some((kept, id)) if kept == text => *id,
+                _ => {
+                    let id = self.run.strings.intern(text);
+                    let (kept, kept_id) = self.last_agent_spec.get_or_insert_with(Default::default);
+                    kept.clear();
+                    kept.push_str(text);
+                    *kept_id = id;
+                    id
+                }
+            },
+        };
+        let [product, version, os, arch, commit, suffix] = ids;
+        Agent {
+            text: crate::run::AgentText::default(),
+            product,
+            version,
+            os,
+            arch,
+            commit,
+            suffix,
+            spec_text,
+            trace: None,
+        }
+    }
+
+    /// Adds the agent whose text is `raw`.
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
-        let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
+        let mut agent = self.agent_with_parts(&parsed);
         if let Some(trace) = &parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
@@ -1105,11 +1204,10 @@ impl Builder {
                             file,
                             line: f.line,
                         });
-                        let run = &self.run;
+                        self.frame_hashes.push(hash);
+                        let hashes = &self.frame_hashes;
                         self.frames.insert_unique(hash, id, |&i| {
-                            run.frames.get(i as usize).map_or(0, |k| {
-                                frame_hash(run.str(k.function), run.str(k.file), k.line)
-                            })
+                            hashes.get(i as usize).copied().unwrap_or(0)
                         });
                         id
                     }
@@ -1129,12 +1227,10 @@ impl Builder {
                 None => {
                     let id = self.run.traces.len() as TraceId;
                     self.run.traces.push(Trace { frames, truncated });
-                    let traces = &self.run.traces;
-                    self.traces.insert_unique(hash, id, |&i| {
-                        traces
-                            .get(i as usize)
-                            .map_or(0, |t| trace_hash(&t.frames, t.truncated))
-                    });
+                    self.trace_hashes.push(hash);
+                    let hashes = &self.trace_hashes;
+                    self.traces
+                        .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
                     id
                 }
             };
@@ -1360,6 +1456,14 @@ mod tests {
         assert_eq!(mark_name("/api/v1?test=x"), None);
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("%zz"), "%zz");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_text_is_equality(a in "[ab/é.0-9]{0,20}", b in "[ab/é.0-9]{0,20}") {
+            proptest::prop_assert_eq!(same_text(&a, &b), a == b);
+            proptest::prop_assert!(same_text(&a, &a.clone()));
+        }
     }
 
     #[test]
