@@ -906,26 +906,65 @@ pub(crate) struct Builder {
     /// `run.frames`. A frame seen before is found without interning its function and file
     /// again (a backtrace has tens of frames, and most recur).
     frames: hashbrown::HashTable<FrameId>,
+    /// [`frame_hash`] of each frame of `run.frames`, by id: growing `frames` rehashes from
+    /// these instead of hashing every frame's text again.
+    frame_hashes: Vec<u64>,
     /// Traces by the hash of their frames ([`trace_hash`]): each entry is an index into
     /// `run.traces`, so a trace's frames are stored once, in the run.
     traces: hashbrown::HashTable<TraceId>,
+    /// [`trace_hash`] of each trace of `run.traces`, by id: growing `traces` (a new trace for
+    /// nearly every backtrace agent) rehashes from these instead of reading and hashing every
+    /// trace's frames again.
+    trace_hashes: Vec<u64>,
     conflicts: u64,
     /// The id each field of a new request was interned to last time ([`Field`]): consecutive
     /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
     /// a string equal to the last one needs neither a hash nor a probe of the string index.
     last_interned: [StrId; Field::COUNT],
-    /// The user the last request had: most requests come from the same few users in runs,
-    /// and comparing with it spares hashing the name and groups.
-    last_user: Option<UserId>,
-    /// The raw user agents of the last few new requests, with their hash and agent: an agent
-    /// seen a moment ago is recognised by one comparison of its text instead of comparing the
-    /// text with the agent's parts piece by piece ([`Run::agent_text_is`]). A client sends
-    /// many requests in a row, and a spec's agent (with its spec text and backtrace, a few
-    /// kilobytes) recurs over its requests.
+    /// The users of the last few new requests (`RECENT_USERS`), each with the length of its
+    /// name and its number of groups: most requests come from a few users, in turns (the
+    /// kubelets, the controllers, the e2e client), and finding the user among them by
+    /// comparing spares hashing the name and groups; the lengths reject the others without
+    /// reading their text.
+    recent_users: Vec<(UserId, usize, usize)>,
+    /// Where in `recent_users` the next user goes (the oldest one).
+    next_recent_user: usize,
+    /// The raw user agents of the last few new requests that found a known agent, with their
+    /// hash and agent: an agent seen a moment ago is recognised by one comparison of its text
+    /// instead of comparing the text with the agent's parts piece by piece
+    /// ([`Run::agent_text_is`]). A client sends many requests in a row, and a spec's agent
+    /// (with its spec text and backtrace, a few kilobytes) recurs over its requests. A new
+    /// agent is not remembered until it recurs: most new agents carry a backtrace that never
+    /// does, and copying their text here was pure cost.
     recent_agents: Vec<(u64, crate::run::AgentId, String)>,
     /// Where in `recent_agents` the next agent goes (the oldest one).
     next_recent_agent: usize,
+    /// The base parts (product, version, OS, architecture, commit, suffix) of the last new
+    /// agent, and their ids ([`Builder::agent_with_parts`]).
+    last_agent_base: Option<([String; 6], [StrId; 6])>,
+    /// The spec text of the last new agent that had one, and its id.
+    last_agent_spec: Option<(String, StrId)>,
 }
+
+/// True when `a` and `b` are the same text; a short one compared in line (the base parts of a
+/// user agent are a few bytes each, where a `memcmp` call costs more than the comparison).
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let mut same = true;
+    for (x, y) in a.iter().zip(b) {
+        same &= x == y;
+    }
+    same
+}
+
+/// How many users [`Builder::user_cached`] remembers.
+const RECENT_USERS: usize = 8;
 
 /// How many raw user agents [`Builder::agent_for`] remembers.
 const RECENT_AGENTS: usize = 8;
@@ -977,22 +1016,30 @@ impl Builder {
         id
     }
 
-    /// The user named `name` in `groups`, added when new; the last request's user is tried
-    /// first.
+    /// The user named `name` in `groups`, added when new; the users of the last few requests
+    /// are tried first. A user is one (name, groups), found by [`Builder::user`] under one id,
+    /// so remembering its answers changes none.
     fn user_cached(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
-        if let Some(id) = self.last_user
-            && let Some(u) = self.run.users.get(id as usize)
-            && self.run.str(u.name) == name
-            && u.groups.len() == groups.len()
-            && u.groups
-                .iter()
-                .zip(groups)
-                .all(|(&a, b)| self.run.str(a) == b)
-        {
+        let run = &self.run;
+        let is_user = |&(id, name_len, group_count): &(UserId, usize, usize)| {
+            name_len == name.len()
+                && group_count == groups.len()
+                && run.users.get(id as usize).is_some_and(|u| {
+                    run.str(u.name) == name
+                        && u.groups.iter().zip(groups).all(|(&a, b)| run.str(a) == b)
+                })
+        };
+        if let Some(&(id, _, _)) = self.recent_users.iter().find(|r| is_user(r)) {
             return id;
         }
         let id = self.user(name, groups);
-        self.last_user = Some(id);
+        let remembered = (id, name.len(), groups.len());
+        if self.recent_users.len() < RECENT_USERS {
+            self.recent_users.push(remembered);
+        } else if let Some(slot) = self.recent_users.get_mut(self.next_recent_user) {
+            *slot = remembered;
+        }
+        self.next_recent_user = (self.next_recent_user + 1) % RECENT_USERS;
         id
     }
 
@@ -1041,7 +1088,10 @@ impl Builder {
         {
             return id;
         }
-        let id = self.agent_by_hash(raw, hash);
+        let (id, new) = self.agent_by_hash(raw, hash);
+        if new {
+            return id;
+        }
         // The same text always gives the same agent (the first one with it), so remembering
         // the answer changes none.
         if self.recent_agents.len() < RECENT_AGENTS {
@@ -1056,21 +1106,22 @@ impl Builder {
         id
     }
 
-    /// [`Builder::agent_for`] without the recent agents: by the hash index, else new.
-    fn agent_by_hash(&mut self, raw: &str, hash: u64) -> crate::run::AgentId {
+    /// [`Builder::agent_for`] without the recent agents: by the hash index, else new (then
+    /// with `true`).
+    fn agent_by_hash(&mut self, raw: &str, hash: u64) -> (crate::run::AgentId, bool) {
         let run = &self.run;
         let same = |a: &Agent| run.agent_text_is(a, raw);
         if let Some(&id) = self.agents.get(&hash) {
             if run.agents.get(id as usize).is_some_and(same) {
-                return id;
+                return (id, false);
             }
             if let Some(i) = run.agents.iter().position(same) {
-                return i as crate::run::AgentId;
+                return (i as crate::run::AgentId, false);
             }
         }
         let id = self.agent(raw);
         self.agents.entry(hash).or_insert(id);
-        id
+        (id, true)
     }
 
     /// The request an `auditID` already has, if any.
@@ -1095,9 +1146,73 @@ impl Builder {
         });
     }
 
+    /// [`Agent::with_parts`], with the base parts and the spec text of the last new agent
+    /// remembered: the new agents of a run are mostly one client's backtraces, so they repeat
+    /// the last one's base (and within a spec its spec text), and a repeat is known by
+    /// comparing the texts instead of hashing and looking up each one. Ids come out as
+    /// `with_parts` gives them: a remembered text is already in the table, and the others are
+    /// interned in the same order (the base, then the spec text).
+    fn agent_with_parts(&mut self, parsed: &useragent::ParsedAgent<'_>) -> Agent {
+        let base = [
+            parsed.product,
+            parsed.version,
+            parsed.os,
+            parsed.arch,
+            parsed.commit,
+            parsed.suffix,
+        ];
+        let remembered = &mut self.last_agent_base;
+        let same_base = remembered.as_ref().is_some_and(|(texts, _)| {
+            texts
+                .iter()
+                .zip(base)
+                .all(|(kept, part)| same_text(kept, part))
+        });
+        let ids = match remembered {
+            Some((_, ids)) if same_base => *ids,
+            _ => {
+                let ids = base.map(|part| self.run.strings.intern(part));
+                let (texts, kept_ids) = remembered.get_or_insert_with(Default::default);
+                for (kept, part) in texts.iter_mut().zip(base) {
+                    kept.clear();
+                    kept.push_str(part);
+                }
+                *kept_ids = ids;
+                ids
+            }
+        };
+        let spec_text = match parsed.spec {
+            None => 0,
+            Some(text) => match &self.last_agent_spec {
+                Some((kept, id)) if kept == text => *id,
+                _ => {
+                    let id = self.run.strings.intern(text);
+                    let (kept, kept_id) = self.last_agent_spec.get_or_insert_with(Default::default);
+                    kept.clear();
+                    kept.push_str(text);
+                    *kept_id = id;
+                    id
+                }
+            },
+        };
+        let [product, version, os, arch, commit, suffix] = ids;
+        Agent {
+            text: crate::run::AgentText::default(),
+            product,
+            version,
+            os,
+            arch,
+            commit,
+            suffix,
+            spec_text,
+            trace: None,
+        }
+    }
+
+    /// Adds the agent whose text is `raw`.
     fn agent(&mut self, raw: &str) -> crate::run::AgentId {
         let parsed = useragent::parse(raw);
-        let mut agent = Agent::with_parts(&parsed, &mut self.run.strings);
+        let mut agent = self.agent_with_parts(&parsed);
         if let Some(trace) = &parsed.trace {
             let mut frames = Vec::with_capacity(trace.frames.len());
             for f in &trace.frames {
@@ -1122,11 +1237,10 @@ impl Builder {
                             file,
                             line: f.line,
                         });
-                        let run = &self.run;
+                        self.frame_hashes.push(hash);
+                        let hashes = &self.frame_hashes;
                         self.frames.insert_unique(hash, id, |&i| {
-                            run.frames.get(i as usize).map_or(0, |k| {
-                                frame_hash(run.str(k.function), run.str(k.file), k.line)
-                            })
+                            hashes.get(i as usize).copied().unwrap_or(0)
                         });
                         id
                     }
@@ -1146,12 +1260,10 @@ impl Builder {
                 None => {
                     let id = self.run.traces.len() as TraceId;
                     self.run.traces.push(Trace { frames, truncated });
-                    let traces = &self.run.traces;
-                    self.traces.insert_unique(hash, id, |&i| {
-                        traces
-                            .get(i as usize)
-                            .map_or(0, |t| trace_hash(&t.frames, t.truncated))
-                    });
+                    self.trace_hashes.push(hash);
+                    let hashes = &self.trace_hashes;
+                    self.traces
+                        .insert_unique(hash, id, |&i| hashes.get(i as usize).copied().unwrap_or(0));
                     id
                 }
             };
@@ -1399,6 +1511,14 @@ mod tests {
         assert_eq!(mark_name("/api/v1?test=x"), None);
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("%zz"), "%zz");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_text_is_equality(a in "[ab/é.0-9]{0,20}", b in "[ab/é.0-9]{0,20}") {
+            proptest::prop_assert_eq!(same_text(&a, &b), a == b);
+            proptest::prop_assert!(same_text(&a, &a.clone()));
+        }
     }
 
     #[test]
