@@ -449,12 +449,16 @@ impl Cursor {
     }
 }
 
-/// `bytes` grown to at least `at_least` bytes (doubling, so a chunk grows it a few times at
-/// most). Out of line: it happens a few times per buffer in a whole RUN.json.
+/// `bytes` grown to at least `at_least` bytes, by a quarter (at least 16 KB): all of a buffer
+/// is zeroed, so all of it is resident (a `Vec`'s spare capacity is not), and doubling left up
+/// to half of it unused (growing by a quarter: peak RSS 175 against 177 MiB at 900k events).
+/// Out of line: buffers are kept and reused, so it happens a few times per buffer.
 #[cold]
 #[inline(never)]
 fn grown(mut bytes: Vec<u8>, at_least: usize) -> Vec<u8> {
-    let len = at_least.max(bytes.len() * 2).max(1 << 12);
+    let len = at_least
+        .max(bytes.len() + bytes.len() / 4)
+        .max(bytes.len() + (16 << 10));
     bytes.resize(len, 0);
     bytes
 }
