@@ -904,9 +904,14 @@ pub(crate) struct Builder {
     /// requests mostly repeat their verb, resource, namespace, API group and source IPs, and
     /// a string equal to the last one needs neither a hash nor a probe of the string index.
     last_interned: [StrId; Field::COUNT],
-    /// The user the last request had: most requests come from the same few users in runs,
-    /// and comparing with it spares hashing the name and groups.
-    last_user: Option<UserId>,
+    /// The users of the last few new requests (`RECENT_USERS`), each with the length of its
+    /// name and its number of groups: most requests come from a few users, in turns (the
+    /// kubelets, the controllers, the e2e client), and finding the user among them by
+    /// comparing spares hashing the name and groups; the lengths reject the others without
+    /// reading their text.
+    recent_users: Vec<(UserId, usize, usize)>,
+    /// Where in `recent_users` the next user goes (the oldest one).
+    next_recent_user: usize,
     /// The raw user agents of the last few new requests that found a known agent, with their
     /// hash and agent: an agent seen a moment ago is recognised by one comparison of its text
     /// instead of comparing the text with the agent's parts piece by piece
@@ -940,6 +945,9 @@ fn same_text(a: &str, b: &str) -> bool {
     }
     same
 }
+
+/// How many users [`Builder::user_cached`] remembers.
+const RECENT_USERS: usize = 8;
 
 /// How many raw user agents [`Builder::agent_for`] remembers.
 const RECENT_AGENTS: usize = 8;
@@ -991,22 +999,30 @@ impl Builder {
         id
     }
 
-    /// The user named `name` in `groups`, added when new; the last request's user is tried
-    /// first.
+    /// The user named `name` in `groups`, added when new; the users of the last few requests
+    /// are tried first. A user is one (name, groups), found by [`Builder::user`] under one id,
+    /// so remembering its answers changes none.
     fn user_cached(&mut self, name: &str, groups: &[std::borrow::Cow<'_, str>]) -> UserId {
-        if let Some(id) = self.last_user
-            && let Some(u) = self.run.users.get(id as usize)
-            && self.run.str(u.name) == name
-            && u.groups.len() == groups.len()
-            && u.groups
-                .iter()
-                .zip(groups)
-                .all(|(&a, b)| self.run.str(a) == b)
-        {
+        let run = &self.run;
+        let is_user = |&(id, name_len, group_count): &(UserId, usize, usize)| {
+            name_len == name.len()
+                && group_count == groups.len()
+                && run.users.get(id as usize).is_some_and(|u| {
+                    run.str(u.name) == name
+                        && u.groups.iter().zip(groups).all(|(&a, b)| run.str(a) == b)
+                })
+        };
+        if let Some(&(id, _, _)) = self.recent_users.iter().find(|r| is_user(r)) {
             return id;
         }
         let id = self.user(name, groups);
-        self.last_user = Some(id);
+        let remembered = (id, name.len(), groups.len());
+        if self.recent_users.len() < RECENT_USERS {
+            self.recent_users.push(remembered);
+        } else if let Some(slot) = self.recent_users.get_mut(self.next_recent_user) {
+            *slot = remembered;
+        }
+        self.next_recent_user = (self.next_recent_user + 1) % RECENT_USERS;
         id
     }
 
