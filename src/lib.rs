@@ -27,4 +27,3 @@ pub mod run;
 pub mod synth;
 pub mod text;
 pub mod tui;
-pub mod workers;

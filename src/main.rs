@@ -6,6 +6,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     auditscope::allocator::keep_freed_memory();
     auditscope::allocator::small_pages();
-    auditscope::workers::start_pool_below_caller();
     std::process::exit(auditscope::cli::main());
 }
