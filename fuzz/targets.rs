@@ -177,14 +177,7 @@ pub fn audit_event(data: &[u8]) {
 pub fn useragent(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let parsed = ua::parse(&text);
-    for part in [
-        parsed.product,
-        parsed.version,
-        parsed.os,
-        parsed.arch,
-        parsed.commit,
-        parsed.suffix,
-    ] {
+    for part in parsed.base_parts() {
         assert!(text.contains(part), "{part:?} is not in the agent");
     }
     if let Some(spec) = parsed.spec {

@@ -1153,14 +1153,7 @@ impl Builder {
     /// `with_parts` gives them: a remembered text is already in the table, and the others are
     /// interned in the same order (the base, then the spec text).
     fn agent_with_parts(&mut self, parsed: &useragent::ParsedAgent<'_>) -> Agent {
-        let base = [
-            parsed.product,
-            parsed.version,
-            parsed.os,
-            parsed.arch,
-            parsed.commit,
-            parsed.suffix,
-        ];
+        let base = parsed.base_parts();
         let remembered = &mut self.last_agent_base;
         let same_base = remembered.as_ref().is_some_and(|(texts, _)| {
             texts

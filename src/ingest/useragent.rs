@@ -50,6 +50,21 @@ pub struct ParsedAgent<'a> {
     pub trace: Option<ParsedTrace<'a>>,
 }
 
+impl<'a> ParsedAgent<'a> {
+    /// The base parts, in the order a run's agent keeps them: product, version, OS,
+    /// architecture, commit and suffix.
+    pub fn base_parts(&self) -> [&'a str; 6] {
+        [
+            self.product,
+            self.version,
+            self.os,
+            self.arch,
+            self.commit,
+            self.suffix,
+        ]
+    }
+}
+
 /// A backtrace carried in a user agent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedTrace<'a> {

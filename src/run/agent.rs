@@ -154,14 +154,7 @@ impl Run {
         if raw.len() >= PARTS_MIN_LEN && (spec.is_some() || parsed.trace.is_some()) {
             for order in [PartOrder::SpecFirst, PartOrder::TraceFirst] {
                 let texts = PartTexts {
-                    base: [
-                        parsed.product,
-                        parsed.version,
-                        parsed.os,
-                        parsed.arch,
-                        parsed.commit,
-                        parsed.suffix,
-                    ],
+                    base: parsed.base_parts(),
                     spec,
                     trace: parsed.trace.as_ref().map(|t| {
                         let frames = t.frames.iter().map(|f| Some((f.function, f.file, f.line)));
