@@ -1188,18 +1188,7 @@ impl Builder {
                 }
             },
         };
-        let [product, version, os, arch, commit, suffix] = ids;
-        Agent {
-            text: crate::run::AgentText::default(),
-            product,
-            version,
-            os,
-            arch,
-            commit,
-            suffix,
-            spec_text,
-            trace: None,
-        }
+        Agent::with_ids(ids, spec_text)
     }
 
     /// Adds the agent whose text is `raw`.

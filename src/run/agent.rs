@@ -71,15 +71,24 @@ impl Agent {
     /// The agent with the base parts and the spec text of `parsed`, interned into `strings`;
     /// no trace yet, and its text not yet decided ([`Run::keep_agent_text`]).
     pub fn with_parts(parsed: &ParsedAgent<'_>, strings: &mut Interner) -> Agent {
+        // The base first, then the spec text: the order string ids are given in.
+        let base = parsed.base_parts().map(|part| strings.intern(part));
+        Agent::with_ids(base, parsed.spec.map_or(0, |t| strings.intern(t)))
+    }
+
+    /// The agent whose base parts ([`ParsedAgent::base_parts`]' order) and spec text are the
+    /// strings `base` and `spec_text`; no trace yet, and its text not yet decided.
+    pub fn with_ids(base: [StrId; 6], spec_text: StrId) -> Agent {
+        let [product, version, os, arch, commit, suffix] = base;
         Agent {
             text: AgentText::default(),
-            product: strings.intern(parsed.product),
-            version: strings.intern(parsed.version),
-            os: strings.intern(parsed.os),
-            arch: strings.intern(parsed.arch),
-            commit: strings.intern(parsed.commit),
-            suffix: strings.intern(parsed.suffix),
-            spec_text: parsed.spec.map_or(0, |t| strings.intern(t)),
+            product,
+            version,
+            os,
+            arch,
+            commit,
+            suffix,
+            spec_text,
             trace: None,
         }
     }
