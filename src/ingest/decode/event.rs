@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use super::scan::quote_or_backslash;
 use super::{Item, Scratch, Unescaped, scan_string};
 use crate::ingest::audit::{
     AuditAnnotations, AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser, Strings,
@@ -245,28 +246,6 @@ pub(super) fn classify(b: &[u8]) -> bool {
 fn byte_range(b: &[u8]) -> (u8, u8) {
     b.iter()
         .fold((0xff, 0), |(lo, hi), &x| (u8::min(lo, x), u8::max(hi, x)))
-}
-
-/// Where the first `"` or `\\` of `b` is. Most strings (keys, values) are short: their first
-/// 32 bytes are looked at eight at a time without a call, the rest by `memchr2`.
-fn quote_or_backslash(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each zero byte; a false flag can only sit above a true one.
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut at = 0;
-    while at < 32 {
-        let Some(word) = b.get(at..at + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) else {
-            break;
-        };
-        let v = u64::from_le_bytes(word);
-        let flags = zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\')));
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    memchr::memchr2(b'"', b'\\', b.get(at..)?).map(|p| at + p)
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.

@@ -36,6 +36,7 @@ pub mod eventhubs;
 pub mod eventlist;
 pub mod gke;
 pub mod opensearch;
+mod scan;
 mod walk;
 pub mod wrapper;
 
@@ -486,24 +487,10 @@ pub(crate) fn special_flags(v: u64) -> u64 {
         | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS)
 }
 
-/// Where the next [`is_special`] byte is, eight bytes at a time.
+/// Where the next [`is_special`] byte is (16 bytes at a time on x86_64, see [`scan`]).
+#[inline]
 pub(crate) fn find_special(b: &[u8]) -> Option<usize> {
-    let mut chunks = b.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let flags = special_flags(u64::from_le_bytes(word));
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&x| is_special(x))
-        .map(|p| at + p)
+    scan::special(b)
 }
 
 /// Documents of nested wrappers around the event `ev` (also carried as a string), for the
