@@ -788,6 +788,9 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
 
     /// Skips the value at the cursor (nested `depth` deep), checking it as serde_json would.
     fn skip(&mut self, depth: u32) -> Option<()> {
+        if !CARRIED && self.clean {
+            return self.skip_flat(depth);
+        }
         if depth > MAX_NESTING {
             return None;
         }
@@ -849,6 +852,93 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
     }
 
+    /// [`Self::skip`] of text as it stands (not carried) holding no control character, in one
+    /// loop instead of a call for each value: the kinds of the containers it is in are bits of
+    /// a word (one more level than [`MAX_NESTING`] allows is never needed), and each byte is
+    /// looked at once. It takes what [`Self::skip`] takes, and declines what it declines,
+    /// a value nested deeper than [`MAX_NESTING`] included (`depth` is that of the value at
+    /// the cursor). A third of the instructions of reading a log went to skipping
+    /// (`responseObject`, `requestObject`), most of them to the calls.
+    fn skip_flat(&mut self, depth: u32) -> Option<()> {
+        // Bit `k` of `objects` set: the container `k + 1` levels out is an object (else a
+        // list); `open` containers hold the cursor.
+        let mut objects = 0u64;
+        let mut open = 0u32;
+        let b = self.b;
+        let mut i = self.i;
+        // The index of the first byte at or after `i` that is not whitespace (compact text
+        // has none: one look).
+        let ws = |i: usize| {
+            if b.get(i).is_some_and(|&c| super::is_json_ws(c)) {
+                skip_ws(b, i)
+            } else {
+                i
+            }
+        };
+        // Past the key at `i` (at its quote), the `:` and the whitespace around it.
+        let key = |i: usize| -> Option<usize> {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let i = ws(skip_clean_string(b, i)?);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            Some(ws(i + 1))
+        };
+        loop {
+            // A value at `i`, `open` levels in.
+            if depth + open > MAX_NESTING {
+                return None;
+            }
+            match *b.get(i)? {
+                b'"' => i = skip_clean_string(b, i)?,
+                c @ (b'{' | b'[') => {
+                    i = ws(i + 1);
+                    let object = c == b'{';
+                    if b.get(i) == Some(if object { &b'}' } else { &b']' }) {
+                        i += 1;
+                    } else {
+                        objects = (objects << 1) | u64::from(object);
+                        open += 1;
+                        if object {
+                            i = key(i)?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => i = literal_end(b, i, b"true")?,
+                b'f' => i = literal_end(b, i, b"false")?,
+                b'n' => i = literal_end(b, i, b"null")?,
+                _ => i = number_end(b, i)?,
+            }
+            // After a value: the containers it ends.
+            loop {
+                if open == 0 {
+                    self.i = i;
+                    return Some(());
+                }
+                i = ws(i);
+                let object = objects & 1 == 1;
+                match *b.get(i)? {
+                    b',' => {
+                        i = ws(i + 1);
+                        if object {
+                            i = key(i)?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                i += 1;
+                objects >>= 1;
+                open -= 1;
+            }
+        }
+    }
+
     /// Skips the string at the cursor, checking its escapes.
     fn skip_string(&mut self) -> Option<()> {
         if CARRIED {
@@ -875,67 +965,83 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
             self.i += len;
             return Some(());
         }
-        let b = self.b;
-        let mut j = self.i + 1;
-        loop {
-            let at = j + quote_or_backslash(b.get(j..)?)?;
-            if b.get(at) == Some(&b'"') {
-                self.i = at + 1;
-                return Some(());
-            }
-            let (_, len) = super::escape(b.get(at + 1..)?)?;
-            j = at + 1 + len;
-        }
+        self.i = skip_clean_string(self.b, self.i)?;
+        Some(())
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
-        if self.b.get(self.i..self.i + word.len())? != word {
-            return None;
-        }
-        self.i += word.len();
+        self.i = literal_end(self.b, self.i, word)?;
         Some(())
     }
 
-    /// Skips a number of JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    /// (serde_json checks nothing more of a number it ignores).
+    /// Skips a number of JSON's grammar (see [`number_end`]).
     fn number(&mut self) -> Option<()> {
-        let b = self.b;
-        let mut i = self.i;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while b.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i - from
-        };
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i)? {
-            b'0' => i += 1,
-            b'1'..=b'9' => {
-                digits(&mut i);
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if digits(&mut i) == 0 {
-                return None;
-            }
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            if digits(&mut i) == 0 {
-                return None;
-            }
-        }
-        self.i = i;
+        self.i = number_end(self.b, self.i)?;
         Some(())
     }
+}
+
+/// The index after the string at `i` of `b` (at its quote) of text holding no control
+/// character (see [`classify`]), its escapes checked. Inlined: most strings skipped are short
+/// keys and values, and a call cost a third of skipping one.
+#[inline(always)]
+fn skip_clean_string(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let at = j + quote_or_backslash(b.get(j..)?)?;
+        if b.get(at) == Some(&b'"') {
+            return Some(at + 1);
+        }
+        let (_, len) = super::escape(b.get(at + 1..)?)?;
+        j = at + 1 + len;
+    }
+}
+
+/// The index after `word` at `i` of `b`, when it is there.
+fn literal_end(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    if b.get(i..i + word.len())? != word {
+        return None;
+    }
+    Some(i + word.len())
+}
+
+/// The index after the number at `i` of `b`, of JSON's grammar:
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` (serde_json checks nothing more of
+/// a number it ignores).
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => {
+            digits(&mut i);
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    Some(i)
 }
 
 /// `a == b` for short slices of the same length, eight bytes at a time without a call (a
