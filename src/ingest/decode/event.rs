@@ -282,6 +282,52 @@ const EVENT_ORDER: &[&str] = &[
     "annotations",
 ];
 
+/// A key of an object the API server writes, with how it stands in compact text.
+struct Key {
+    name: &'static str,
+    /// `"name":`, zeros after it.
+    text: [u8; 32],
+    /// The length of `"name":` (at most 32: a test checks every table).
+    len: usize,
+}
+
+/// The keys of `order` (`N` of them) as [`Key`]s.
+const fn keys<const N: usize>(order: &[&'static str]) -> [Key; N] {
+    const NONE: Key = Key {
+        name: "",
+        text: [0; 32],
+        len: 0,
+    };
+    let mut out = [NONE; N];
+    let mut k = 0;
+    while k < N {
+        let name = order[k].as_bytes();
+        let mut text = [0u8; 32];
+        text[0] = b'"';
+        let mut j = 0;
+        while j < name.len() {
+            text[j + 1] = name[j];
+            j += 1;
+        }
+        text[name.len() + 1] = b'"';
+        text[name.len() + 2] = b':';
+        out[k] = Key {
+            name: order[k],
+            text,
+            len: name.len() + 3,
+        };
+        k += 1;
+    }
+    out
+}
+
+/// [`EVENT_ORDER`] and the other orders as [`Key`]s.
+static EVENT_KEYS: [Key; EVENT_ORDER.len()] = keys(EVENT_ORDER);
+static USER_KEYS: [Key; USER_ORDER.len()] = keys(USER_ORDER);
+static OBJECT_REF_KEYS: [Key; OBJECT_REF_ORDER.len()] = keys(OBJECT_REF_ORDER);
+static STATUS_KEYS: [Key; STATUS_ORDER.len()] = keys(STATUS_ORDER);
+static ANNOTATIONS_KEYS: [Key; ANNOTATIONS_ORDER.len()] = keys(ANNOTATIONS_ORDER);
+
 /// The places of the kept keys in [`EVENT_ORDER`] (a test checks them); `1 << place` marks a
 /// key as read, to see duplicates (serde_json rejects them).
 mod key {
@@ -402,7 +448,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
     /// end (an absent optional key costs one miss, and the order picks up after the key read).
     fn object(
         &mut self,
-        order: &[&'static str],
+        order: &[Key],
         mut member: impl FnMut(&mut Self, &'a str, Option<usize>) -> Option<()>,
     ) -> Option<()> {
         if !self.eat(b'{') {
@@ -413,25 +459,38 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
         let mut next = 0;
         loop {
-            let (key, at) = match order.get(next) {
-                Some(&k) if self.at_key(k) => {
-                    self.i += k.len() + 2 * Self::QUOTE;
+            let expected = order.get(next);
+            let (key, at) = match expected {
+                // The key expected, and its `:`, in compact text: compared at once.
+                Some(k) if !CARRIED && super::scan::starts_with(self.b, self.i, &k.text, k.len) => {
+                    self.i += k.len;
+                    self.ws();
                     next += 1;
-                    (k, Some(next - 1))
+                    (k.name, Some(next - 1))
                 }
                 _ => {
-                    let k = self.key()?;
-                    let at = order.iter().position(|&o| o == k);
-                    if let Some(p) = at {
-                        next = p + 1;
+                    let (key, at) = match expected {
+                        Some(k) if self.at_key(k.name) => {
+                            self.i += k.name.len() + 2 * Self::QUOTE;
+                            next += 1;
+                            (k.name, Some(next - 1))
+                        }
+                        _ => {
+                            let k = self.key()?;
+                            let at = order.iter().position(|o| o.name == k);
+                            if let Some(p) = at {
+                                next = p + 1;
+                            }
+                            (k, at)
+                        }
+                    };
+                    self.ws();
+                    if !self.eat(b':') {
+                        return None;
                     }
-                    (k, at)
+                    (key, at)
                 }
             };
-            self.ws();
-            if !self.eat(b':') {
-                return None;
-            }
             member(self, key, at)?;
             self.ws();
             if self.eat(b',') {
@@ -507,7 +566,25 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
     }
 
     /// The text of the string at the cursor when it has no escapes; the cursor stays.
+    #[inline]
     fn verbatim(&self) -> Option<&'a str> {
+        if !CARRIED && self.clean {
+            // The common case, with a bounds check less for each slice taken.
+            let b = self.b;
+            if b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            let from = self.i + 1;
+            let end = from + quote_or_backslash(b.get(from..)?)?;
+            if b.get(end) != Some(&b'"') {
+                return None;
+            }
+            // SAFETY: `from <= end < b.len()` (`end` is where `quote_or_backslash` found a
+            // byte of `b[from..]`), and both are char boundaries of `s` (whose bytes `b` are):
+            // `from` follows the ASCII byte `"` and `end` is at one, and in UTF-8 an ASCII
+            // byte is a whole character. (`str::get` checked both again, in a call.)
+            return Some(unsafe { self.s.get_unchecked(from..end) });
+        }
         let rest = self.s.get(self.i..)?;
         if CARRIED {
             if self.peek() != Some(b'"') {
@@ -628,7 +705,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
     fn event(&mut self, ev: &mut AuditEvent<'a>) -> Option<()> {
         use key::*;
         let mut seen = 0u32;
-        self.object(EVENT_ORDER, |r, name, place| {
+        self.object(&EVENT_KEYS, |r, name, place| {
             let Some(place) = place else {
                 return match name {
                     // The keys of wrappers: not an event, most likely; the general path opens
@@ -695,7 +772,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
         let mut user = AuditUser::default();
         let mut seen = 0u32;
-        self.object(USER_ORDER, |r, _, place| match place {
+        self.object(&USER_KEYS, |r, _, place| match place {
             Some(p @ 0) => r.field(&mut seen, p, &mut user.username),
             Some(p @ 2) => {
                 once(&mut seen, p)?;
@@ -714,7 +791,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
         let mut o = AuditObjectRef::default();
         let mut seen = 0u32;
-        self.object(OBJECT_REF_ORDER, |r, _, place| {
+        self.object(&OBJECT_REF_KEYS, |r, _, place| {
             let slot = match place {
                 Some(0) => &mut o.resource,
                 Some(1) => &mut o.namespace,
@@ -736,7 +813,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
         let mut status = AuditResponseStatus::default();
         let mut seen = 0u32;
-        self.object(STATUS_ORDER, |r, _, place| match place {
+        self.object(&STATUS_KEYS, |r, _, place| match place {
             Some(p @ 5) => {
                 once(&mut seen, p)?;
                 status.code = if r.null() { None } else { Some(r.integer()?) };
@@ -754,7 +831,7 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         }
         let mut a = AuditAnnotations::default();
         let mut seen = 0u32;
-        self.object(ANNOTATIONS_ORDER, |r, _, place| match place {
+        self.object(&ANNOTATIONS_KEYS, |r, _, place| match place {
             Some(p @ 0) => r.field(&mut seen, p, &mut a.decision),
             Some(p @ 1) => r.field(&mut seen, p, &mut a.reason),
             _ => r.skip(2),
@@ -866,26 +943,8 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
         let mut open = 0u32;
         let b = self.b;
         let mut i = self.i;
-        // The index of the first byte at or after `i` that is not whitespace (compact text
-        // has none: one look).
-        let ws = |i: usize| {
-            if b.get(i).is_some_and(|&c| super::is_json_ws(c)) {
-                skip_ws(b, i)
-            } else {
-                i
-            }
-        };
-        // Past the key at `i` (at its quote), the `:` and the whitespace around it.
-        let key = |i: usize| -> Option<usize> {
-            if b.get(i) != Some(&b'"') {
-                return None;
-            }
-            let i = ws(skip_clean_string(b, i)?);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            Some(ws(i + 1))
-        };
+        let ws = |i: usize| compact_ws(b, i);
+        let key = |i: usize| key_end(b, i);
         loop {
             // A value at `i`, `open` levels in.
             if depth + open > MAX_NESTING {
@@ -995,6 +1054,31 @@ fn skip_clean_string(b: &[u8], i: usize) -> Option<usize> {
         let (_, len) = super::escape(b.get(at + 1..)?)?;
         j = at + 1 + len;
     }
+}
+
+/// The index of the first byte at or after `i` that is not whitespace (compact text has none:
+/// one look).
+#[inline(always)]
+fn compact_ws(b: &[u8], i: usize) -> usize {
+    if b.get(i).is_some_and(|&c| super::is_json_ws(c)) {
+        skip_ws(b, i)
+    } else {
+        i
+    }
+}
+
+/// The index after the key at `i` of `b` (at its quote), of text holding no control character,
+/// the `:` and the whitespace around it.
+#[inline(always)]
+fn key_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let i = compact_ws(b, skip_clean_string(b, i)?);
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    Some(compact_ws(b, i + 1))
 }
 
 /// The index after `word` at `i` of `b`, when it is there.
@@ -1247,6 +1331,21 @@ mod tests {
         assert_eq!(super::USER_ORDER[2], "groups");
         assert_eq!(super::OBJECT_REF_ORDER[7], "subresource");
         assert_eq!(super::STATUS_ORDER[5], "code");
+        // Every key's `"name":` fits its 32 bytes, and stands as written.
+        for (order, keys) in [
+            (EVENT_ORDER, &super::EVENT_KEYS[..]),
+            (super::USER_ORDER, &super::USER_KEYS[..]),
+            (super::OBJECT_REF_ORDER, &super::OBJECT_REF_KEYS[..]),
+            (super::STATUS_ORDER, &super::STATUS_KEYS[..]),
+            (super::ANNOTATIONS_ORDER, &super::ANNOTATIONS_KEYS[..]),
+        ] {
+            assert_eq!(order.len(), keys.len());
+            for (name, key) in order.iter().zip(keys) {
+                assert_eq!(key.name, *name);
+                assert_eq!(&key.text[..key.len], format!("\"{name}\":").as_bytes());
+                assert!(key.text[key.len..].iter().all(|&b| b == 0));
+            }
+        }
     }
 
     /// Every member replaced by every value, removed, duplicated; the event's other edges.

@@ -37,6 +37,22 @@ pub(super) fn special(b: &[u8]) -> Option<usize> {
     }
 }
 
+/// True when `b` from `i` starts with the first `len` bytes of `pattern` (`len` at most 32):
+/// a key as the API server writes it, `"name":`, compared in one or two 16-byte steps on
+/// x86_64 when that many bytes follow `i`, not byte by byte.
+#[inline]
+pub(super) fn starts_with(b: &[u8], i: usize, pattern: &[u8; 32], len: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(eq) = sse2::equal_bytes(b, i, pattern, len) {
+        let want = u32::MAX.checked_shr(32 - len as u32).unwrap_or(0);
+        return eq & want == want;
+    }
+    match (b.get(i..), pattern.get(..len)) {
+        (Some(rest), Some(p)) => rest.starts_with(p),
+        _ => false,
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -73,6 +89,23 @@ mod sse2 {
         // SAFETY: `chunk` is 16 bytes of `b` (checked just above), and `_mm_loadu_si128`
         // reads 16 bytes from any alignment; SSE2 is part of the x86_64 baseline.
         Some(unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) })
+    }
+
+    /// Bit `k` set when `b[i + k] == pattern[k]`, for the first 16 bytes when `len` is at
+    /// most 16, else 32; `None` when `b` holds fewer bytes than that from `i`.
+    #[inline(always)]
+    pub(super) fn equal_bytes(b: &[u8], i: usize, pattern: &[u8; 32], len: usize) -> Option<u32> {
+        let lanes = |at: usize| -> Option<u32> {
+            let v = load(b, i.checked_add(at)?)?;
+            let p = load(pattern, at)?;
+            // SAFETY: SSE2 is part of the x86_64 baseline; these compute on registers only.
+            Some(unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(v, p)) } as u32)
+        };
+        let low = lanes(0)?;
+        if len <= 16 {
+            return Some(low | 0xffff_0000);
+        }
+        Some(low | lanes(16)? << 16)
     }
 
     /// How many bytes are looked at here before `memchr2` takes the rest (when looking for
@@ -161,6 +194,41 @@ mod swar {
 
 #[cfg(test)]
 mod tests {
+    /// Every key length, every place of a differing byte, and text ending anywhere: the
+    /// compare agrees with `starts_with` of slices.
+    #[test]
+    fn starts_with_as_slices() {
+        for len in 1..=32 {
+            let mut pattern = [0u8; 32];
+            for (k, p) in pattern.iter_mut().enumerate().take(len) {
+                *p = b'a' + (k % 26) as u8;
+            }
+            let text: Vec<u8> = pattern[..len]
+                .iter()
+                .copied()
+                .chain(*b"tail of more than 32 bytes, to be sure")
+                .collect();
+            for i in 0..3 {
+                let mut b = vec![b'x'; i];
+                b.extend_from_slice(&text);
+                for cut in 0..=b.len() {
+                    let t = &b[..cut];
+                    let plain = t.get(i..).is_some_and(|r| r.starts_with(&pattern[..len]));
+                    assert_eq!(
+                        super::starts_with(t, i, &pattern, len),
+                        plain,
+                        "{len} {i} {cut}"
+                    );
+                }
+                for at in i..i + len {
+                    let mut c = b.clone();
+                    c[at] ^= 0x20;
+                    assert!(!super::starts_with(&c, i, &pattern, len), "{len} {i} {at}");
+                }
+            }
+        }
+    }
+
     /// Every length up to past two blocks, the byte looked for at every place (alone, and with
     /// a second one after it), and the bytes next to the ones looked for (`!`, `[`, `]`, 0x20,
     /// 0x7f, 0x80, 0xff) where none is: both forms agree with a search byte by byte.
