@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use super::scan::quote_or_backslash;
+use super::scan::{Pattern, quote_or_backslash};
 use super::{Item, Scratch, Unescaped, scan_string};
 use crate::ingest::audit::{
     AuditAnnotations, AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser, Strings,
@@ -285,36 +285,22 @@ const EVENT_ORDER: &[&str] = &[
 /// A key of an object the API server writes, with how it stands in compact text.
 struct Key {
     name: &'static str,
-    /// `"name":`, zeros after it.
-    text: [u8; 32],
-    /// The length of `"name":` (at most 32: a test checks every table).
-    len: usize,
+    /// `"name":`.
+    text: Pattern,
 }
 
 /// The keys of `order` (`N` of them) as [`Key`]s.
 const fn keys<const N: usize>(order: &[&'static str]) -> [Key; N] {
     const NONE: Key = Key {
         name: "",
-        text: [0; 32],
-        len: 0,
+        text: Pattern::key(""),
     };
     let mut out = [NONE; N];
     let mut k = 0;
     while k < N {
-        let name = order[k].as_bytes();
-        let mut text = [0u8; 32];
-        text[0] = b'"';
-        let mut j = 0;
-        while j < name.len() {
-            text[j + 1] = name[j];
-            j += 1;
-        }
-        text[name.len() + 1] = b'"';
-        text[name.len() + 2] = b':';
         out[k] = Key {
             name: order[k],
-            text,
-            len: name.len() + 3,
+            text: Pattern::key(order[k]),
         };
         k += 1;
     }
@@ -462,8 +448,8 @@ impl<'a, const CARRIED: bool> Reader<'a, '_, CARRIED> {
             let expected = order.get(next);
             let (key, at) = match expected {
                 // The key expected, and its `:`, in compact text: compared at once.
-                Some(k) if !CARRIED && super::scan::starts_with(self.b, self.i, &k.text, k.len) => {
-                    self.i += k.len;
+                Some(k) if !CARRIED && k.text.at(self.b, self.i) => {
+                    self.i += k.text.len();
                     self.ws();
                     next += 1;
                     (k.name, Some(next - 1))
@@ -1331,7 +1317,7 @@ mod tests {
         assert_eq!(super::USER_ORDER[2], "groups");
         assert_eq!(super::OBJECT_REF_ORDER[7], "subresource");
         assert_eq!(super::STATUS_ORDER[5], "code");
-        // Every key's `"name":` fits its 32 bytes, and stands as written.
+        // Every key's `"name":` stands as written.
         for (order, keys) in [
             (EVENT_ORDER, &super::EVENT_KEYS[..]),
             (super::USER_ORDER, &super::USER_KEYS[..]),
@@ -1342,8 +1328,7 @@ mod tests {
             assert_eq!(order.len(), keys.len());
             for (name, key) in order.iter().zip(keys) {
                 assert_eq!(key.name, *name);
-                assert_eq!(&key.text[..key.len], format!("\"{name}\":").as_bytes());
-                assert!(key.text[key.len..].iter().all(|&b| b == 0));
+                assert_eq!(key.text.bytes(), format!("\"{name}\":").as_bytes());
             }
         }
     }

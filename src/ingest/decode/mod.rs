@@ -332,9 +332,21 @@ fn scan_string<'a>(s: &'a str, mut text: Option<&mut TextBuf>) -> Option<(Unesca
     }
 }
 
-/// Copies `b[i..]` into `out` up to the next `"`, `\\` or control character, eight bytes at a
-/// time; returns where that is.
+/// Copies `b[i..]` into `out` up to the next `"`, `\\` or control character, 16 bytes at a
+/// time, then eight; returns where that is.
 fn copy_to_special(b: &[u8], mut i: usize, out: &mut TextBuf) -> Option<usize> {
+    // Sixteen at a time first (in one SSE2 step on x86_64), as below.
+    while let Some(chunk) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        let flags = scan::special_mask16(chunk);
+        out.push16(chunk);
+        if flags == 0 {
+            i += 16;
+            continue;
+        }
+        let p = flags.trailing_zeros() as usize;
+        out.len -= 16 - p;
+        return Some(i + p);
+    }
     while let Some(chunk) = b.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -395,6 +407,14 @@ impl TextBuf {
         if let Some(dst) = self.buf.get_mut(self.len) {
             *dst = byte;
             self.len += 1;
+        }
+    }
+
+    fn push16(&mut self, chunk: &[u8; 16]) {
+        self.room(16);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 16) {
+            dst.copy_from_slice(chunk);
+            self.len += 16;
         }
     }
 

@@ -37,19 +37,74 @@ pub(super) fn special(b: &[u8]) -> Option<usize> {
     }
 }
 
-/// True when `b` from `i` starts with the first `len` bytes of `pattern` (`len` at most 32):
-/// a key as the API server writes it, `"name":`, compared in one or two 16-byte steps on
-/// x86_64 when that many bytes follow `i`, not byte by byte.
-#[inline]
-pub(super) fn starts_with(b: &[u8], i: usize, pattern: &[u8; 32], len: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(eq) = sse2::equal_bytes(b, i, pattern, len) {
-        let want = u32::MAX.checked_shr(32 - len as u32).unwrap_or(0);
-        return eq & want == want;
+/// Up to 32 bytes to compare text with (a key as the API server writes it, `"name":`), in one
+/// or two 16-byte steps on x86_64 when that many bytes follow, not byte by byte.
+pub(super) struct Pattern {
+    /// The bytes, zeros after them.
+    bytes: [u8; 32],
+    /// How many there are.
+    len: usize,
+    /// A bit for each of them (bit `k` for byte `k`).
+    want: u32,
+}
+
+impl Pattern {
+    /// The pattern of `"name":` (a compile-time error when longer than 32 bytes).
+    pub(super) const fn key(name: &str) -> Pattern {
+        let name = name.as_bytes();
+        let mut bytes = [0u8; 32];
+        bytes[0] = b'"';
+        let mut j = 0;
+        while j < name.len() {
+            bytes[j + 1] = name[j];
+            j += 1;
+        }
+        bytes[name.len() + 1] = b'"';
+        bytes[name.len() + 2] = b':';
+        let len = name.len() + 3;
+        Pattern {
+            bytes,
+            len,
+            want: if len == 32 { u32::MAX } else { (1 << len) - 1 },
+        }
     }
-    match (b.get(i..), pattern.get(..len)) {
-        (Some(rest), Some(p)) => rest.starts_with(p),
-        _ => false,
+
+    /// The pattern's bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    /// How many bytes it has.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when `b` from `i` starts with the pattern.
+    #[inline]
+    pub(super) fn at(&self, b: &[u8], i: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(eq) = sse2::equal_bytes(b, i, &self.bytes, self.len) {
+            return eq & self.want == self.want;
+        }
+        b.get(i..)
+            .is_some_and(|rest| rest.starts_with(self.bytes()))
+    }
+}
+
+/// The bits of the bytes of `chunk` that are `"`, `\\` or control characters: the lowest set
+/// bit is the first of them (bits above it may be false flags elsewhere than on x86_64).
+#[inline]
+pub(super) fn special_mask16(chunk: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::mask::<true>(sse2::load16(chunk))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        chunk
+            .iter()
+            .position(|&x| super::is_special(x))
+            .map_or(0, |p| 1 << p)
     }
 }
 
@@ -63,7 +118,7 @@ mod sse2 {
     /// The bits of the bytes of `v` that end plain text: `"` and `\\`, and control characters
     /// when `CONTROL`.
     #[inline(always)]
-    fn mask<const CONTROL: bool>(v: __m128i) -> u32 {
+    pub(super) fn mask<const CONTROL: bool>(v: __m128i) -> u32 {
         // SAFETY: SSE2 is part of the x86_64 baseline (this module is compiled for x86_64
         // only), so these instructions exist on every machine it runs on; they only compute
         // on registers (no memory is read).
@@ -80,6 +135,14 @@ mod sse2 {
             // The sign bit of each byte: 16 bits, so the cast never loses one.
             _mm_movemask_epi8(hit) as u32
         }
+    }
+
+    /// The 16 bytes of `chunk`.
+    #[inline(always)]
+    pub(super) fn load16(chunk: &[u8; 16]) -> __m128i {
+        // SAFETY: `chunk` is 16 bytes, and `_mm_loadu_si128` reads 16 bytes from any
+        // alignment; SSE2 is part of the x86_64 baseline.
+        unsafe { _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>()) }
     }
 
     /// The 16 bytes of `b` from `at`, when there are that many.
@@ -197,13 +260,12 @@ mod tests {
     /// Every key length, every place of a differing byte, and text ending anywhere: the
     /// compare agrees with `starts_with` of slices.
     #[test]
-    fn starts_with_as_slices() {
-        for len in 1..=32 {
-            let mut pattern = [0u8; 32];
-            for (k, p) in pattern.iter_mut().enumerate().take(len) {
-                *p = b'a' + (k % 26) as u8;
-            }
-            let text: Vec<u8> = pattern[..len]
+    fn patterns_compare_as_slices() {
+        let names = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for n in 0..=29 {
+            let pattern = super::Pattern::key(&names[..n]);
+            let text: Vec<u8> = pattern
+                .bytes()
                 .iter()
                 .copied()
                 .chain(*b"tail of more than 32 bytes, to be sure")
@@ -213,20 +275,33 @@ mod tests {
                 b.extend_from_slice(&text);
                 for cut in 0..=b.len() {
                     let t = &b[..cut];
-                    let plain = t.get(i..).is_some_and(|r| r.starts_with(&pattern[..len]));
-                    assert_eq!(
-                        super::starts_with(t, i, &pattern, len),
-                        plain,
-                        "{len} {i} {cut}"
-                    );
+                    let plain = t.get(i..).is_some_and(|r| r.starts_with(pattern.bytes()));
+                    assert_eq!(pattern.at(t, i), plain, "{n} {i} {cut}");
                 }
-                for at in i..i + len {
+                for at in i..i + pattern.len() {
                     let mut c = b.clone();
-                    c[at] ^= 0x20;
-                    assert!(!super::starts_with(&c, i, &pattern, len), "{len} {i} {at}");
+                    c[at] ^= 0x40;
+                    assert!(!pattern.at(&c, i), "{n} {i} {at}");
                 }
             }
         }
+    }
+
+    /// The first special byte of 16, wherever it is, with others after it.
+    #[test]
+    fn special_mask_finds_the_first() {
+        for at in 0..16 {
+            for x in [b'"', b'\\', 0x00, 0x1f] {
+                let mut chunk = [b'a'; 16];
+                chunk[at] = x;
+                if at + 2 < 16 {
+                    chunk[at + 2] = b'"';
+                }
+                assert_eq!(super::special_mask16(&chunk).trailing_zeros() as usize, at);
+            }
+        }
+        assert_eq!(super::special_mask16(&[0x7f; 16]), 0);
+        assert_eq!(super::special_mask16(&[0x20; 16]), 0);
     }
 
     /// Every length up to past two blocks, the byte looked for at every place (alone, and with
