@@ -260,6 +260,7 @@ pub fn correlate_and_write(
             first_year,
             &mut |_, _| {},
             &mut clock,
+            true,
         );
         // A thread that panicked read nothing ahead: the inputs are read after reading.
         (run, prefetch.and_then(|p| p.join().ok().flatten()))
@@ -311,7 +312,7 @@ pub(crate) fn correlate_resolved_with(
     watch: &mut dyn FnMut(&Builder, usize),
 ) -> Result<Run, CorrelateError> {
     let mut clock = StageClock::from_env();
-    let run = read_audit_logs(resolved, opts, bytes_read, None, watch, &mut clock)?;
+    let run = read_audit_logs(resolved, opts, bytes_read, None, watch, &mut clock, false)?;
     complete(run, resolved, opts, &mut clock, read_e2e)
 }
 
@@ -364,7 +365,8 @@ fn year_of(time: Micros) -> Option<i32> {
 
 /// Reads the audit logs into requests sorted by receive time (see
 /// [`correlate_resolved_with`]). The year of the first event with a receive time goes to
-/// `first_year` as soon as it is read (see [`correlate_and_write`]).
+/// `first_year` as soon as it is read (see [`correlate_and_write`]). `mapped`: read plain
+/// files through a memory map ([`ReadOptions::mapped`]; the `correlate` command only).
 fn read_audit_logs(
     resolved: &Resolved,
     opts: &Options,
@@ -372,6 +374,7 @@ fn read_audit_logs(
     mut first_year: Option<std::sync::mpsc::SyncSender<Option<i32>>>,
     watch: &mut dyn FnMut(&Builder, usize),
     clock: &mut StageClock,
+    mapped: bool,
 ) -> Result<Run, CorrelateError> {
     let mut builder = Builder::default();
     builder.reserve(expected_requests(&resolved.audit));
@@ -381,6 +384,7 @@ fn read_audit_logs(
             input_index: index as u16,
             progress: opts.progress,
             bytes_read: bytes_read.clone(),
+            mapped,
         };
         let mut n = 0u32;
         let stats = read_audit(path, &read_opts, &mut |ev, line| {

@@ -69,7 +69,8 @@ use serde_json::value::RawValue;
 
 use crate::ingest::decode::{self, Arena, Item, LineOutcome, first_byte, parse_line_into};
 use crate::ingest::document;
-use crate::ingest::source::{IngestError, classify_read_error, open_input_counted};
+use crate::ingest::mapped::{Mapping, Window};
+use crate::ingest::source::{GZIP_MAGIC, IngestError, classify_read_error, open_input_counted};
 use crate::run::{Accounting, Decision, InputInfo, Level, Micros, Stage};
 
 /// The fixed set of reasons a line is skipped for (see the module documentation).
@@ -531,6 +532,12 @@ pub struct ReadOptions {
     /// Bytes read from the input so far (before decompression) are added here as reading
     /// goes on, for a caller that shows progress itself (the explorer while it loads).
     pub bytes_read: Option<Arc<AtomicU64>>,
+    /// Read a regular, uncompressed file of JSON lines through a memory map instead of copying
+    /// it with `read` ([`crate::ingest::mapped`]): less CPU time, but a file that shrinks while
+    /// it is read ends the process (status 2, one line naming it), and what is appended to it
+    /// meanwhile is not read (the map covers its size when opened). For the `correlate`
+    /// command, not for a file being followed. Anything that cannot be mapped is read as before.
+    pub mapped: bool,
 }
 
 /// What reading one input gave.
@@ -588,17 +595,39 @@ fn read_audit_inner(
         .bytes_read
         .clone()
         .unwrap_or_else(|| Arc::new(AtomicU64::new(0)));
-    let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
-    let gzip = opened.gzip;
-    let size_on_disk = opened.size_on_disk;
-    let mut progress = Progress::new(opts.progress, opened.size_on_disk, Arc::clone(&counter));
+    // A file that can be mapped is (when asked): the rest of this function does not care
+    // where the blocks come from, only `spawn_mapped_reader` does.
+    let mapping = if opts.mapped && path != "-" {
+        map_plain_file(path)
+    } else {
+        None
+    };
+    let (input, gzip, size_on_disk) = match mapping {
+        Some(map) => {
+            let size = map.len() as u64;
+            (Input::Mapped(map), false, Some(size))
+        }
+        None => {
+            let opened = open_input_counted(path, Some(Arc::clone(&counter)))?;
+            (Input::Read(opened.reader), opened.gzip, opened.size_on_disk)
+        }
+    };
+    let mut progress = Progress::new(opts.progress, size_on_disk, Arc::clone(&counter));
     // A regular file can be read twice: a document is then scanned first and read after
     // (`ingest::document`), instead of being held whole. A gzip file too: decompressing it
     // twice costs less than holding the document (and faulting in its pages).
     let rereadable = reread && path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
     let raw = Arc::new(AtomicBool::new(false));
     let block_size = block_size.max(1);
-    let (rx, recycle) = spawn_reader(opened.reader, block_size, Arc::clone(&raw));
+    let mut mapped_reader = None;
+    let (rx, recycle) = match input {
+        Input::Read(input) => spawn_reader(input, block_size, Arc::clone(&raw)),
+        Input::Mapped(map) => {
+            let (rx, recycle, thread) = spawn_mapped_reader(map, block_size, Arc::clone(&counter));
+            mapped_reader = Some(thread);
+            (rx, recycle)
+        }
+    };
     let mut reader = Reading {
         path,
         strict: opts.strict,
@@ -672,6 +701,11 @@ fn read_audit_inner(
             // stops now, not after reading blocks ahead for nothing (a document on one line
             // comes in blocks of four times the block size).
             let rx = gzip.then_some(rx);
+            // A mapped file's reader stops at its next block (the channel is gone): waited
+            // for, so that it counts no bytes in `counter` once the scan below counts its own.
+            if let Some(thread) = mapped_reader.take() {
+                let _ = thread.join();
+            }
             let mut scanner = document::Scanner::new();
             if shape == Shape::DocumentIfAlone {
                 scanner = scanner.watching_first_line();
@@ -795,6 +829,23 @@ fn read_audit_inner(
         },
         accounting,
     })
+}
+
+/// Where an input's blocks come from.
+enum Input {
+    /// Read (and decompressed) into buffers.
+    Read(Box<dyn io::BufRead + Send>),
+    /// Windows of a map of the file.
+    Mapped(Arc<Mapping>),
+}
+
+/// A map of `path` when it is a regular file that is not gzip (and can be mapped); `None`
+/// otherwise, and then it is read (which also reports any error opening it).
+fn map_plain_file(path: &str) -> Option<Arc<Mapping>> {
+    let file = std::fs::File::open(path).ok()?;
+    let map = Mapping::open(&file, path)?;
+    // Only the first two bytes are looked at (one page faulted in) to tell gzip.
+    (!map.bytes().starts_with(&GZIP_MAGIC)).then_some(map)
 }
 
 /// Reads JSON lines (from the first block on) and hands their events to the sink.
@@ -1020,6 +1071,8 @@ struct Block {
     aligned: bool,
     /// Where the events its lines carry as strings are unescaped to (see [`Arena`]).
     arena: Arena,
+    /// When set, the piece is this part of a mapped file, not in `buffer` (which is empty).
+    window: Option<Window>,
 }
 
 impl Block {
@@ -1031,6 +1084,7 @@ impl Block {
             eof,
             aligned: true,
             arena: Arena::new(),
+            window: None,
         }
     }
 
@@ -1042,27 +1096,56 @@ impl Block {
             eof,
             aligned,
             arena: Arena::new(),
+            window: None,
+        }
+    }
+
+    /// A block that is `window` of a mapped file.
+    fn mapped(window: Window, eof: bool, aligned: bool) -> Block {
+        Block {
+            buffer: Vec::new(),
+            len: 0,
+            eof,
+            aligned,
+            arena: Arena::new(),
+            window: Some(window),
         }
     }
 
     /// The bytes of the piece.
     fn bytes(&self) -> &[u8] {
-        self.buffer.get(..self.len).unwrap_or(&self.buffer)
+        match &self.window {
+            Some(window) => window.bytes(),
+            None => self.buffer.get(..self.len).unwrap_or(&self.buffer),
+        }
     }
 
-    /// The bytes of the piece, as a vector of exactly them.
+    /// The bytes of the piece, as a vector of exactly them (copied from a mapped file).
     fn into_vec(mut self) -> Vec<u8> {
+        if let Some(window) = self.window.take() {
+            return window.bytes().to_vec();
+        }
         self.buffer.truncate(self.len);
         self.buffer
     }
 
-    /// The whole buffer, to be filled again.
+    /// The whole buffer, to be filled again (none for a mapped block: its pages are given
+    /// back as it goes).
     fn into_buffer(self) -> Vec<u8> {
         self.buffer
     }
 
-    /// This block followed by `next`.
-    fn joined(self, next: &Block) -> Block {
+    /// This block followed by `next`: one window of a mapped file when both are windows of
+    /// it, one after the other (a long line then costs no copy).
+    fn joined(mut self, next: &Block) -> Block {
+        if let Some(after) = next.window.as_ref()
+            && let Some(window) = self.window.take()
+        {
+            match window.joined(after) {
+                Ok(window) => return Block::mapped(window, next.eof, next.aligned),
+                Err(window) => self.window = Some(window),
+            }
+        }
         let mut data = self.into_vec();
         data.extend_from_slice(next.bytes());
         let mut block = Block::new(data, next.eof);
@@ -1169,6 +1252,59 @@ fn spawn_reader(
         }
     });
     (rx, free_tx)
+}
+
+/// [`spawn_reader`] for a mapped file: the blocks are windows of `map`, cut as that cuts them
+/// (about `block` bytes ending at a line end; a line longer than [`LONG_LINE_BLOCKS`] blocks
+/// sent in parts, `aligned` false). Each window's pages are mapped here before it is sent,
+/// and given back when its block is dropped. The bytes sent are added to `counter` (what a
+/// read would have read). The second channel takes buffers back as [`spawn_reader`]'s does:
+/// here nobody wants them, and they are freed. The thread ends after the last block or when
+/// the receiver is gone; [`spawn_reader`]'s `raw` mode is not needed (a mapped file is never
+/// gzip: a document in it is scanned by its own reads, and its reader is dropped).
+fn spawn_mapped_reader(
+    map: Arc<Mapping>,
+    block: usize,
+    counter: Arc<AtomicU64>,
+) -> (
+    Receiver<io::Result<Block>>,
+    SyncSender<Vec<u8>>,
+    std::thread::JoinHandle<()>,
+) {
+    let cap = block.saturating_mul(LONG_LINE_BLOCKS);
+    let (tx, rx) = sync_channel::<io::Result<Block>>(1);
+    let (free_tx, _) = sync_channel::<Vec<u8>>(0);
+    let thread = std::thread::spawn(move || {
+        let size = map.len();
+        let mut start = 0usize;
+        while start < size {
+            let first = start.saturating_add(block).min(size);
+            map.populate(start, first);
+            let data = map.bytes();
+            let (end, aligned) = if first == size {
+                (size, true)
+            } else if let Some(pos) = memchr::memrchr(b'\n', data.get(start..first).unwrap_or(&[]))
+            {
+                (start + pos + 1, true)
+            } else {
+                // A line longer than the block: its end, up to `cap` bytes from the start.
+                let limit = start.saturating_add(cap).min(size);
+                map.populate(first, limit);
+                match memchr::memchr(b'\n', data.get(first..limit).unwrap_or(&[])) {
+                    Some(pos) => (first + pos + 1, true),
+                    None => (limit, limit == size),
+                }
+            };
+            let eof = end == size;
+            counter.fetch_add((end - start) as u64, Ordering::Relaxed);
+            let window = Window::new(Arc::clone(&map), start, end);
+            if tx.send(Ok(Block::mapped(window, eof, aligned))).is_err() {
+                return;
+            }
+            start = end;
+        }
+    });
+    (rx, free_tx, thread)
 }
 
 /// The parsed lines of a block: each outcome with its line number.

@@ -9,6 +9,7 @@ pub mod entries;
 pub mod ginkgo;
 pub mod junit;
 pub mod kind;
+pub(crate) mod mapped;
 pub mod source;
 pub mod tail;
 pub mod useragent;
