@@ -242,8 +242,28 @@ pub(super) fn classify(b: &[u8]) -> bool {
 }
 
 /// The lowest and the highest byte of `b` (`0xff, 0` when empty), in one pass that the
-/// compiler vectorizes (no early exit).
+/// compiler vectorizes (no early exit): 32 bytes a step where the machine has AVX2 (the
+/// x86_64 baseline, SSE2, takes 16, and this pass over every line was 5% of parsing).
 fn byte_range(b: &[u8]) -> (u8, u8) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the function is the portable fold compiled for AVX2, and AVX2 was just
+        // detected on this machine (the result is cached by std: one load per call).
+        return unsafe { byte_range_avx2(b) };
+    }
+    byte_range_portable(b)
+}
+
+/// [`byte_range`] compiled with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn byte_range_avx2(b: &[u8]) -> (u8, u8) {
+    byte_range_portable(b)
+}
+
+/// [`byte_range`] for any machine; inlined into [`byte_range_avx2`] to be compiled again there.
+#[inline(always)]
+fn byte_range_portable(b: &[u8]) -> (u8, u8) {
     b.iter()
         .fold((0xff, 0), |(lo, hi), &x| (u8::min(lo, x), u8::max(hi, x)))
 }
