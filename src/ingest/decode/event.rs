@@ -1170,6 +1170,24 @@ mod tests {
 
     use super::super::assert_paths_agree;
 
+    proptest::proptest! {
+        /// The AVX2 byte range is the portable one, at every length and alignment (when the
+        /// machine has AVX2; otherwise `byte_range` is the portable one anyway).
+        #[test]
+        fn byte_range_is_the_same_with_avx2(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            skip in 0usize..40,
+        ) {
+            let b = bytes.get(skip.min(bytes.len())..).unwrap_or(&[]);
+            let expected = (
+                b.iter().copied().min().unwrap_or(0xff),
+                b.iter().copied().max().unwrap_or(0),
+            );
+            proptest::prop_assert_eq!(super::byte_range(b), expected);
+            proptest::prop_assert_eq!(super::byte_range_portable(b), expected);
+        }
+    }
+
     /// Asserts that `line` reads alike by the fast paths and the general path, alone and
     /// carried as a string by a wrapper (escaped the usual ways, see `carried_forms`). Lines
     /// longer than an event (a fixture that is one whole document) are read alone: reading them
