@@ -65,7 +65,8 @@ fn fast_as_general(data: &[u8]) {
 }
 
 /// Reads `data` as an audit log with the default block size and with 7-byte blocks: the same
-/// events, the same accounting, and `lines = events + skipped`; then once with `--strict`.
+/// events, the same accounting, and `lines = events + skipped`; through a memory map (as
+/// `correlate` reads a file) at both block sizes, the same again; then once with `--strict`.
 fn read_both_ways(data: &[u8], tag: &str) {
     let file = Scratch::new(data, tag);
     let path = file.path();
@@ -94,6 +95,25 @@ fn read_both_ways(data: &[u8], tag: &str) {
         }
         (Err(_), Err(_)) => {}
         (a, b) => panic!("block size changed the outcome: {a:?} vs {b:?}"),
+    }
+    let mapped = ReadOptions {
+        mapped: true,
+        ..ReadOptions::default()
+    };
+    for block in [auditscope::ingest::audit::DEFAULT_BLOCK_SIZE, 7] {
+        let mut through_map = Vec::new();
+        let m = read_audit_with_block_size(&path, &mapped, block, &mut |ev, line| {
+            through_map.push((line, ev.audit_id.to_string(), ev.stage(), ev.received()))
+        });
+        let read = read_audit(&path, &opts, &mut |_, _| {});
+        match (read, m) {
+            (Ok(r), Ok(m)) => {
+                assert_eq!(big, through_map, "the map changed the events");
+                assert_eq!(r.accounting, m.accounting, "the map changed the accounting");
+            }
+            (Err(_), Err(_)) => {}
+            (r, m) => panic!("the map changed the outcome: {r:?} vs {m:?}"),
+        }
     }
     let strict = ReadOptions {
         strict: true,

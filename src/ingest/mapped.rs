@@ -106,9 +106,11 @@ mod imp {
         /// The file's bytes (as of when it was mapped).
         pub(crate) fn bytes(&self) -> &[u8] {
             // SAFETY: `ptr` is the start of a readable map of `len` bytes that lives as long as
-            // `self`. Its bytes may change if the file is written meanwhile (they are then read as
-            // whatever they are: any bytes are valid `u8`s, and the parser never assumes a byte it
-            // read twice is the same); if the file shrinks, reading raises SIGBUS (module docs).
+            // `self`; if the file shrinks, reading raises SIGBUS (module docs). What is appended
+            // to the file lies past `len` and is never seen. A file rewritten in place while it
+            // is read could change bytes the parser has already checked (that a line is ASCII,
+            // say), as under any reader of a shared map: audit logs are only ever appended to,
+            // and rotated by renaming, which leaves the mapped file as it was.
             unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
         }
 
@@ -325,7 +327,6 @@ mod imp {
             }
         }
 
-        /// Installs [`on_sigbus`]; gives the action it replaced.
         /// Installs [`on_sigbus`], keeping the action it replaces in [`PREVIOUS`]; false when
         /// it could not be installed.
         fn install() -> bool {
